@@ -1,0 +1,1 @@
+"""Detention casework tracker."""

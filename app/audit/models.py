@@ -1,0 +1,66 @@
+"""AuditEvent (who did what, when, from where) and Revision (before/after of every change to case records)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, str_enum, utcnow
+
+
+class Outcome(enum.StrEnum):
+    success = "success"
+    failure = "failure"
+    denied = "denied"
+
+
+class AuditEvent(Base):
+    # person_id deliberately has no foreign key: the record that an erased person was viewed or erased
+    # must outlive the person's rows.
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_occurred_at", "occurred_at"),
+        Index("ix_audit_events_actor_user_id_occurred_at", "actor_user_id", "occurred_at"),
+        Index("ix_audit_events_person_id_occurred_at", "person_id", "occurred_at"),
+        Index("ix_audit_events_action_occurred_at", "action", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    action: Mapped[str] = mapped_column(String(60))
+    outcome: Mapped[Outcome] = mapped_column(str_enum(Outcome, "outcome"), default=Outcome.success)
+    object_type: Mapped[str | None] = mapped_column(String(40))
+    object_id: Mapped[str | None] = mapped_column(String(40))
+    person_id: Mapped[int | None]
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    correlation_id: Mapped[str | None] = mapped_column(String(32))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class RevisionAction(enum.StrEnum):
+    insert = "insert"
+    update = "update"
+    delete = "delete"
+
+
+class Revision(Base):
+    __tablename__ = "revisions"
+    __table_args__ = (
+        Index("ix_revisions_table_name_row_id", "table_name", "row_id"),
+        Index("ix_revisions_person_id_occurred_at", "person_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    table_name: Mapped[str] = mapped_column(String(60))
+    row_id: Mapped[int]
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    action: Mapped[RevisionAction] = mapped_column(str_enum(RevisionAction, "revision_action"))
+    before: Mapped[dict[str, Any] | None] = mapped_column()
+    after: Mapped[dict[str, Any] | None] = mapped_column()

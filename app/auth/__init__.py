@@ -1,0 +1,1 @@
+"""Users, sessions, passwords, roles and permissions, sign-in pages."""

@@ -1,0 +1,100 @@
+"""Application settings read from the environment (prefix CASEWORK_) and the development secret file."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
+
+# The demo password is public (README, start-up banner); production refuses it for any account.
+DEMO_PASSWORD = "demo-casework-2026"  # noqa: S105
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CASEWORK_", extra="ignore")
+
+    environment: Environment = Environment.development
+    database_url: str = ""
+    var_dir: Path = DEFAULT_VAR_DIR
+    secret_key: str = Field(default="", repr=False)
+    time_zone: str = "Europe/London"
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_absolute_hours: int = Field(default=12, ge=1, le=7 * 24)
+    upload_limit_mb: int = Field(default=20, ge=1, le=500)
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    login_throttle_window_minutes: int = Field(default=15, ge=1)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = Field(default=1, ge=1)
+    sql_echo: bool = False
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.database_url:
+            if self.environment is Environment.production:
+                raise ValueError("CASEWORK_DATABASE_URL must be set in production")
+            self.database_url = f"sqlite:///{self.var_dir / 'casework.sqlite3'}"
+        if not self.secret_key:
+            if self.environment is Environment.production:
+                raise ValueError("CASEWORK_SECRET_KEY must be set in production")
+            self.secret_key = _development_secret(self.var_dir)
+        elif len(self.secret_key) < 32:
+            raise ValueError("CASEWORK_SECRET_KEY must be at least 32 characters")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.production
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def upload_limit_bytes(self) -> int:
+        return self.upload_limit_mb * 1024 * 1024
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _development_secret(var_dir: Path) -> str:
+    """Generate a secret once per checkout so that sessions survive restarts during development."""
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(value)
+    return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Consent by purpose, with withdrawal that takes effect everywhere at once."""

@@ -1,0 +1,1 @@
+"""Facilities, detention episodes, placements (transfers) and the detention clock."""

@@ -1,0 +1,117 @@
+"""Facility, DetentionEpisode and Placement tables."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, str_enum
+
+if TYPE_CHECKING:
+    from app.people.models import Person
+
+
+class FacilityType(enum.StrEnum):
+    irc = "irc"
+    sthf = "sthf"
+    holding_room = "holding_room"
+    prison = "prison"
+    hospital = "hospital"
+    other = "other"
+
+
+FACILITY_TYPE_LABELS = {
+    FacilityType.irc: "Immigration removal centre",
+    FacilityType.sthf: "Short-term holding facility",
+    FacilityType.holding_room: "Holding room",
+    FacilityType.prison: "Prison",
+    FacilityType.hospital: "Hospital",
+    FacilityType.other: "Other",
+}
+
+
+class Facility(Base):
+    __tablename__ = "facilities"
+    __table_args__ = (
+        CheckConstraint("closed_date IS NULL OR opened_date IS NULL OR closed_date >= opened_date",
+                        name="closed_after_opened"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    type: Mapped[FacilityType] = mapped_column(str_enum(FacilityType, "facility_type"))
+    operator: Mapped[str | None] = mapped_column(String(120))
+    region: Mapped[str | None] = mapped_column(String(80))
+    opened_date: Mapped[date | None]
+    closed_date: Mapped[date | None]
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
+
+
+class EndReason(enum.StrEnum):
+    removed = "removed"
+    granted_leave = "granted_leave"
+    released_temporary_admission = "released_temporary_admission"
+    bailed = "bailed"
+    transferred_to_prison = "transferred_to_prison"
+    hospital = "hospital"
+    died = "died"
+    other = "other"
+
+
+class BailOutcome(enum.StrEnum):
+    pending = "pending"
+    granted = "granted"
+    refused = "refused"
+    withdrawn = "withdrawn"
+
+
+class DetentionEpisode(Base):
+    """One continuous period in detention. Transfers are placements inside it and never reset the clock."""
+
+    __tablename__ = "detention_episodes"
+    __table_args__ = (
+        CheckConstraint("end_date IS NULL OR end_date >= start_date", name="end_after_start"),
+        CheckConstraint("end_reason IS NULL OR end_date IS NOT NULL", name="end_reason_needs_end_date"),
+        CheckConstraint(
+            "last_bail_outcome IS NULL OR last_bail_application_date IS NOT NULL", name="bail_outcome_needs_date"
+        ),
+        Index("ix_detention_episodes_person_id_start_date", "person_id", "start_date"),
+        # Open episodes (end_date NULL) by start date: the detention-clock alerts scan these.
+        Index("ix_detention_episodes_end_date_start_date", "end_date", "start_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    start_date: Mapped[date]
+    end_date: Mapped[date | None]
+    end_reason: Mapped[EndReason | None] = mapped_column(str_enum(EndReason, "end_reason"))
+    last_bail_application_date: Mapped[date | None]
+    last_bail_outcome: Mapped[BailOutcome | None] = mapped_column(str_enum(BailOutcome, "bail_outcome"))
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    person: Mapped[Person] = relationship(back_populates="episodes", lazy="raise")
+    placements: Mapped[list[Placement]] = relationship(
+        back_populates="episode", lazy="raise", cascade="all, delete-orphan", order_by="Placement.date_in"
+    )
+
+
+class Placement(Base):
+    __tablename__ = "placements"
+    __table_args__ = (
+        CheckConstraint("date_out IS NULL OR date_out >= date_in", name="out_after_in"),
+        Index("ix_placements_episode_id_date_in", "episode_id", "date_in"),
+        Index("ix_placements_facility_id_date_out", "facility_id", "date_out"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("detention_episodes.id", ondelete="CASCADE"))
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id", ondelete="RESTRICT"))
+    date_in: Mapped[date]
+    date_out: Mapped[date | None]
+
+    episode: Mapped[DetentionEpisode] = relationship(back_populates="placements", lazy="raise")
+    facility: Mapped[Facility] = relationship(lazy="raise")

@@ -1,0 +1,1 @@
+"""Medical evidence, findings, uploaded documents and Rule 35 records."""

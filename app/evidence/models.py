@@ -1,0 +1,148 @@
+"""EvidenceItem, Finding, Document and Rule35Record tables."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, false
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, str_enum, utcnow
+
+
+class EvidenceKind(enum.StrEnum):
+    rule35_report = "rule35_report"
+    medico_legal_report = "medico_legal_report"
+    gp_records = "gp_records"
+    hospital_letter = "hospital_letter"
+    psychiatric_report = "psychiatric_report"
+    photographs = "photographs"
+    body_map = "body_map"
+    home_office_response = "home_office_response"
+    other = "other"
+
+
+class Sensitivity(enum.StrEnum):
+    standard = "standard"
+    high = "high"  # e.g. photographs of scars, sexual violence
+
+
+class Consistency(enum.StrEnum):
+    """Istanbul Protocol levels of consistency between a finding and the attributed cause."""
+
+    not_consistent = "not_consistent"
+    consistent = "consistent"
+    highly_consistent = "highly_consistent"
+    typical = "typical"
+    diagnostic = "diagnostic"
+
+
+class EvidenceItem(Base):
+    __tablename__ = "evidence_items"
+    __table_args__ = (
+        CheckConstraint("received_date IS NULL OR issued_date IS NULL OR received_date >= issued_date",
+                        name="received_after_issued"),
+        Index("ix_evidence_items_person_id_kind", "person_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    kind: Mapped[EvidenceKind] = mapped_column(str_enum(EvidenceKind, "evidence_kind"))
+    author: Mapped[str | None] = mapped_column(String(200))
+    issued_date: Mapped[date | None]
+    received_date: Mapped[date | None]
+    summary: Mapped[str | None] = mapped_column(Text)
+    sensitivity: Mapped[Sensitivity] = mapped_column(str_enum(Sensitivity, "sensitivity"),
+                                                     default=Sensitivity.standard)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    findings: Mapped[list[Finding]] = relationship(lazy="raise", cascade="all, delete-orphan")
+
+
+class Finding(Base):
+    """One lesion or symptom recorded in an evidence item."""
+
+    __tablename__ = "findings"
+    __table_args__ = (Index("ix_findings_evidence_item_id_body_region", "evidence_item_id", "body_region"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evidence_item_id: Mapped[int] = mapped_column(ForeignKey("evidence_items.id", ondelete="CASCADE"))
+    body_region: Mapped[str] = mapped_column(String(60))
+    description: Mapped[str] = mapped_column(Text)
+    attributed_cause: Mapped[str | None] = mapped_column(Text)
+    consistency: Mapped[Consistency | None] = mapped_column(str_enum(Consistency, "consistency"))
+
+
+class Document(Base):
+    """An uploaded file. Bytes live in the database so one backup holds everything and erasure is complete."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        CheckConstraint("(evidence_item_id IS NULL) <> (visit_id IS NULL)", name="one_parent"),
+        CheckConstraint("size_bytes >= 0", name="size_non_negative"),
+        CheckConstraint("length(sha256) = 64", name="sha256_hex"),
+        Index("ix_documents_person_id", "person_id"),
+        Index("ix_documents_evidence_item_id", "evidence_item_id"),
+        Index("ix_documents_visit_id", "visit_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # person_id is repeated from the parent so that access checks and erasure need no join.
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    evidence_item_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_items.id", ondelete="CASCADE"))
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"))
+    original_filename: Mapped[str] = mapped_column(String(255))  # shown to users only, never used as a path
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Rule35Limb(enum.StrEnum):
+    health_injuriously_affected = "35_1"
+    suicidal_intentions = "35_2"
+    torture = "35_3"
+
+
+RULE35_LIMB_LABELS = {
+    Rule35Limb.health_injuriously_affected: "Rule 35(1): health likely to be injuriously affected",
+    Rule35Limb.suicidal_intentions: "Rule 35(2): suspected suicidal intentions",
+    Rule35Limb.torture: "Rule 35(3): torture concern",
+}
+
+
+class Rule35Outcome(enum.StrEnum):
+    detention_maintained = "detention_maintained"
+    released = "released"
+    no_response = "no_response"
+
+
+class Rule35Record(Base):
+    __tablename__ = "rule35_records"
+    __table_args__ = (
+        CheckConstraint("sent_date IS NULL OR sent_date >= written_date", name="sent_after_written"),
+        CheckConstraint("response_date IS NULL OR (sent_date IS NOT NULL AND response_date >= sent_date)",
+                        name="response_after_sent"),
+        CheckConstraint("aar_level_given IS NULL OR aar_level_given BETWEEN 1 AND 3", name="aar_level_range"),
+        Index("ix_rule35_records_person_id_limb", "person_id", "limb"),
+        # Sent reports still waiting for a Home Office response: the overdue alert scans these.
+        Index("ix_rule35_records_response_date_sent_date", "response_date", "sent_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    evidence_item_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_items.id", ondelete="SET NULL"))
+    limb: Mapped[Rule35Limb] = mapped_column(str_enum(Rule35Limb, "rule35_limb"))
+    author_name: Mapped[str | None] = mapped_column(String(200))  # the IRC GP who wrote it
+    written_date: Mapped[date]
+    sent_date: Mapped[date | None]
+    consent_to_send: Mapped[bool] = mapped_column(default=False, server_default=false())
+    response_date: Mapped[date | None]
+    outcome: Mapped[Rule35Outcome | None] = mapped_column(str_enum(Rule35Outcome, "rule35_outcome"))
+    aar_level_given: Mapped[int | None]
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,1 @@
+"""Health events in detention: self-harm, ACDT, food and fluid refusal, segregation, use of force."""

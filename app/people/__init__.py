@@ -1,0 +1,1 @@
+"""People (cases), their identity details and clinician assignments."""

@@ -1,0 +1,194 @@
+"""Person (the case facts), Identity (kept apart, never read by reports) and Assignment tables."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from app.auth.models import User
+    from app.detention.models import DetentionEpisode
+
+
+class PersonStatus(enum.StrEnum):
+    detained = "detained"
+    released = "released"
+    removed = "removed"
+    unknown = "unknown"
+
+
+class Sex(enum.StrEnum):
+    female = "female"
+    male = "male"
+    intersex = "intersex"
+    not_recorded = "not_recorded"
+
+
+class BirthPrecision(enum.StrEnum):
+    exact = "exact"  # full date known
+    year = "year"  # only the year known
+    approximate = "approximate"  # estimated year
+    disputed = "disputed"  # age disputed by the Home Office or a local authority
+    unknown = "unknown"
+
+
+class AarIndicator(enum.StrEnum):
+    """Adults at Risk indicators (caseworker guidance v10.0)."""
+
+    mental_health = "mental_health"
+    torture = "torture"
+    sexual_gbv = "sexual_gbv"
+    trafficking = "trafficking"
+    ptsd = "ptsd"
+    pregnancy = "pregnancy"
+    physical_disability = "physical_disability"
+    physical_illness = "physical_illness"
+    aged_70_plus = "aged_70_plus"
+    transsexual_intersex = "transsexual_intersex"
+
+    @property
+    def label(self) -> str:
+        return AAR_INDICATOR_LABELS[self]
+
+
+AAR_INDICATOR_LABELS = {
+    AarIndicator.mental_health: "Mental health condition",
+    AarIndicator.torture: "Victim of torture",
+    AarIndicator.sexual_gbv: "Sexual or gender-based violence",
+    AarIndicator.trafficking: "Victim of trafficking or modern slavery",
+    AarIndicator.ptsd: "Post-traumatic stress disorder",
+    AarIndicator.pregnancy: "Pregnancy",
+    AarIndicator.physical_disability: "Serious physical disability",
+    AarIndicator.physical_illness: "Other serious physical illness",
+    AarIndicator.aged_70_plus: "Aged 70 or over",
+    AarIndicator.transsexual_intersex: "Transsexual or intersex",
+}
+
+
+class AarLevelSource(enum.StrEnum):
+    self_declared = "self_declared"
+    professional_evidence = "professional_evidence"
+    home_office = "home_office"
+
+
+class Person(Base):
+    __tablename__ = "people"
+    __table_args__ = (
+        CheckConstraint("aar_level IS NULL OR aar_level BETWEEN 1 AND 3", name="aar_level_range"),
+        CheckConstraint("birth_year IS NULL OR birth_year BETWEEN 1900 AND 2100", name="birth_year_range"),
+        CheckConstraint("closed_date IS NULL OR closed_date >= opened_date", name="closed_after_opened"),
+        CheckConstraint("length(nationality) = 2 OR nationality IS NULL", name="nationality_iso2"),
+        Index("ix_people_status", "status"),
+        Index("ix_people_lead_coordinator_id", "lead_coordinator_id"),
+        Index("ix_people_closed_date", "closed_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Random, non-sequential, never derived from personal data: safe in URLs and on paper.
+    reference: Mapped[str] = mapped_column(String(9), unique=True)
+    status: Mapped[PersonStatus] = mapped_column(str_enum(PersonStatus, "person_status"))
+    sex: Mapped[Sex] = mapped_column(str_enum(Sex, "sex"), default=Sex.not_recorded)
+    gender_identity: Mapped[str | None] = mapped_column(String(60))
+    nationality: Mapped[str | None] = mapped_column(String(2))  # ISO 3166-1 alpha-2; NULL when unknown
+    stateless: Mapped[bool] = mapped_column(default=False, server_default=false())
+    interpreter_needed: Mapped[bool] = mapped_column(default=False, server_default=false())
+    birth_date: Mapped[date | None]
+    birth_year: Mapped[int | None]
+    birth_precision: Mapped[BirthPrecision] = mapped_column(
+        str_enum(BirthPrecision, "birth_precision"), default=BirthPrecision.unknown
+    )
+    aar_level: Mapped[int | None]
+    aar_level_date: Mapped[date | None]
+    aar_level_source: Mapped[AarLevelSource | None] = mapped_column(str_enum(AarLevelSource, "aar_level_source"))
+    lead_coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    opened_date: Mapped[date]
+    closed_date: Mapped[date | None]
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    identity: Mapped[Identity] = relationship(back_populates="person", lazy="raise", uselist=False)
+    languages: Mapped[list[PersonLanguage]] = relationship(lazy="raise", cascade="all, delete-orphan")
+    aar_indicators: Mapped[list[PersonAarIndicator]] = relationship(lazy="raise", cascade="all, delete-orphan")
+    assignments: Mapped[list[Assignment]] = relationship(back_populates="person", lazy="raise")
+    episodes: Mapped[list[DetentionEpisode]] = relationship(back_populates="person", lazy="raise")
+    lead_coordinator: Mapped[User | None] = relationship(lazy="raise")
+
+
+class PersonLanguage(Base):
+    __tablename__ = "person_languages"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    language: Mapped[str] = mapped_column(String(60), primary_key=True)
+    is_main: Mapped[bool] = mapped_column(default=False)
+
+
+class PersonAarIndicator(Base):
+    __tablename__ = "person_aar_indicators"
+    __table_args__ = (Index("ix_person_aar_indicators_indicator", "indicator"),)
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    indicator: Mapped[AarIndicator] = mapped_column(str_enum(AarIndicator, "aar_indicator"), primary_key=True)
+    recorded_date: Mapped[date | None]
+
+
+class Identity(Base):
+    """Names and official numbers. Kept out of the case table so that reports never touch them."""
+
+    __tablename__ = "identities"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    given_names: Mapped[str] = mapped_column(String(200))
+    family_name: Mapped[str] = mapped_column(String(200))
+    home_office_reference: Mapped[str | None] = mapped_column(String(40), index=True)
+    port_reference: Mapped[str | None] = mapped_column(String(40))
+    cid_number: Mapped[str | None] = mapped_column(String(40))
+    other_numbers: Mapped[str | None] = mapped_column(Text)
+    phone_in_detention: Mapped[str | None] = mapped_column(String(40))
+    legal_representative: Mapped[str | None] = mapped_column(Text)
+
+    person: Mapped[Person] = relationship(back_populates="identity", lazy="raise")
+    aliases: Mapped[list[IdentityAlias]] = relationship(lazy="raise", cascade="all, delete-orphan")
+
+
+class AliasKind(enum.StrEnum):
+    alias = "alias"
+    spelling = "spelling"  # another transliteration or spelling of the same name
+
+
+class IdentityAlias(Base):
+    __tablename__ = "identity_aliases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("identities.person_id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(400))
+    kind: Mapped[AliasKind] = mapped_column(str_enum(AliasKind, "alias_kind"), default=AliasKind.alias)
+
+
+class Assignment(Base):
+    """A clinician's need-to-know link to a person. Ended assignments are kept for the record."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        UniqueConstraint("person_id", "clinician_id"),
+        Index("ix_assignments_clinician_id_ended_at", "clinician_id", "ended_at"),
+        CheckConstraint("ended_at IS NULL OR ended_at >= assigned_at", name="ended_after_assigned"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+
+    person: Mapped[Person] = relationship(back_populates="assignments", lazy="raise")
+    clinician: Mapped[User] = relationship(foreign_keys=[clinician_id], lazy="raise")

@@ -1,0 +1,1 @@
+"""Partner organisations, referrals to them and National Referral Mechanism referrals."""

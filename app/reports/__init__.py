@@ -1,0 +1,1 @@
+"""Anonymised evidence summaries, disclosure control and de-identified narratives."""

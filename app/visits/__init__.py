@@ -1,0 +1,1 @@
+"""Clinical visits, their sign-off and addenda."""

@@ -1,0 +1,93 @@
+"""Visit (draft, then signed and never edited), the AAR indicators it observed, and addenda."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, false
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, str_enum, utcnow
+from app.people.models import AarIndicator
+
+
+class VisitMode(enum.StrEnum):
+    in_person = "in_person"
+    phone = "phone"
+    video = "video"
+    legal_visit_room = "legal_visit_room"
+
+
+class RiskLevel(enum.StrEnum):
+    none = "none"
+    low = "low"
+    moderate = "moderate"
+    high = "high"
+
+
+class VisitStatus(enum.StrEnum):
+    draft = "draft"
+    signed = "signed"
+
+
+class Visit(Base):
+    __tablename__ = "visits"
+    __table_args__ = (
+        CheckConstraint("duration_minutes IS NULL OR duration_minutes BETWEEN 1 AND 1440",
+                        name="duration_range"),
+        CheckConstraint("follow_up_date IS NULL OR follow_up_date >= visit_date", name="follow_up_after_visit"),
+        CheckConstraint(
+            "(status = 'signed') = (signed_at IS NOT NULL AND signed_by_id IS NOT NULL)",
+            name="signed_fields_match_status",
+        ),
+        CheckConstraint("NOT interpreter_used OR interpreter_language IS NOT NULL", name="interpreter_language_given"),
+        Index("ix_visits_person_id_visit_date", "person_id", "visit_date"),
+        Index("ix_visits_clinician_id_visit_date", "clinician_id", "visit_date"),
+        Index("ix_visits_follow_up_date", "follow_up_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    visit_date: Mapped[date]
+    facility_id: Mapped[int | None] = mapped_column(ForeignKey("facilities.id", ondelete="RESTRICT"))
+    mode: Mapped[VisitMode] = mapped_column(str_enum(VisitMode, "visit_mode"))
+    interpreter_used: Mapped[bool] = mapped_column(default=False, server_default=false())
+    interpreter_language: Mapped[str | None] = mapped_column(String(60))
+    duration_minutes: Mapped[int | None]
+    presenting_concerns: Mapped[str | None] = mapped_column(Text)
+    findings: Mapped[str | None] = mapped_column(Text)
+    risk: Mapped[RiskLevel | None] = mapped_column(str_enum(RiskLevel, "risk_level"))
+    actions: Mapped[str | None] = mapped_column(Text)
+    follow_up_date: Mapped[date | None]
+    status: Mapped[VisitStatus] = mapped_column(str_enum(VisitStatus, "visit_status"), default=VisitStatus.draft)
+    signed_at: Mapped[datetime | None]
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    aar_indicators: Mapped[list[VisitAarIndicator]] = relationship(lazy="raise", cascade="all, delete-orphan")
+    addenda: Mapped[list[VisitAddendum]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="VisitAddendum.created_at"
+    )
+
+
+class VisitAarIndicator(Base):
+    __tablename__ = "visit_aar_indicators"
+
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True)
+    indicator: Mapped[AarIndicator] = mapped_column(str_enum(AarIndicator, "aar_indicator"), primary_key=True)
+
+
+class VisitAddendum(Base):
+    """A correction or addition to a signed visit; the visit itself is never edited once signed."""
+
+    __tablename__ = "visit_addenda"
+    __table_args__ = (Index("ix_visit_addenda_visit_id_created_at", "visit_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    text: Mapped[str] = mapped_column(Text)
