@@ -5,6 +5,7 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
+from sqlalchemy import Connection, Engine
 
 import app.models  # noqa: F401  (registers every table on Base.metadata)
 from app.config import get_settings
@@ -29,9 +30,13 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _run(connection)
+    given = config.attributes.get("connection")  # tests and pytest-alembic pass a Connection or an Engine
+    if isinstance(given, Connection):
+        _run(given)
+        return
+    if isinstance(given, Engine):
+        with given.connect() as connection:
+            _run(connection)
         return
     engine = build_engine(get_settings().database_url)
     try:

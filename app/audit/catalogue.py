@@ -1,0 +1,32 @@
+"""Every audit event the application writes, with the detail keys each must carry."""
+
+from __future__ import annotations
+
+CATALOGUE: dict[str, frozenset[str]] = {
+    "auth.sign_in": frozenset(),
+    "auth.sign_in_failed": frozenset({"reason"}),
+    "auth.sign_in_throttled": frozenset({"scope"}),
+    "auth.sign_out": frozenset(),
+    "auth.session_expired": frozenset({"reason"}),
+    "security.csrf_rejected": frozenset({"reason", "path"}),
+    "security.permission_denied": frozenset({"permission", "path"}),
+    "admin.user_created": frozenset({"role"}),
+    "admin.user_changed": frozenset({"changes"}),
+    "admin.user_deactivated": frozenset({"sessions_ended"}),
+    "admin.user_reactivated": frozenset(),
+    "demo.seeded": frozenset({"people"}),
+}
+
+
+class UnknownAuditEvent(ValueError):
+    pass
+
+
+def check(action: str, details: dict[str, object]) -> None:
+    try:
+        required = CATALOGUE[action]
+    except KeyError:
+        raise UnknownAuditEvent(f"{action!r} is not in the audit catalogue") from None
+    missing = required - details.keys()
+    if missing:
+        raise UnknownAuditEvent(f"audit event {action!r} is missing {sorted(missing)}")

@@ -1,0 +1,40 @@
+"""Writing audit events, always in the caller's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.audit import catalogue
+from app.audit.models import AuditEvent, Outcome
+
+
+def record(
+    db: Session,
+    action: str,
+    *,
+    actor_id: int | None,
+    outcome: Outcome = Outcome.success,
+    object_type: str | None = None,
+    object_id: str | int | None = None,
+    person_id: int | None = None,
+    ip_address: str | None = None,
+    correlation_id: str | None = None,
+    **details: Any,
+) -> AuditEvent:
+    catalogue.check(action, details)
+    event = AuditEvent(
+        action=action,
+        actor_user_id=actor_id,
+        outcome=outcome,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        person_id=person_id,
+        ip_address=ip_address,
+        correlation_id=correlation_id,
+        details=details,
+    )
+    db.add(event)
+    db.flush()
+    return event

@@ -1,0 +1,138 @@
+"""Route dependencies: who is signed in, what they may do, and the CSRF and origin checks on every write."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from app.audit import service as audit
+from app.audit.models import Outcome
+from app.auth import service
+from app.auth.models import User, UserSession
+from app.auth.permissions import Permission, has_permission
+from app.config import get_settings
+from app.db import DbSession
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def session_cookie_name() -> str:
+    # The __Host- prefix pins the cookie to this origin over HTTPS; browsers refuse it on plain http.
+    return "__Host-casework_session" if get_settings().is_production else "casework_session"
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class NotAuthenticated(Exception):
+    """No live session. `expired` tells the sign-in page to explain why the user must sign in again."""
+
+    def __init__(self, *, expired: bool) -> None:
+        super().__init__("not signed in")
+        self.expired = expired
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths may follow sign-in (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def origin_problem(request: Request) -> str | None:
+    """A cross-site write, judged by Sec-Fetch-Site and Origin when the browser sends them."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site and fetch_site not in ("same-origin", "none"):
+        return f"sec-fetch-site {fetch_site}"
+    origin = request.headers.get("origin")
+    if origin:
+        expected = f"{request.url.scheme}://{request.url.netloc}"
+        parts = urlsplit(origin)
+        if origin == "null" or f"{parts.scheme}://{parts.netloc}" != expected:
+            return "origin mismatch"
+    return None
+
+
+def reject_csrf(db: Session, request: Request, reason: str, actor_id: int | None) -> None:
+    # The request is refused and its transaction rolled back, but the refusal itself must be kept.
+    audit.record(db, "security.csrf_rejected", actor_id=actor_id, outcome=Outcome.denied,
+                 ip_address=client_ip(request), correlation_id=request.state.correlation_id,
+                 reason=reason, path=request.url.path)
+    db.commit()
+    raise HTTPException(status_code=403, detail="csrf")
+
+
+async def submitted_csrf_token(request: Request) -> str | None:
+    """The token posted with a form (read here, async, so that the sync checks below need not await)."""
+    if request.method not in UNSAFE_METHODS:
+        return None
+    header = request.headers.get("x-csrf-token")
+    if header:
+        return header
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        value = form.get("csrf_token")
+        return value if isinstance(value, str) else None
+    return None
+
+
+CsrfToken = Annotated[str | None, Depends(submitted_csrf_token)]
+
+
+def current_session(request: Request, db: DbSession, token_posted: CsrfToken) -> tuple[UserSession, User]:
+    token = request.cookies.get(session_cookie_name())
+    if not token:
+        raise NotAuthenticated(expired=False)
+    lookup = service.load_session(db, get_settings(), token)
+    if lookup.problem is not None:
+        if lookup.problem in ("idle", "absolute", "inactive") and lookup.user is not None:
+            audit.record(db, "auth.session_expired", actor_id=lookup.user.id, outcome=Outcome.failure,
+                         ip_address=client_ip(request), correlation_id=request.state.correlation_id,
+                         reason=lookup.problem)
+            db.commit()
+        raise NotAuthenticated(expired=True)
+    assert lookup.session is not None and lookup.user is not None
+    if request.method in UNSAFE_METHODS:
+        problem = origin_problem(request)
+        if problem is None and (token_posted is None
+                                or not hmac.compare_digest(token_posted, lookup.session.csrf_token)):
+            problem = "missing token" if token_posted is None else "wrong token"
+        if problem:
+            reject_csrf(db, request, problem, lookup.user.id)
+    request.state.user = lookup.user
+    request.state.csrf_token = lookup.session.csrf_token
+    return lookup.session, lookup.user
+
+
+CurrentSession = Annotated[tuple[UserSession, User], Depends(current_session)]
+
+
+def require(permission: Permission) -> Callable[..., User]:
+    """Route dependency: a signed-in user whose role grants `permission`; anything else is refused."""
+
+    def dependency(request: Request, db: DbSession, current: CurrentSession) -> User:
+        _, user = current
+        if not has_permission(user.role, permission):
+            audit.record(db, "security.permission_denied", actor_id=user.id, outcome=Outcome.denied,
+                         ip_address=client_ip(request), correlation_id=request.state.correlation_id,
+                         permission=permission.value, path=request.url.path)
+            db.commit()
+            raise HTTPException(status_code=403)
+        return user
+
+    dependency.required_permission = permission  # type: ignore[attr-defined]
+    return dependency
+
+
+def public_route() -> None:
+    """Marks a route that needs no session (sign-in, health check); the route audit test looks for it."""
+
+
+PUBLIC = Depends(public_route)

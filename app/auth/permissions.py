@@ -1,0 +1,37 @@
+"""The role -> permission map: the one place that says who may do what."""
+
+from __future__ import annotations
+
+import enum
+
+from app.auth.models import Role
+
+
+class Permission(enum.StrEnum):
+    view_home = "view_home"
+    view_caseload = "view_caseload"  # people lists and dashboards (clinicians: their own people only)
+    view_person = "view_person"
+    edit_person = "edit_person"
+    record_clinical = "record_clinical"
+    view_summaries = "view_summaries"
+    manage_users = "manage_users"
+    manage_reference_data = "manage_reference_data"
+    view_audit = "view_audit"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.admin: frozenset(Permission),
+    Role.coordinator: frozenset({
+        Permission.view_home, Permission.view_caseload, Permission.view_person, Permission.edit_person,
+        Permission.record_clinical, Permission.view_summaries,
+    }),
+    Role.clinician: frozenset({
+        Permission.view_home, Permission.view_caseload, Permission.view_person, Permission.record_clinical,
+    }),
+    # Researchers never see a person: aggregates and released narratives only.
+    Role.researcher: frozenset({Permission.view_home, Permission.view_summaries}),
+}
+
+
+def has_permission(role: Role, permission: Permission) -> bool:
+    return permission in ROLE_PERMISSIONS[role]

@@ -1,0 +1,148 @@
+"""The `casework` command: serve, migrate, create users and load demo data."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from app.config import DEMO_PASSWORD, PROJECT_ROOT, get_settings
+
+cli = typer.Typer(help="Detention casework tracker.", no_args_is_help=True, add_completion=False)
+console = Console()
+err = Console(stderr=True)
+
+
+def _alembic_config():  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    return cfg
+
+
+def run_migrations() -> None:
+    from alembic import command
+
+    command.upgrade(_alembic_config(), "head")
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply every pending database migration."""
+    run_migrations()
+    console.print("[green]Database is up to date.[/green]")
+
+
+@cli.command("create-user")
+def create_user(
+    email: str = typer.Option(..., "--email", help="Sign-in e-mail address."),
+    role: str = typer.Option(..., "--role", help="admin, coordinator, clinician or researcher."),
+    name: str = typer.Option("", "--name", help="Display name (defaults to the part before @)."),
+) -> None:
+    """Create a staff account. The password is asked for, or read from CASEWORK_NEW_USER_PASSWORD."""
+    from pydantic import ValidationError
+
+    from app.auth import service
+    from app.auth.models import Role
+    from app.auth.schemas import UserCreateForm
+    from app.db import get_sessionmaker
+
+    password = os.environ.get("CASEWORK_NEW_USER_PASSWORD")
+    if password is None:
+        if not sys.stdin.isatty():
+            err.print("No terminal to ask for a password: set CASEWORK_NEW_USER_PASSWORD.")
+            raise typer.Exit(2)
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Same password again: ") != password:
+            err.print("The passwords do not match; nothing was created.")
+            raise typer.Exit(2)
+    if role not in {r.value for r in Role}:
+        err.print(f"Unknown role {role!r}: choose from {', '.join(r.value for r in Role)}.")
+        raise typer.Exit(2)
+    try:
+        form = UserCreateForm(email=email, display_name=name or email.split("@")[0], role=Role(role),
+                              password=password)
+    except ValidationError as exc:
+        for error in exc.errors():
+            err.print(f"{error['loc'][0]}: {str(error['msg']).removeprefix('Value error, ')}")
+        raise typer.Exit(2) from None
+    if get_settings().is_production and password == DEMO_PASSWORD:
+        err.print("The demo password cannot be used in production.")
+        raise typer.Exit(2)
+    with get_sessionmaker()() as db:
+        if service.email_taken(db, form.email):
+            err.print(f"A user with e-mail {form.email} already exists; nothing was created.")
+            raise typer.Exit(1)
+        service.create_user(db, email=form.email, display_name=form.display_name, role=form.role,
+                            password=form.password)
+        db.commit()
+    console.print(f"[green]Created {form.role.value} {form.email}.[/green]")
+
+
+@cli.command("seed-demo")
+def seed_demo(
+    people: int = typer.Option(60, "--people", min=0, help="How many synthetic people to generate."),
+    seed: int = typer.Option(2026, "--seed", help="Random seed, for repeatable data."),
+) -> None:
+    """Load fictional demo data and the demo accounts (does nothing if demo people already exist)."""
+    from app.db import get_engine
+    from app.demo.generator import seed_demo as generate
+
+    if get_settings().is_production:
+        err.print("Demo data is never loaded into a production database.")
+        raise typer.Exit(2)
+    with Progress(TextColumn("Generating people"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console, transient=False) as progress:
+        task = progress.add_task("people", total=people)
+        result = generate(get_engine(), people=people, password=DEMO_PASSWORD, seed=seed,
+                          progress=lambda n: progress.advance(task, n))
+    if result.people == 0:
+        console.print("Demo data was already loaded; nothing added.")
+    else:
+        console.print(f"[green]Added {result.people} fictional people.[/green]")
+
+
+def print_demo_sign_ins() -> None:
+    from app.demo.generator import DEMO_USERS
+
+    settings = get_settings()
+    console.print()
+    console.print(f"[bold]Casework tracker[/bold] on http://{settings.host}:{settings.port}/login")
+    console.print(f"Demo sign-ins (password [bold]{DEMO_PASSWORD}[/bold]):")
+    for email, _name, role in DEMO_USERS:
+        console.print(f"  {role.value:<12} {email}")
+    console.print()
+
+
+@cli.command()
+def serve(
+    demo: bool = typer.Option(False, "--demo", help="Migrate, load demo data if empty and print the sign-ins."),
+    reload: bool = typer.Option(False, "--reload", help="Restart on code changes (development)."),
+) -> None:
+    """Run the web application with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    if demo:
+        if settings.is_production:
+            err.print("--demo is for development only.")
+            raise typer.Exit(2)
+        run_migrations()
+        seed_demo(people=60, seed=2026)
+        print_demo_sign_ins()
+    uvicorn.run("app.main:create_app", factory=True, host=settings.host, port=settings.port,
+                workers=None if reload else settings.workers, reload=reload, proxy_headers=True,
+                server_header=False)
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""create_app(): routers, middleware, templates, static files and error pages."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+import app.models  # noqa: F401  (every mapper configured before the first query)
+from app.auth.deps import PUBLIC
+from app.auth.views import admin_router
+from app.auth.views import router as auth_router
+from app.config import PROJECT_ROOT, get_settings
+from app.web import errors
+from app.web.home import router as home_router
+from app.web.middleware import SecurityMiddleware
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title="Detention casework tracker",
+        docs_url=None, redoc_url=None, openapi_url=None,  # no machine API is published
+    )
+    app.add_middleware(SecurityMiddleware, production=settings.is_production)
+    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
+    app.include_router(auth_router)
+    app.include_router(home_router)
+    app.include_router(admin_router)
+
+    @app.get("/healthz", dependencies=[PUBLIC], include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    errors.install(app)
+    return app

@@ -1,0 +1,1 @@
+"""Shared web plumbing: templating, forms, CSRF, security headers, flash messages, errors."""

@@ -1,0 +1,57 @@
+"""Jinja2 environment, display filters and the render helper every page uses."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import HTMLResponse
+
+from app.config import PROJECT_ROOT, get_settings
+from app.web import flash
+
+templates = Jinja2Templates(directory=str(PROJECT_ROOT / "templates"))
+
+
+def format_date(value: date | datetime | None) -> str:
+    """One unambiguous format everywhere: 3 Mar 2026."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(get_settings().zone).date()
+    return f"{value.day} {value:%b %Y}"
+
+
+def format_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    local = value.astimezone(get_settings().zone)
+    return f"{local.day} {local:%b %Y, %H:%M}"
+
+
+def humanise(value: object) -> str:
+    """Plain words for stored codes: "in_person" -> "In person"."""
+    text = str(getattr(value, "value", value) or "")
+    return text.replace("_", " ").capitalize()
+
+
+templates.env.filters["date"] = format_date
+templates.env.filters["datetime"] = format_datetime
+templates.env.filters["humanise"] = humanise
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, *,
+           status_code: int = 200) -> HTMLResponse:
+    state = request.state
+    ctx: dict[str, Any] = {
+        "current_user": getattr(state, "user", None),
+        "csrf_token": getattr(state, "csrf_token", None),
+        "flashes": flash.pop(request),
+        "correlation_id": getattr(state, "correlation_id", None),
+    }
+    ctx.update(context or {})
+    response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
+    flash.clear_cookie_if_shown(request, response)
+    return response
