@@ -81,7 +81,7 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType}
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, immediate: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the sqlite3 module so that "begin" below decides how to BEGIN.
@@ -99,16 +99,18 @@ def _configure_sqlite(engine: Engine) -> None:
         # Requests write (session touch, audit rows) after reading; a deferred transaction that later
         # needs the write lock fails at once with "database is locked". Taking it up front makes
         # concurrent writers queue on busy_timeout instead.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def build_engine(url: str, echo: bool = False) -> Engine:
+def build_engine(url: str, echo: bool = False, *, immediate: bool = True) -> Engine:
+    """An engine for `url`. `immediate=False` (SQLite only) is for read-mostly tools such as test
+    assertions, whose open read transaction must not hold the write lock the application needs."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, immediate=immediate)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
 

@@ -103,9 +103,19 @@ def _has_sqlite_sequence(conn) -> bool:  # type: ignore[no-untyped-def]
     return conn.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'")).first() is not None
 
 
+@pytest.fixture(scope="session")
+def reader_engine(engine: Engine) -> Iterator[Engine]:
+    # Deferred BEGIN: a test holding a read transaction open must not block the app's writes.
+    reader = build_engine(TEST_DATABASE_URL, immediate=False)
+    yield reader
+    reader.dispose()
+
+
 @pytest.fixture
-def db(engine: Engine) -> Iterator[Session]:
-    with Session(engine, expire_on_commit=False) as session:
+def db(reader_engine: Engine) -> Iterator[Session]:
+    """A session for arranging and checking data. Call db.rollback() after a request to see its writes
+    (a SQLite read transaction keeps the snapshot it started with)."""
+    with Session(reader_engine) as session:
         yield session
 
 
@@ -119,6 +129,7 @@ def password_hash() -> str:
 def make_user(db: Session, password_hash: str):  # type: ignore[no-untyped-def]
     def make(role: Role | str = Role.coordinator, email: str | None = None, name: str | None = None,
              active: bool = True) -> User:
+        db.rollback()  # start from a fresh snapshot: the app may have written since the last read
         role = Role(role)
         email = email or f"{role.value}-{len(db.scalars(select(User.id)).all()) + 1}@example.org"
         user = User(email=email, display_name=name or f"Test {role.value.capitalize()}", role=role,
@@ -174,4 +185,4 @@ def page_csrf(client, path: str) -> str:  # type: ignore[no-untyped-def]
     return csrf_from(response.text)
 
 
-__all__ = ["PASSWORD", "build_engine", "csrf_from", "is_postgres", "page_csrf", "sign_in"]
+__all__ = ["PASSWORD", "csrf_from", "is_postgres", "page_csrf", "sign_in"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.audit.models import Outcome
 from app.auth import service
-from app.auth.models import User, UserSession
+from app.auth.models import Role, User, UserSession
 from app.auth.permissions import Permission, has_permission
 from app.config import get_settings
 from app.db import DbSession
@@ -28,6 +29,21 @@ def session_cookie_name() -> str:
 
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+@dataclass(frozen=True)
+class SignedInUser:
+    """What pages show about the signed-in user; a plain copy, so that error pages rendered after the
+    request's transaction was rolled back never touch an expired ORM object."""
+
+    id: int
+    display_name: str
+    email: str
+    role: Role
+
+    @classmethod
+    def of(cls, user: User) -> SignedInUser:
+        return cls(id=user.id, display_name=user.display_name, email=user.email, role=user.role)
 
 
 class NotAuthenticated(Exception):
@@ -106,7 +122,7 @@ def current_session(request: Request, db: DbSession, token_posted: CsrfToken) ->
             problem = "missing token" if token_posted is None else "wrong token"
         if problem:
             reject_csrf(db, request, problem, lookup.user.id)
-    request.state.user = lookup.user
+    request.state.user = SignedInUser.of(lookup.user)
     request.state.csrf_token = lookup.session.csrf_token
     return lookup.session, lookup.user
 

@@ -131,6 +131,12 @@ def end_session(session: UserSession, reason: str) -> None:
         session.end_reason = reason
 
 
+def end_session_by_token(db: Session, token: str, reason: str) -> None:
+    session = db.scalar(select(UserSession).where(UserSession.token_hash == hash_token(token)))
+    if session is not None:
+        end_session(session, reason)
+
+
 def end_all_sessions(db: Session, user_id: int, reason: str) -> int:
     result = db.execute(
         update(UserSession)

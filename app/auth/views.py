@@ -109,6 +109,10 @@ async def login_submit(request: Request, db: DbSession) -> Response:
                            errors={FORM_ERROR: BAD_CREDENTIALS}, next_path=data.next or "/")
 
     assert outcome.token is not None and outcome.user is not None
+    previous = request.cookies.get(session_cookie_name())
+    if previous:
+        # A fresh token at every sign-in; whatever session the browser held before is closed.
+        service.end_session_by_token(db, previous, reason="replaced_at_sign_in")
     audit.record(db, "auth.sign_in", actor_id=outcome.user.id, ip_address=ip,
                  correlation_id=request.state.correlation_id)
     response = RedirectResponse(safe_next(data.next), status_code=303)
