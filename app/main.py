@@ -15,7 +15,6 @@ from app.web import errors
 from app.web.home import router as home_router
 from app.web.middleware import SecurityMiddleware
 
-
 ROUTERS: tuple[APIRouter, ...] = (auth_router, home_router, admin_router)
 
 

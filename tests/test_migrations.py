@@ -17,7 +17,7 @@ from pytest_alembic.tests import (  # noqa: F401  (collected here: the plugin's 
 from sqlalchemy import inspect, make_url, text
 
 from app.db import Base, build_engine
-from tests.conftest import TMP, TEST_DATABASE_URL, is_postgres
+from tests.conftest import TEST_DATABASE_URL, TMP, is_postgres
 
 pytestmark = pytest.mark.no_database
 

@@ -10,7 +10,7 @@ from app.audit.models import AuditEvent, Outcome
 from app.auth.deps import public_route
 from app.auth.models import Role, User, UserSession
 from app.main import api_routes, create_app
-from tests.conftest import csrf_from, sign_in
+from tests.conftest import csrf_from
 
 NEW_USER = {"display_name": "New Person", "email": "new@example.org", "role": "clinician",
             "password": "a long enough password"}
