@@ -5,12 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
 
 import app.models  # noqa: F401  (every mapper configured before the first query)
 from app.auth.deps import PUBLIC
 from app.auth.views import admin_router
 from app.auth.views import router as auth_router
 from app.config import PROJECT_ROOT, get_settings
+from app.db import DbSession
 from app.web import errors
 from app.web.home import router as home_router
 from app.web.middleware import SecurityMiddleware
@@ -30,7 +32,8 @@ def create_app() -> FastAPI:
         app.include_router(router)
 
     @app.get("/healthz", dependencies=[PUBLIC], include_in_schema=False)
-    def healthz() -> dict[str, str]:
+    def healthz(db: DbSession) -> dict[str, str]:
+        db.execute(text("SELECT 1"))  # a load balancer should stop sending traffic if the database is gone
         return {"status": "ok"}
 
     errors.install(app)

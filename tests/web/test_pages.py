@@ -67,3 +67,8 @@ def test_base_layout_has_skip_link_user_and_sign_out(client, signed_in):
     assert '<a class="skip-link" href="#main">' in page
     assert "Ada Example" in page and "Coordinator" in page
     assert 'action="/logout"' in page
+
+
+def test_health_check_is_public_and_touches_the_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}

@@ -1,0 +1,50 @@
+"""The casework command: create-user and migrate."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from app.auth.models import Role, User
+from app.auth.passwords import verify_password
+from app.cli import cli
+
+runner = CliRunner()
+
+
+def test_create_user_takes_the_password_from_the_environment(db):
+    result = runner.invoke(cli, ["create-user", "--email", "Script@Example.org", "--role", "coordinator"],
+                           env={"CASEWORK_NEW_USER_PASSWORD": "a password for scripts"})
+    assert result.exit_code == 0, result.output
+    db.rollback()
+    user = db.scalars(select(User).where(User.email == "script@example.org")).one()
+    assert user.role is Role.coordinator and user.display_name == "Script"
+    assert verify_password("a password for scripts", user.password_hash)
+
+
+def test_create_user_refuses_duplicates_weak_passwords_and_unknown_roles(db, make_user):
+    make_user(Role.admin, email="exists@example.org")
+    env = {"CASEWORK_NEW_USER_PASSWORD": "a password for scripts"}
+    duplicate = runner.invoke(cli, ["create-user", "--email", "exists@example.org", "--role", "admin"], env=env)
+    assert duplicate.exit_code == 1 and "already exists" in duplicate.output
+    weak = runner.invoke(cli, ["create-user", "--email", "weak@example.org", "--role", "admin"],
+                         env={"CASEWORK_NEW_USER_PASSWORD": "short"})
+    assert weak.exit_code == 2 and "at least 12 characters" in weak.output
+    role = runner.invoke(cli, ["create-user", "--email", "role@example.org", "--role", "boss"], env=env)
+    assert role.exit_code == 2 and "Unknown role" in role.output
+    db.rollback()
+    emails = set(db.scalars(select(User.email)))
+    assert emails == {"exists@example.org"}
+
+
+def test_create_user_without_a_terminal_or_password_explains_what_to_do(db):
+    result = runner.invoke(cli, ["create-user", "--email", "x@example.org", "--role", "admin"],
+                           env={"CASEWORK_NEW_USER_PASSWORD": None})
+    assert result.exit_code == 2
+    assert "CASEWORK_NEW_USER_PASSWORD" in result.output
+
+
+def test_migrate_is_idempotent_on_an_up_to_date_database(engine):
+    result = runner.invoke(cli, ["migrate"])
+    assert result.exit_code == 0, result.output
+    assert "up to date" in result.output
