@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,6 +66,7 @@ def engine() -> Iterator[Engine]:
     _migrate(engine)
     yield engine
     reset_engine_cache()
+    shutil.rmtree(TMP, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

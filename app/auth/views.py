@@ -27,7 +27,7 @@ from app.auth.schemas import SignInForm, UserCreateForm, UserUpdateForm
 from app.config import get_settings
 from app.db import DbSession
 from app.web import flash
-from app.web.forms import FORM_ERROR, validate_form
+from app.web.forms import FORM_ERROR, PostedForm, validate_form
 from app.web.templating import render
 
 router = APIRouter()
@@ -70,8 +70,7 @@ def login_form(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/login", dependencies=[PUBLIC])
-async def login_submit(request: Request, db: DbSession) -> Response:
-    form = await request.form()
+def login_submit(request: Request, db: DbSession, form: PostedForm) -> Response:
     settings = get_settings()
     ip = client_ip(request)
     cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE)
@@ -160,8 +159,8 @@ def user_new(request: Request) -> Response:
 
 
 @admin_router.post("/new")
-async def user_create(request: Request, db: DbSession, admin: User = ManageUsers) -> Response:
-    result = validate_form(await request.form(), UserCreateForm)
+def user_create(request: Request, db: DbSession, form: PostedForm, admin: User = ManageUsers) -> Response:
+    result = validate_form(form, UserCreateForm)
     data = result.data
     if data is not None and service.email_taken(db, data.email):
         result.errors["email"] = "A user with this e-mail address already exists."
@@ -187,9 +186,10 @@ def user_edit(request: Request, user_id: int, db: DbSession) -> Response:
 
 
 @admin_router.post("/{user_id}")
-async def user_update(request: Request, user_id: int, db: DbSession, admin: User = ManageUsers) -> Response:
+def user_update(request: Request, user_id: int, db: DbSession, form: PostedForm,
+                admin: User = ManageUsers) -> Response:
     user = _user_or_404(db, user_id)
-    result = validate_form(await request.form(), UserUpdateForm)
+    result = validate_form(form, UserUpdateForm)
     data = result.data
     if data is not None:
         try:

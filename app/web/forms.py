@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
+from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
@@ -85,3 +86,12 @@ def validate_form(form: FormData, schema: type[T], *, lists: frozenset[str] = fr
         ordered = dict(sorted(errors.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else -1))
         return FormResult(None, values, ordered)
     return FormResult(data, values)
+
+
+async def posted_form(request: Request) -> FormData:
+    """The request's form, read asynchronously so that endpoints can stay synchronous: their database work
+    and password hashing then run in the thread pool instead of blocking the event loop."""
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(posted_form)]
