@@ -72,7 +72,7 @@ def test_timestamps_are_timezone_aware_utc_and_naive_ones_are_rejected(db, make_
     user = make_user(Role.admin)
     db.refresh(user)
     assert user.created_at.tzinfo is not None and user.created_at.utcoffset().total_seconds() == 0
-    user.deactivated_at = datetime(2026, 3, 3, 12, 0)  # naive
+    user.deactivated_at = datetime(2026, 3, 3, 12, 0)  # noqa: DTZ001 - naive on purpose
     with pytest.raises(StatementError, match="naive datetime"):
         db.commit()
     db.rollback()
