@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, true
@@ -103,6 +103,8 @@ class Placement(Base):
     __tablename__ = "placements"
     __table_args__ = (
         CheckConstraint("date_out IS NULL OR date_out >= date_in", name="out_after_in"),
+        CheckConstraint("gp_exam_at IS NULL OR arrived_at IS NULL OR gp_exam_at >= arrived_at",
+                        name="exam_after_arrival"),
         Index("ix_placements_episode_id_date_in", "episode_id", "date_in"),
         Index("ix_placements_facility_id_date_out", "facility_id", "date_out"),
     )
@@ -112,6 +114,10 @@ class Placement(Base):
     facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id", ondelete="RESTRICT"))
     date_in: Mapped[date]
     date_out: Mapped[date | None]
+    # Arrival time and the centre GP's examination: r.34 (24 h in an IRC) and STHF r.30 (2 h) are
+    # checked against these after every transfer.
+    arrived_at: Mapped[datetime | None]
+    gp_exam_at: Mapped[datetime | None]
 
     episode: Mapped[DetentionEpisode] = relationship(back_populates="placements", lazy="raise")
     facility: Mapped[Facility] = relationship(lazy="raise")

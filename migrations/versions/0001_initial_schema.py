@@ -443,7 +443,10 @@ def upgrade() -> None:
     sa.Column('facility_id', sa.Integer(), nullable=False),
     sa.Column('date_in', sa.Date(), nullable=False),
     sa.Column('date_out', sa.Date(), nullable=True),
+    sa.Column('arrived_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('gp_exam_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint('date_out IS NULL OR date_out >= date_in', name=op.f('ck_placements_out_after_in')),
+    sa.CheckConstraint('gp_exam_at IS NULL OR arrived_at IS NULL OR gp_exam_at >= arrived_at', name=op.f('ck_placements_exam_after_arrival')),
     sa.ForeignKeyConstraint(['episode_id'], ['detention_episodes.id'], name=op.f('fk_placements_episode_id_detention_episodes'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['facility_id'], ['facilities.id'], name=op.f('fk_placements_facility_id_facilities'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_placements'))
