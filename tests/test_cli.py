@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from app.auth.models import Role, User
@@ -48,3 +48,43 @@ def test_migrate_is_idempotent_on_an_up_to_date_database(engine):
     result = runner.invoke(cli, ["migrate"])
     assert result.exit_code == 0, result.output
     assert "up to date" in result.output
+
+
+def test_seed_demo_loads_people_and_accounts_once_on_the_test_database(db):
+    from app.config import DEMO_PASSWORD
+    from app.people.models import Person
+    from app.visits.models import Visit
+
+    first = runner.invoke(cli, ["seed-demo", "--people", "30"])
+    assert first.exit_code == 0, first.output
+    assert "Added 30 fictional people." in first.output
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(Person)) == 30
+    assert db.scalar(select(func.count()).select_from(Visit)) > 100
+    emails = set(db.scalars(select(User.email)))
+    assert {"admin@example.org", "coordinator@example.org", "clinician@example.org",
+            "researcher@example.org"} <= emails
+    admin = db.scalars(select(User).where(User.email == "admin@example.org")).one()
+    assert verify_password(DEMO_PASSWORD, admin.password_hash)
+
+    again = runner.invoke(cli, ["seed-demo", "--people", "30"])
+    assert again.exit_code == 0 and "already loaded" in again.output
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(Person)) == 30
+    # Ids were assigned by the generator: the database must still hand out fresh ones afterwards.
+    db.add(Person(reference="ZZZZ-ZZZZ", status="unknown", opened_date=admin.created_at.date()))
+    db.commit()
+
+
+def test_seed_demo_is_refused_in_production(monkeypatch):
+    from app.config import get_settings
+
+    monkeypatch.setenv("CASEWORK_ENVIRONMENT", "production")
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(cli, ["seed-demo", "--people", "5"])
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "never loaded into a production database" in result.output

@@ -49,6 +49,9 @@ class RevisionAction(enum.StrEnum):
 
 
 class Revision(Base):
+    """Before/after copies of case records. Unlike audit events these hold personal data, so erasing a
+    person deletes them with the person (ON DELETE CASCADE)."""
+
     __tablename__ = "revisions"
     __table_args__ = (
         Index("ix_revisions_table_name_row_id", "table_name", "row_id"),

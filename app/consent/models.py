@@ -34,6 +34,10 @@ class Consent(Base):
             "(purpose = 'share_with_organisation') = (organisation_id IS NOT NULL)",
             name="organisation_iff_sharing",
         ),
+        CheckConstraint("(withdrawn_date IS NULL) = (withdrawal_recorded_by_id IS NULL)",
+                        name="withdrawal_has_recorder"),
+        CheckConstraint("method NOT IN ('verbal_with_interpreter', 'written_with_interpreter') "
+                        "OR interpreter_language IS NOT NULL", name="interpreter_language_given"),
         # Research and sharing features ask "is there a current consent of purpose P?" at the moment they act.
         Index("ix_consents_purpose_withdrawn_date_person_id", "purpose", "withdrawn_date", "person_id"),
         Index("ix_consents_person_id_purpose", "person_id", "purpose"),

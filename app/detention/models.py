@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, true
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, str_enum
@@ -80,6 +80,9 @@ class DetentionEpisode(Base):
             "last_bail_outcome IS NULL OR last_bail_application_date IS NOT NULL", name="bail_outcome_needs_date"
         ),
         Index("ix_detention_episodes_person_id_start_date", "person_id", "start_date"),
+        # The clock assumes at most one current episode per person.
+        Index("uq_detention_episodes_open_person", "person_id", unique=True,
+              sqlite_where=text("end_date IS NULL"), postgresql_where=text("end_date IS NULL")),
         # Open episodes (end_date NULL) by start date: the detention-clock alerts scan these.
         Index("ix_detention_episodes_end_date_start_date", "end_date", "start_date"),
     )

@@ -128,6 +128,9 @@ class Rule35Record(Base):
         CheckConstraint("response_date IS NULL OR (sent_date IS NOT NULL AND response_date >= sent_date)",
                         name="response_after_sent"),
         CheckConstraint("aar_level_given IS NULL OR aar_level_given BETWEEN 1 AND 3", name="aar_level_range"),
+        CheckConstraint("outcome IS NULL OR outcome = 'no_response' OR response_date IS NOT NULL",
+                        name="decision_has_response_date"),
+        CheckConstraint("sent_date IS NULL OR consent_to_send", name="sent_only_with_consent"),
         Index("ix_rule35_records_person_id_limb", "person_id", "limb"),
         # Sent reports still waiting for a Home Office response: the overdue alert scans these.
         Index("ix_rule35_records_response_date_sent_date", "response_date", "sent_date"),

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, str_enum, utcnow
@@ -82,6 +82,7 @@ class Person(Base):
     __table_args__ = (
         CheckConstraint("aar_level IS NULL OR aar_level BETWEEN 1 AND 3", name="aar_level_range"),
         CheckConstraint("birth_year IS NULL OR birth_year BETWEEN 1900 AND 2100", name="birth_year_range"),
+        CheckConstraint("birth_precision <> 'exact' OR birth_date IS NOT NULL", name="exact_birth_has_date"),
         CheckConstraint("closed_date IS NULL OR closed_date >= opened_date", name="closed_after_opened"),
         CheckConstraint("length(nationality) = 2 OR nationality IS NULL", name="nationality_iso2"),
         Index("ix_people_status", "status"),
@@ -178,7 +179,9 @@ class Assignment(Base):
 
     __tablename__ = "assignments"
     __table_args__ = (
-        UniqueConstraint("person_id", "clinician_id"),
+        # One open assignment per clinician and person; ended ones stay as history.
+        Index("uq_assignments_open_person_clinician", "person_id", "clinician_id", unique=True,
+              sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
         Index("ix_assignments_clinician_id_ended_at", "clinician_id", "ended_at"),
         CheckConstraint("ended_at IS NULL OR ended_at >= assigned_at", name="ended_after_assigned"),
     )

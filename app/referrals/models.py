@@ -48,6 +48,8 @@ class Referral(Base):
         CheckConstraint("response_date IS NULL OR made_date IS NULL OR response_date >= made_date",
                         name="response_after_made"),
         CheckConstraint("status = 'draft' OR made_date IS NOT NULL", name="made_date_unless_draft"),
+        CheckConstraint("follow_up_date IS NULL OR made_date IS NULL OR follow_up_date >= made_date",
+                        name="follow_up_after_made"),
         Index("ix_referrals_person_id_made_date", "person_id", "made_date"),
         Index("ix_referrals_status_follow_up_date", "status", "follow_up_date"),
         Index("ix_referrals_organisation_id", "organisation_id"),

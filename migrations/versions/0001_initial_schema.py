@@ -110,6 +110,7 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('aar_level IS NULL OR aar_level BETWEEN 1 AND 3', name=op.f('ck_people_aar_level_range')),
     sa.CheckConstraint('birth_year IS NULL OR birth_year BETWEEN 1900 AND 2100', name=op.f('ck_people_birth_year_range')),
+    sa.CheckConstraint("birth_precision <> 'exact' OR birth_date IS NOT NULL", name=op.f('ck_people_exact_birth_has_date')),
     sa.CheckConstraint('closed_date IS NULL OR closed_date >= opened_date', name=op.f('ck_people_closed_after_opened')),
     sa.CheckConstraint('length(nationality) = 2 OR nationality IS NULL', name=op.f('ck_people_nationality_iso2')),
     sa.ForeignKeyConstraint(['lead_coordinator_id'], ['users.id'], name=op.f('fk_people_lead_coordinator_id_users'), ondelete='RESTRICT'),
@@ -173,11 +174,11 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['assigned_by_id'], ['users.id'], name=op.f('fk_assignments_assigned_by_id_users'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['clinician_id'], ['users.id'], name=op.f('fk_assignments_clinician_id_users'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_assignments_person_id_people'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_assignments')),
-    sa.UniqueConstraint('person_id', 'clinician_id', name=op.f('uq_assignments_person_id_clinician_id'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_assignments'))
     )
     with op.batch_alter_table('assignments', schema=None) as batch_op:
         batch_op.create_index('ix_assignments_clinician_id_ended_at', ['clinician_id', 'ended_at'], unique=False)
+        batch_op.create_index('uq_assignments_open_person_clinician', ['person_id', 'clinician_id'], unique=True, sqlite_where=sa.text('ended_at IS NULL'), postgresql_where=sa.text('ended_at IS NULL'))
 
     op.create_table('consents',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -194,6 +195,8 @@ def upgrade() -> None:
     sa.Column('withdrawal_recorded_by_id', sa.Integer(), nullable=True),
     sa.CheckConstraint("(purpose = 'share_with_organisation') = (organisation_id IS NOT NULL)", name=op.f('ck_consents_organisation_iff_sharing')),
     sa.CheckConstraint('withdrawn_date IS NULL OR withdrawn_date >= given_date', name=op.f('ck_consents_withdrawn_after_given')),
+    sa.CheckConstraint('(withdrawn_date IS NULL) = (withdrawal_recorded_by_id IS NULL)', name=op.f('ck_consents_withdrawal_has_recorder')),
+    sa.CheckConstraint("method NOT IN ('verbal_with_interpreter', 'written_with_interpreter') OR interpreter_language IS NOT NULL", name=op.f('ck_consents_interpreter_language_given')),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_consents_organisation_id_organisations'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_consents_person_id_people'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_consents_recorded_by_id_users'), ondelete='RESTRICT'),
@@ -222,6 +225,7 @@ def upgrade() -> None:
     with op.batch_alter_table('detention_episodes', schema=None) as batch_op:
         batch_op.create_index('ix_detention_episodes_end_date_start_date', ['end_date', 'start_date'], unique=False)
         batch_op.create_index('ix_detention_episodes_person_id_start_date', ['person_id', 'start_date'], unique=False)
+        batch_op.create_index('uq_detention_episodes_open_person', ['person_id'], unique=True, sqlite_where=sa.text('end_date IS NULL'), postgresql_where=sa.text('end_date IS NULL'))
 
     op.create_table('evidence_items',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -306,6 +310,7 @@ def upgrade() -> None:
     sa.Column('follow_up_date', sa.Date(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("status = 'draft' OR made_date IS NOT NULL", name=op.f('ck_referrals_made_date_unless_draft')),
+    sa.CheckConstraint('follow_up_date IS NULL OR made_date IS NULL OR follow_up_date >= made_date', name=op.f('ck_referrals_follow_up_after_made')),
     sa.CheckConstraint('response_date IS NULL OR made_date IS NULL OR response_date >= made_date', name=op.f('ck_referrals_response_after_made')),
     sa.ForeignKeyConstraint(['made_by_id'], ['users.id'], name=op.f('fk_referrals_made_by_id_users'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_referrals_organisation_id_organisations'), ondelete='RESTRICT'),
@@ -470,6 +475,8 @@ def upgrade() -> None:
     sa.Column('created_by_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('aar_level_given IS NULL OR aar_level_given BETWEEN 1 AND 3', name=op.f('ck_rule35_records_aar_level_range')),
+    sa.CheckConstraint("outcome IS NULL OR outcome = 'no_response' OR response_date IS NOT NULL", name=op.f('ck_rule35_records_decision_has_response_date')),
+    sa.CheckConstraint('sent_date IS NULL OR consent_to_send', name=op.f('ck_rule35_records_sent_only_with_consent')),
     sa.CheckConstraint('response_date IS NULL OR (sent_date IS NOT NULL AND response_date >= sent_date)', name=op.f('ck_rule35_records_response_after_sent')),
     sa.CheckConstraint('sent_date IS NULL OR sent_date >= written_date', name=op.f('ck_rule35_records_sent_after_written')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_rule35_records_created_by_id_users'), ondelete='RESTRICT'),
@@ -572,6 +579,7 @@ def downgrade() -> None:
 
     op.drop_table('evidence_items')
     with op.batch_alter_table('detention_episodes', schema=None) as batch_op:
+        batch_op.drop_index('uq_detention_episodes_open_person')
         batch_op.drop_index('ix_detention_episodes_person_id_start_date')
         batch_op.drop_index('ix_detention_episodes_end_date_start_date')
 
@@ -582,6 +590,7 @@ def downgrade() -> None:
 
     op.drop_table('consents')
     with op.batch_alter_table('assignments', schema=None) as batch_op:
+        batch_op.drop_index('uq_assignments_open_person_clinician')
         batch_op.drop_index('ix_assignments_clinician_id_ended_at')
 
     op.drop_table('assignments')

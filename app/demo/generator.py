@@ -1,0 +1,893 @@
+"""Synthetic, obviously fictional demo data: demo accounts and fictional people with case histories."""
+
+from __future__ import annotations
+
+import random
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import accumulate
+from typing import Any, Generic, TypeVar, cast
+
+from sqlalchemy import Engine, Table, func, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role, User
+from app.auth.passwords import hash_password
+from app.consent.models import Consent
+from app.demo import names
+from app.detention.models import DetentionEpisode, Facility, Placement
+from app.evidence.models import EvidenceItem, Finding, Rule35Record
+from app.health_events.models import HealthEvent
+from app.people.models import Assignment, Identity, IdentityAlias, Person, PersonAarIndicator, PersonLanguage
+from app.referrals.models import NrmReferral, Organisation, Referral
+from app.visits.models import Visit, VisitAarIndicator, VisitAddendum
+
+DEMO_USERS: list[tuple[str, str, Role]] = [
+    ("admin@example.org", "Demo Admin (fictional)", Role.admin),
+    ("coordinator@example.org", "Demo Coordinator (fictional)", Role.coordinator),
+    ("clinician@example.org", "Dr Demo Clinician (fictional)", Role.clinician),
+    ("researcher@example.org", "Demo Researcher (fictional)", Role.researcher),
+    ("clinician2@example.org", "Dr Second Demo Clinician (fictional)", Role.clinician),
+]
+
+# Big enough that per-statement overhead vanishes, small enough that a batch's rows stay a few tens of MB.
+BATCH_SIZE = 2_000
+
+# No 0/O, 1/I/L: references are read aloud on the phone and copied from paper.
+REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+# The clinician@example.org caseload stays small so that the demo shows a clinician's restricted view.
+MAIN_CLINICIAN_CASELOAD = 20
+
+
+def _table(model: Any) -> Table:
+    return cast(Table, model.__table__)
+
+
+PEOPLE = _table(Person)
+IDENTITIES = _table(Identity)
+IDENTITY_ALIASES = _table(IdentityAlias)
+PERSON_LANGUAGES = _table(PersonLanguage)
+PERSON_AAR = _table(PersonAarIndicator)
+ASSIGNMENTS = _table(Assignment)
+EPISODES = _table(DetentionEpisode)
+PLACEMENTS = _table(Placement)
+VISITS = _table(Visit)
+VISIT_AAR = _table(VisitAarIndicator)
+VISIT_ADDENDA = _table(VisitAddendum)
+EVIDENCE = _table(EvidenceItem)
+FINDINGS = _table(Finding)
+RULE35 = _table(Rule35Record)
+REFERRALS = _table(Referral)
+NRM = _table(NrmReferral)
+HEALTH_EVENTS = _table(HealthEvent)
+CONSENTS = _table(Consent)
+
+# Parents before children, so that foreign keys hold at every statement.
+INSERT_ORDER = (
+    PEOPLE, IDENTITIES, IDENTITY_ALIASES, PERSON_LANGUAGES, PERSON_AAR, ASSIGNMENTS, EPISODES, PLACEMENTS,
+    VISITS, VISIT_AAR, VISIT_ADDENDA, EVIDENCE, FINDINGS, RULE35, REFERRALS, NRM, HEALTH_EVENTS, CONSENTS,
+)
+# Tables whose integer ids the generator assigns itself (the others are keyed by their parent).
+ID_TABLES = tuple(t for t in INSERT_ORDER if "id" in t.c)
+
+
+@dataclass
+class SeedResult:
+    """Rows inserted per table by one seed_demo call (all zero when the database already held people)."""
+
+    people: int = 0
+    episodes: int = 0
+    placements: int = 0
+    visits: int = 0
+    evidence_items: int = 0
+    findings: int = 0
+    referrals: int = 0
+    health_events: int = 0
+    consents: int = 0
+    rule35_records: int = 0
+    assignments: int = 0
+    identities: int = 0
+    identity_aliases: int = 0
+    person_languages: int = 0
+    person_aar_indicators: int = 0
+    visit_aar_indicators: int = 0
+    visit_addenda: int = 0
+    nrm_referrals: int = 0
+    users_created: int = 0
+
+    @property
+    def created_people(self) -> int:
+        return self.people
+
+    @property
+    def total_rows(self) -> int:
+        return sum(getattr(self, f.name) for f in fields(self) if f.name != "users_created")
+
+
+_RESULT_FIELD = {
+    PEOPLE: "people", IDENTITIES: "identities", IDENTITY_ALIASES: "identity_aliases",
+    PERSON_LANGUAGES: "person_languages", PERSON_AAR: "person_aar_indicators", ASSIGNMENTS: "assignments",
+    EPISODES: "episodes", PLACEMENTS: "placements", VISITS: "visits", VISIT_AAR: "visit_aar_indicators",
+    VISIT_ADDENDA: "visit_addenda", EVIDENCE: "evidence_items", FINDINGS: "findings",
+    RULE35: "rule35_records", REFERRALS: "referrals", NRM: "nrm_referrals", HEALTH_EVENTS: "health_events",
+    CONSENTS: "consents",
+}
+
+
+def ensure_demo_users(session: Session, password: str) -> int:
+    """Create the demo users that do not exist yet; return how many were created. Flushes, never commits."""
+    if not password:
+        raise ValueError("the demo users need a password")
+    emails = [email for email, _, _ in DEMO_USERS]
+    existing = set(session.scalars(select(User.email).where(User.email.in_(emails))))
+    missing = [user for user in DEMO_USERS if user[0] not in existing]
+    if not missing:
+        return 0
+    # argon2 is slow by design: one hash shared by every demo account keeps start-up quick.
+    password_hash = hash_password(password)
+    now = datetime.now(UTC)
+    for email, display_name, role in missing:
+        session.add(User(email=email, display_name=display_name, role=role, password_hash=password_hash,
+                         is_active=True, created_at=now, password_changed_at=now))
+    session.flush()
+    return len(missing)
+
+
+def seed_demo(engine: Engine, *, people: int, password: str, seed: int = 2026, today: date | None = None,
+              progress: Callable[[int], None] | None = None) -> SeedResult:
+    """Fill an empty case database with `people` fictional people and their records.
+
+    Does nothing (and returns zero counts) when any person already exists, so it is safe to run on every
+    start. Commits once per batch and reports each finished batch's size to `progress`.
+    """
+    if people < 0:
+        raise ValueError("people must be zero or more")
+    with Session(engine) as session:
+        if session.scalar(select(Person.id).limit(1)) is not None:
+            return SeedResult()
+        users_created = ensure_demo_users(session, password)
+        session.commit()
+
+    if people == 0:
+        return SeedResult(users_created=users_created)
+    # UTC's date is never later than the organisation's (UK) date, so nothing lands in its future.
+    generator = _Generator(engine, people=people, seed=seed, today=today or datetime.now(UTC).date())
+    result = SeedResult(users_created=users_created)
+    with engine.connect() as connection, _large_sqlite_cache(connection):
+        for first in range(0, people, BATCH_SIZE):
+            count = min(BATCH_SIZE, people - first)
+            rows = generator.batch(first, count)
+            with connection.begin():
+                for table in INSERT_ORDER:
+                    if rows[table]:
+                        connection.execute(table.insert(), rows[table])
+                if connection.dialect.name == "postgresql":
+                    # Ids were chosen here, not drawn from the sequences: move the sequences past the new
+                    # rows in the same transaction, so that later inserts by the application cannot collide.
+                    _advance_sequences(connection)
+            for table, table_rows in rows.items():
+                field = _RESULT_FIELD[table]
+                setattr(result, field, getattr(result, field) + len(table_rows))
+            if progress is not None:
+                progress(count)
+    return result
+
+
+@contextmanager
+def _large_sqlite_cache(connection: Connection) -> Iterator[None]:
+    """Give SQLite a 256 MB page cache while seeding: index pages stay cached as the file grows past the
+    default 2 MB cache. The pooled connection gets its usual setting back afterwards."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    previous = int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one())
+    connection.exec_driver_sql("PRAGMA cache_size = -262144")
+    connection.commit()
+    try:
+        yield
+    finally:
+        if connection.in_transaction():
+            connection.rollback()
+        connection.exec_driver_sql(f"PRAGMA cache_size = {previous}")
+        connection.commit()
+
+
+def _advance_sequences(connection: Connection) -> None:
+    for table in ID_TABLES:
+        sequence = func.pg_get_serial_sequence(table.name, "id")
+        highest = select(func.max(table.c.id)).scalar_subquery()
+        connection.execute(select(func.setval(sequence, highest)).where(highest.is_not(None)))
+
+
+T = TypeVar("T")
+_MINUTES = [timedelta(minutes=m) for m in range(24 * 60)]
+# A stretch of detention inside the case's open period: first day, last day (ordinals), and its placements as
+# (date in, date out or None, facility id).
+_Window = tuple[int, int, list[tuple[int, int | None, int]]]
+
+
+class _Weighted(Generic[T]):
+    """A weighted choice with the cumulative weights worked out once (random.choices redoes them per call)."""
+
+    def __init__(self, pairs: Sequence[tuple[T, float]]) -> None:
+        self.values = [value for value, _ in pairs]
+        self.cumulative = list(accumulate(weight for _, weight in pairs))
+
+    def pick(self, rng: random.Random) -> T:
+        return self.values[bisect_right(self.cumulative, rng.random() * self.cumulative[-1])]
+
+
+class _FastRandom(random.Random):
+    """random.Random with integer draws scaled from random().
+
+    A 100,000-person seed makes tens of millions of draws; these are several times cheaper than the exact
+    originals, and their bias (about n / 2**53 for a range of n) does not matter for demo data.
+    """
+
+    def randint(self, a: int, b: int) -> int:
+        return a + int(self.random() * (b - a + 1))
+
+    def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:  # type: ignore[override]
+        if stop is None:
+            start, stop = 0, start
+        if step != 1 or stop <= start:
+            return super().randrange(start, stop, step)
+        return start + int(self.random() * (stop - start))
+
+    def choice(self, seq: Sequence[T]) -> T:  # type: ignore[override]
+        return seq[int(self.random() * len(seq))]
+
+
+# Home Office length-of-detention bands as day counts (the start date is day 1). Each range sits inside its
+# band whichever way months are counted (calendar months or 30-day months), so a clock computing bands by
+# either convention files the person in the same band.
+_BANDS = (
+    (1, 3), (4, 7), (8, 14), (15, 28), (29, 57), (64, 87), (94, 118), (125, 179), (186, 363), (368, 544),
+    (551, 728), (733, 1093), (1098, 1458), (1463, 2400),
+)
+# People in detention today skew longer than completed detentions, as in the published statistics.
+_CURRENT_BAND = _Weighted(list(zip(_BANDS, (5, 6, 8, 11, 13, 12, 9, 10, 10, 6, 3.5, 3, 2, 1.5), strict=True)))
+_PAST_BAND = _Weighted(list(zip(_BANDS, (16, 15, 14, 14, 12, 8, 5, 5, 5, 2.5, 1.2, 1, 0.6, 0.3),
+                                strict=True)))
+
+# Many people left detention recently; some long ago (closed or dormant cases).
+_DAYS_SINCE_RELEASE = _Weighted([((0, 90), 40), ((91, 730), 40), ((731, 2000), 20)])
+_EPISODE_COUNT = _Weighted([(1, 60), (2, 30), (3, 10)])
+_FINAL_END_REASON = _Weighted([("removed", 30), ("bailed", 25), ("released_temporary_admission", 25),
+                               ("granted_leave", 8), ("transferred_to_prison", 5), ("hospital", 3),
+                               ("other", 4)])
+# An earlier episode ended without removal: the person was later detained again in the UK.
+_EARLIER_END_REASON = _Weighted([("bailed", 40), ("released_temporary_admission", 35),
+                                 ("transferred_to_prison", 10), ("hospital", 5), ("other", 10)])
+_STATUS_AFTER = {"removed": "removed", "bailed": "released", "released_temporary_admission": "released",
+                 "granted_leave": "released", "hospital": "released", "transferred_to_prison": "unknown",
+                 "other": "unknown", "died": "unknown"}
+_PLACEMENT_COUNT = _Weighted([(1, 52), (2, 32), (3, 12), (4, 4)])
+_SEX = _Weighted([("male", 82), ("female", 16), ("intersex", 0.5), ("not_recorded", 1.5)])
+_NATIONALITY = _Weighted([((code, language), weight) for code, language, weight in names.NATIONALITIES])
+_BIRTH_PRECISION = _Weighted([("exact", 45), ("year", 20), ("approximate", 15), ("disputed", 12),
+                              ("unknown", 8)])
+_AAR_LEVEL = _Weighted([(1, 35), (2, 50), (3, 15)])
+_AAR_SOURCE = _Weighted([("self_declared", 30), ("professional_evidence", 45), ("home_office", 25)])
+_VISIT_MODE = _Weighted([("in_person", 55), ("legal_visit_room", 15), ("phone", 20), ("video", 10)])
+_RISK = _Weighted([("none", 35), ("low", 30), ("moderate", 20), ("high", 8), (None, 7)])
+_EVIDENCE_KIND = _Weighted([("medico_legal_report", 15), ("gp_records", 20), ("hospital_letter", 8),
+                            ("psychiatric_report", 10), ("photographs", 10), ("body_map", 10),
+                            ("home_office_response", 12), ("rule35_report", 5), ("other", 5)])
+_LESION_KINDS = frozenset({"medico_legal_report", "photographs", "body_map", "rule35_report"})
+_CONSISTENCY = _Weighted([("not_consistent", 5), ("consistent", 35), ("highly_consistent", 35),
+                          ("typical", 18), ("diagnostic", 4), (None, 3)])
+_R35_COUNT = _Weighted([(0, 62), (1, 26), (2, 12)])
+_R35_LIMB = _Weighted([("35_3", 45), ("35_1", 35), ("35_2", 20)])
+_REFERRAL_STATUS = _Weighted([("draft", 5), ("sent", 20), ("accepted", 25), ("declined", 10),
+                              ("completed", 25), ("no_response", 15)])
+_NRM_DECISION = _Weighted([("positive", 70), ("negative", 25), ("withdrawn", 5)])
+_CG_DECISION = _Weighted([("positive", 75), ("negative", 20), ("withdrawn", 5)])
+_HEALTH_EVENT_COUNT = _Weighted([(0, 22), (1, 24), (2, 20), (3, 16), (4, 10), (5, 8)])
+_HEALTH_EVENT_KIND = _Weighted([("self_harm", 14), ("acdt_opened", 12), ("food_refusal", 10),
+                                ("fluid_refusal", 4), ("segregation", 8), ("use_of_force", 8),
+                                ("hospital_transfer", 6),
+                                ("missed_appointment", 16)])
+# Hours an episode of each kind lasts (low, high); kinds not listed are single moments.
+_HEALTH_EVENT_HOURS = {"food_refusal": (12, 240), "fluid_refusal": (6, 72), "segregation": (24, 14 * 24),
+                       "hospital_transfer": (3, 72)}
+_BAIL_OUTCOME = _Weighted([("refused", 55), ("granted", 15), ("withdrawn", 15), ("pending", 15)])
+_INDICATOR_CHANCE = (("mental_health", 0.40), ("torture", 0.30), ("ptsd", 0.25), ("trafficking", 0.12),
+                     ("physical_illness", 0.10), ("physical_disability", 0.04))
+
+
+def _spelling_variant(rng: random.Random, name: str) -> str:
+    lowered = name.lower()
+    swaps = [(old, new) for old, new in names.SPELLING_SWAPS if old in lowered[1:]]
+    if not swaps:
+        return name + "h"
+    old, new = rng.choice(swaps)
+    at = lowered.index(old, 1)
+    return name[:at] + new + name[at + len(old):]
+
+
+class _Generator:
+    """Builds rows batch by batch from one seeded random stream, numbering primary keys itself."""
+
+    def __init__(self, engine: Engine, *, people: int, seed: int, today: date) -> None:
+        self.rng = _FastRandom(seed)
+        self.today = today.toordinal()
+        midnight = datetime.combine(today, time(), UTC)
+        self.midnight_today = midnight
+        self.now = min(datetime.now(UTC), midnight + timedelta(hours=23, minutes=59))
+        self.midnights: dict[int, datetime] = {}
+        self.references: set[str] = set()
+        self.home_office_references: set[str] = set()
+        self.detained_so_far = 0
+
+        with engine.connect() as connection:
+            users = dict(connection.execute(
+                select(User.email, User.id).where(User.email.in_([e for e, _, _ in DEMO_USERS]))).all())
+            self.next_id = {t: (connection.scalar(select(func.max(t.c.id))) or 0) + 1 for t in ID_TABLES}
+            facility_rows = connection.execute(select(Facility.id, Facility.type, Facility.is_active)).all()
+            organisation_rows = connection.execute(
+                select(Organisation.id, Organisation.type).where(Organisation.is_active)).all()
+            if not organisation_rows:
+                organisation_rows = connection.execute(select(Organisation.id, Organisation.type)).all()
+        if not facility_rows or not organisation_rows:
+            raise RuntimeError("no facilities or organisations: run the migrations (they seed both) first")
+        self.coordinator = users["coordinator@example.org"]
+        self.clinician = users["clinician@example.org"]
+        self.clinician2 = users["clinician2@example.org"]
+
+        def ids(*types: str, active: bool | None = True) -> list[int]:
+            return [f.id for f in facility_rows
+                    if f.type in types and (active is None or f.is_active == active)]
+
+        everything = [f.id for f in facility_rows]
+        self.ircs = ids("irc") or everything
+        # Closed centres appear only in detentions that ended years ago.
+        self.closed_ircs = ids("irc", active=False)
+        self.short_term = ids("sthf", "holding_room")
+        self.prisons = ids("prison") or self.ircs
+        self.organisations = [o.id for o in organisation_rows]
+        self.first_responders = [o.id for o in organisation_rows if o.type == "nrm_first_responder"]
+
+        caseload = min(MAIN_CLINICIAN_CASELOAD, max(1, people // 5)) if people else 0
+        self.main_clinician_people = set(self.rng.sample(range(people), caseload))
+        self.rows: dict[Table, list[dict[str, Any]]] = {}
+
+    # -- helpers -------------------------------------------------------------------------------------------
+
+    def _id(self, table: Table) -> int:
+        value = self.next_id[table]
+        self.next_id[table] = value + 1
+        return value
+
+    def _at(self, day: int, minute: int | None = None) -> datetime:
+        """A UTC timestamp on the given day (ordinal), never later than now."""
+        if minute is None:
+            minute = self.rng.randint(8 * 60, 19 * 60)
+        midnight = self.midnights.get(day)
+        if midnight is None:
+            midnight = self.midnights[day] = self.midnight_today + timedelta(days=day - self.today)
+        stamp = midnight + _MINUTES[minute]
+        return stamp if stamp < self.now else self.now
+
+    def _reference(self) -> str:
+        rng = self.rng
+        while True:
+            chars = rng.choices(REFERENCE_ALPHABET, k=8)
+            reference = "".join(chars[:4]) + "-" + "".join(chars[4:])
+            if reference not in self.references:
+                self.references.add(reference)
+                return reference
+
+    def _home_office_reference(self) -> str:
+        # Unique like the real thing, so that a search by reference finds one person.
+        while True:
+            reference = f"DEMO-{self.rng.randrange(10**7):07d}"
+            if reference not in self.home_office_references:
+                self.home_office_references.add(reference)
+                return reference
+
+    def _day_in(self, windows: list[_Window]) -> tuple[int, int | None]:
+        """A day drawn evenly over the detention windows, with the facility the person was in that day."""
+        total = sum(b - a + 1 for a, b, _ in windows)
+        offset = self.rng.randrange(total)
+        for a, b, placements in windows:
+            length = b - a + 1
+            if offset < length:
+                day = a + offset
+                facility = placements[0][2]
+                for date_in, _, facility_id in placements:
+                    if date_in <= day:
+                        facility = facility_id
+                return day, facility
+            offset -= length
+        raise AssertionError("offset beyond the windows")
+
+    # -- one batch -----------------------------------------------------------------------------------------
+
+    def batch(self, first: int, count: int) -> dict[Table, list[dict[str, Any]]]:
+        self.rows = {table: [] for table in INSERT_ORDER}
+        for index in range(first, first + count):
+            self._person(index)
+        return self.rows
+
+    def _person(self, index: int) -> None:
+        rng = self.rng
+        today = self.today
+        person_id = self._id(PEOPLE)
+        mine = index in self.main_clinician_people
+        detained = rng.random() < (0.5 if mine else 0.25)
+
+        # Detention history, built backwards from the most recent episode.
+        episodes: list[tuple[int, int | None, str | None]] = []
+        if detained:
+            if self.detained_so_far < len(_BANDS):
+                # The first people in detention take one band each, so that every band is populated.
+                low, high = _BANDS[self.detained_so_far]
+            else:
+                low, high = _CURRENT_BAND.pick(rng)
+            self.detained_so_far += 1
+            start = today - rng.randint(low, high) + 1
+            episodes.append((start, None, None))
+        else:
+            end = today - rng.randint(*_DAYS_SINCE_RELEASE.pick(rng))
+            low, high = _PAST_BAND.pick(rng)
+            start = end - rng.randint(low, high) + 1
+            episodes.append((start, end, _FINAL_END_REASON.pick(rng)))
+        for _ in range(_EPISODE_COUNT.pick(rng) - 1):
+            end = episodes[-1][0] - rng.randint(20, 700)
+            low, high = _PAST_BAND.pick(rng)
+            episodes.append((end - rng.randint(low, high) + 1, end, _EARLIER_END_REASON.pick(rng)))
+        episodes.reverse()
+        last_start, last_end, last_reason = episodes[-1]
+        status = "detained" if detained else _STATUS_AFTER[cast(str, last_reason)]
+
+        # The case opens during the first or the latest detention; earlier history is recorded after the fact.
+        open_start, open_end, _ = episodes[0] if rng.random() < 0.5 else episodes[-1]
+        opened = min(open_start + rng.randint(0, 20), open_end if open_end is not None else today)
+        closed: int | None = None
+        # clinician@'s few people stay open cases, so the demo clinician's caseload looks current.
+        if last_end is not None and not mine:
+            if status == "removed":
+                closed = min(today, last_end + rng.randint(0, 30))
+            elif rng.random() < 0.5:
+                candidate = last_end + rng.randint(30, 365)
+                closed = candidate if candidate <= today else None
+        active_until = closed if closed is not None else today
+
+        # Person and identity.
+        sex = _SEX.pick(rng)
+        nationality: str | None
+        stateless = rng.random() < 0.02
+        if stateless:
+            nationality, language = None, rng.choice(("Arabic", "Kurdish Kurmanji", "Rohingya"))
+        else:
+            nationality, language = _NATIONALITY.pick(rng)
+        interpreter_needed = language != "English" and rng.random() < 0.85
+        age = rng.randint(70, 79) if rng.random() < 0.01 else int(rng.triangular(18, 69, 29))
+        precision = _BIRTH_PRECISION.pick(rng)
+        birth_year = None if precision == "unknown" else date.fromordinal(today).year - age
+        birth_date = None
+        if precision == "exact" and birth_year is not None:
+            birth_date = date(birth_year, 1, 1) + timedelta(days=rng.randrange(365))
+
+        indicators = [name for name, chance in _INDICATOR_CHANCE if rng.random() < chance]
+        if rng.random() < (0.30 if sex == "female" else 0.06):
+            indicators.append("sexual_gbv")
+        if sex == "female" and age <= 45 and rng.random() < 0.05:
+            indicators.append("pregnancy")
+        if age >= 70:
+            indicators.append("aged_70_plus")
+        gender_identity = None
+        if sex == "intersex" or rng.random() < 0.005:
+            gender_identity = "Self-described (demo)"
+            indicators.append("transsexual_intersex")
+
+        aar_level = aar_level_date = aar_level_source = None
+        if indicators and rng.random() < 0.45:
+            aar_level = _AAR_LEVEL.pick(rng)
+            aar_level_date = date.fromordinal(rng.randint(opened, active_until))
+            aar_level_source = _AAR_SOURCE.pick(rng)
+
+        created_at = self._at(opened)
+        self.rows[PEOPLE].append({
+            "id": person_id, "reference": self._reference(), "status": status, "sex": sex,
+            "gender_identity": gender_identity, "nationality": nationality, "stateless": stateless,
+            "interpreter_needed": interpreter_needed, "birth_date": birth_date, "birth_year": birth_year,
+            "birth_precision": precision, "aar_level": aar_level, "aar_level_date": aar_level_date,
+            "aar_level_source": aar_level_source,
+            "lead_coordinator_id": self.coordinator if rng.random() < 0.9 else None,
+            "opened_date": date.fromordinal(opened),
+            "closed_date": date.fromordinal(closed) if closed is not None else None,
+            "version": 1, "created_at": created_at, "updated_at": max(created_at, self._at(active_until)),
+        })
+
+        given = rng.choice(names.GIVEN_NAMES)
+        given_names = given + (" " + rng.choice(names.GIVEN_NAMES) if rng.random() < 0.25 else "")
+        family = rng.choice(names.FAMILY_NAMES)
+        ho_reference = self._home_office_reference() if rng.random() < 0.95 else None
+        self.rows[IDENTITIES].append({
+            "person_id": person_id, "given_names": given_names, "family_name": family,
+            "home_office_reference": ho_reference,
+            "port_reference": f"DEMO-PORT-{rng.randrange(10**6):06d}" if rng.random() < 0.2 else None,
+            "cid_number": f"DEMO-CID-{rng.randrange(10**7):07d}" if rng.random() < 0.3 else None,
+            "other_numbers": None,
+            # Ofcom's drama range: numbers that are never allocated to a real phone.
+            "phone_in_detention": (f"07700 900{rng.randrange(1000):03d}"
+                                   if detained and rng.random() < 0.7 else None),
+            "legal_representative": rng.choice(names.LEGAL_REPRESENTATIVES),
+        })
+        if rng.random() < 0.2:
+            self.rows[IDENTITY_ALIASES].append({
+                "id": self._id(IDENTITY_ALIASES), "person_id": person_id, "kind": "spelling",
+                "name": f"{_spelling_variant(rng, given)} {_spelling_variant(rng, family)}",
+            })
+            if rng.random() < 0.4:
+                self.rows[IDENTITY_ALIASES].append({
+                    "id": self._id(IDENTITY_ALIASES), "person_id": person_id, "kind": "alias",
+                    "name": f"{rng.choice(names.GIVEN_NAMES)} {rng.choice(names.FAMILY_NAMES)}",
+                })
+
+        self.rows[PERSON_LANGUAGES].append({"person_id": person_id, "language": language, "is_main": True})
+        if rng.random() < 0.45:
+            second = rng.choice(names.SECOND_LANGUAGES)
+            if second != language:
+                self.rows[PERSON_LANGUAGES].append(
+                    {"person_id": person_id, "language": second, "is_main": False})
+        for indicator in indicators:
+            self.rows[PERSON_AAR].append({
+                "person_id": person_id, "indicator": indicator,
+                "recorded_date": date.fromordinal(min(active_until, opened + rng.randint(0, 30))),
+            })
+
+        # Clinician assignment: clinician@ keeps a small caseload; clinician2@ holds or held the rest.
+        clinician = self.clinician if mine else self.clinician2
+        ended_at = None
+        if not mine:
+            if closed is not None:
+                ended_at = self._at(closed)
+            elif not detained and rng.random() < 0.4:
+                ended_at = self._at(min(today, cast(int, last_end) + rng.randint(0, 60)))
+        assigned_at = self._at(opened, 7 * 60)
+        self.rows[ASSIGNMENTS].append({
+            "id": self._id(ASSIGNMENTS), "person_id": person_id, "clinician_id": clinician,
+            "assigned_by_id": self.coordinator, "assigned_at": assigned_at,
+            "ended_at": max(ended_at, assigned_at) if ended_at is not None else None,
+        })
+
+        windows = self._episodes(person_id, episodes, opened, active_until)
+        after_release = None
+        if last_end is not None and last_end < active_until:
+            after_release = (last_end + 1, min(active_until, last_end + 120))
+
+        context = _Case(person_id, clinician, given, family, ho_reference, language, interpreter_needed,
+                        indicators, opened, active_until, windows, after_release, episodes)
+        self._visits(context)
+        self._evidence_and_rule35(context)
+        self._referrals(context)
+        self._health_events(context)
+        self._consents(context)
+
+    def _episodes(self, person_id: int, episodes: list[tuple[int, int | None, str | None]], opened: int,
+                  active_until: int) -> list[_Window]:
+        """Add episodes and their placements; return the detained stretches within the case's open period."""
+        rng = self.rng
+        today = self.today
+        windows = []
+        for start, end, reason in episodes:
+            episode_id = self._id(EPISODES)
+            last = end if end is not None else today
+            length = last - start + 1
+            bail_date = bail_outcome = None
+            if length > 14 and rng.random() < 0.4:
+                if reason == "bailed":
+                    bail_day, bail_outcome = max(start, last - rng.randint(0, 3)), "granted"
+                else:
+                    bail_day = rng.randint(start + 7, last)
+                    bail_outcome = _BAIL_OUTCOME.pick(rng)
+                    if bail_outcome == "granted" and end is None:
+                        bail_outcome = "refused"
+                    if bail_outcome == "pending" and last - bail_day > 21:
+                        bail_outcome = "refused"
+                bail_date = date.fromordinal(bail_day)
+            self.rows[EPISODES].append({
+                "id": episode_id, "person_id": person_id, "start_date": date.fromordinal(start),
+                "end_date": date.fromordinal(end) if end is not None else None, "end_reason": reason,
+                "last_bail_application_date": bail_date, "last_bail_outcome": bail_outcome,
+                "notes": rng.choice(names.EPISODE_NOTES),
+            })
+
+            count = min(_PLACEMENT_COUNT.pick(rng), length)
+            cuts = sorted(rng.sample(range(start + 1, last + 1), count - 1)) if count > 1 else []
+            short_first = count > 1 and bool(self.short_term) and rng.random() < 0.4
+            if short_first:
+                # Arrivals often spend a night or two in a short-term holding facility first.
+                cuts[0] = min(cuts[0], start + rng.randint(1, 2))
+            bounds = [start, *cuts, end]
+            placements: list[tuple[int, int | None, int]] = []
+            previous = None
+            for i in range(count):
+                date_in, date_out = bounds[i], bounds[i + 1]
+                if i == 0 and short_first:
+                    facility = rng.choice(self.short_term)
+                else:
+                    pool = self.ircs
+                    if rng.random() < 0.08:
+                        pool = self.prisons
+                    elif self.closed_ircs and date_out is not None and date_out < today - 5 * 365 \
+                            and rng.random() < 0.3:
+                        pool = self.closed_ircs
+                    facility = rng.choice(pool)
+                    if facility == previous and len(self.ircs) > 1:
+                        facility = rng.choice([f for f in self.ircs if f != previous])
+                previous = facility
+                placements.append((date_in, date_out, facility))
+                self.rows[PLACEMENTS].append({
+                    "id": self._id(PLACEMENTS), "episode_id": episode_id, "facility_id": facility,
+                    "date_in": date.fromordinal(date_in),
+                    "date_out": date.fromordinal(date_out) if date_out is not None else None,
+                })
+            a, b = max(start, opened), min(last, active_until)
+            if a <= b:
+                windows.append((a, b, placements))
+        return windows
+
+    def _visits(self, case: _Case) -> None:
+        rng = self.rng
+        today = self.today
+        count = rng.randint(4, 16)
+        detained_days = sum(b - a + 1 for a, b, _ in case.windows)
+        if case.after_release is None:
+            # Someone detained only days ago cannot have had a dozen visits yet.
+            count = min(count, max(1, detained_days))
+        # Short detentions leave little time to visit: more of the follow-up then happens by phone afterwards.
+        post_share = 0.15 if detained_days >= 2 * count else 0.6
+        for _ in range(count):
+            if case.after_release and (not case.windows or rng.random() < post_share):
+                day = rng.randint(*case.after_release)
+                facility = None
+                mode = rng.choice(("phone", "video"))
+            elif case.windows:
+                day, facility = self._day_in(case.windows)
+                mode = _VISIT_MODE.pick(rng)
+            else:
+                continue
+            visit_id = self._id(VISITS)
+            interpreter = case.interpreter_needed and rng.random() < 0.9
+            concerns = rng.choice(names.PRESENTING_CONCERNS)
+            # A few notes name the person, as real typed-up notes do: the narrative scrubber must catch them.
+            if rng.random() < 0.08:
+                concerns = f"{case.given} {case.family}: {concerns}"
+            actions = rng.choice(names.ACTIONS_TEXT)
+            if case.ho_reference and rng.random() < 0.03:
+                actions += f" Home Office ref {case.ho_reference} quoted."
+            draft = rng.random() < (0.35 if today - day <= 14 else 0.02)
+            created_at = self._at(day + rng.randint(0, 2))
+            signed_at = None if draft else min(created_at + timedelta(minutes=rng.randint(10, 600)), self.now)
+            self.rows[VISITS].append({
+                "id": visit_id, "person_id": case.person_id, "clinician_id": case.clinician, "visit_date":
+                date.fromordinal(day), "facility_id": facility, "mode": mode, "interpreter_used": interpreter,
+                "interpreter_language": case.language if interpreter else None,
+                "duration_minutes": rng.randint(10, 60) if mode == "phone" else rng.randint(20, 150),
+                "presenting_concerns": concerns, "findings": rng.choice(names.FINDINGS_TEXT),
+                "risk": _RISK.pick(rng), "actions": actions,
+                "follow_up_date": date.fromordinal(day + rng.randint(3, 28)) if rng.random() < 0.7 else None,
+                "status": "draft" if draft else "signed", "signed_at": signed_at,
+                "signed_by_id": None if draft else case.clinician,
+                "created_at": created_at, "updated_at": signed_at or created_at,
+            })
+            if case.indicators and rng.random() < 0.3:
+                for indicator in rng.sample(case.indicators, min(len(case.indicators), rng.randint(1, 2))):
+                    self.rows[VISIT_AAR].append({"visit_id": visit_id, "indicator": indicator})
+            if signed_at is not None and rng.random() < 0.03:
+                self.rows[VISIT_ADDENDA].append({
+                    "id": self._id(VISIT_ADDENDA), "visit_id": visit_id, "author_id": case.clinician,
+                    "created_at": min(signed_at + timedelta(days=rng.randint(1, 10)), self.now),
+                    "text": "Correction: follow-up arranged by phone rather than in person.",
+                })
+
+    def _evidence_item(self, case: _Case, kind: str, issued: int) -> int:
+        rng = self.rng
+        evidence_id = self._id(EVIDENCE)
+        received = min(self.today, issued + rng.randint(0, 30))
+        author = rng.choice(names.GP_AUTHORS if kind == "rule35_report" else names.EXTERNAL_AUTHORS)
+        high = kind in ("photographs", "body_map") or (kind == "medico_legal_report" and rng.random() < 0.5)
+        self.rows[EVIDENCE].append({
+            "id": evidence_id, "person_id": case.person_id, "kind": kind, "author": author,
+            "issued_date": date.fromordinal(issued), "received_date": date.fromordinal(received),
+            "summary": rng.choice(names.EVIDENCE_SUMMARIES), "sensitivity": "high" if high else "standard",
+            "created_by_id": case.clinician if rng.random() < 0.5 else self.coordinator,
+            "created_at": self._at(received),
+        })
+        if kind in _LESION_KINDS and rng.random() < 0.7:
+            for _ in range(rng.randint(1, 3)):
+                self.rows[FINDINGS].append({
+                    "id": self._id(FINDINGS), "evidence_item_id": evidence_id,
+                    "body_region": rng.choice(names.BODY_REGIONS),
+                    "description": rng.choice(names.FINDING_DESCRIPTIONS),
+                    "attributed_cause": rng.choice(names.ATTRIBUTED_CAUSES),
+                    "consistency": _CONSISTENCY.pick(rng),
+                })
+        return evidence_id
+
+    def _evidence_and_rule35(self, case: _Case) -> None:
+        rng = self.rng
+        today = self.today
+        items = rng.randint(1, 7)
+        if case.windows:
+            for _ in range(_R35_COUNT.pick(rng)):
+                written, _ = self._day_in(case.windows)
+                evidence_id = None
+                if rng.random() < 0.6:
+                    evidence_id = self._evidence_item(case, "rule35_report", written)
+                    items -= 1
+                sent = written + rng.randint(0, 2) if rng.random() < 0.85 else None
+                if sent is not None and sent > today:
+                    sent = None
+                response = outcome = level = None
+                if sent is not None:
+                    candidate = sent + rng.randint(1, 25)
+                    if candidate <= today and rng.random() < 0.8:
+                        response = candidate
+                        released = case.released_after(written, response) and rng.random() < 0.35
+                        outcome = "released" if released else "detention_maintained"
+                        level = rng.choice((1, 2, 2, 3, None))
+                    elif today - sent > 60:
+                        outcome = "no_response"
+                self.rows[RULE35].append({
+                    "id": self._id(RULE35), "person_id": case.person_id, "evidence_item_id": evidence_id,
+                    "limb": _R35_LIMB.pick(rng), "author_name": rng.choice(names.GP_AUTHORS),
+                    "written_date": date.fromordinal(written),
+                    "sent_date": date.fromordinal(sent) if sent is not None else None,
+                    "consent_to_send": sent is not None or rng.random() < 0.5,
+                    "response_date": date.fromordinal(response) if response is not None else None,
+                    "outcome": outcome, "aar_level_given": level, "created_by_id": case.clinician,
+                    "created_at": self._at(sent if sent is not None else written),
+                })
+        for _ in range(max(0, items)):
+            issued = rng.randint(case.opened - 60, case.active_until)
+            self._evidence_item(case, _EVIDENCE_KIND.pick(rng), issued)
+
+    def _referrals(self, case: _Case) -> None:
+        rng = self.rng
+        today = self.today
+        nrm_due = bool(self.first_responders) and "trafficking" in case.indicators and rng.random() < 0.8
+        for _ in range(rng.randint(1, 5)):
+            if nrm_due:
+                organisation = rng.choice(self.first_responders)
+                status = rng.choice(("sent", "accepted", "completed"))
+            else:
+                organisation = rng.choice(self.organisations)
+                status = _REFERRAL_STATUS.pick(rng)
+            made = None if status == "draft" else rng.randint(case.opened, case.active_until)
+            response = None
+            if made is not None and status in ("accepted", "declined", "completed"):
+                response = min(today, made + rng.randint(1, 45))
+            follow_up = None
+            if made is not None and (status == "sent" or rng.random() < 0.2):
+                follow_up = made + rng.randint(7, 28)
+            referral_id = self._id(REFERRALS)
+            self.rows[REFERRALS].append({
+                "id": referral_id, "person_id": case.person_id, "organisation_id": organisation,
+                "reason": names.REFERRAL_REASONS[4] if nrm_due else rng.choice(names.REFERRAL_REASONS),
+                "made_by_id": case.clinician if rng.random() < 0.4 else self.coordinator,
+                "made_date": date.fromordinal(made) if made is not None else None, "status": status,
+                "response_date": date.fromordinal(response) if response is not None else None,
+                "outcome": rng.choice(names.REFERRAL_OUTCOMES) if response is not None else None,
+                "follow_up_date": date.fromordinal(follow_up) if follow_up is not None else None,
+                "created_at": self._at(made if made is not None else case.active_until),
+            })
+            if nrm_due:
+                nrm_due = False
+                made = cast(int, made)
+                rg_date = rg = cg_date = cg = None
+                candidate = made + rng.randint(2, 60)
+                # Some stay undecided: the "reasonable-grounds decision outstanding" alert needs cases.
+                if candidate <= today and rng.random() < 0.75:
+                    rg_date, rg = candidate, _NRM_DECISION.pick(rng)
+                    candidate = rg_date + rng.randint(45, 500)
+                    if rg == "positive" and candidate <= today and rng.random() < 0.6:
+                        cg_date, cg = candidate, _CG_DECISION.pick(rng)
+                self.rows[NRM].append({
+                    "referral_id": referral_id, "first_responder_id": organisation,
+                    "reasonable_grounds_date": date.fromordinal(rg_date) if rg_date is not None else None,
+                    "reasonable_grounds_outcome": rg,
+                    "conclusive_grounds_date": date.fromordinal(cg_date) if cg_date is not None else None,
+                    "conclusive_grounds_outcome": cg,
+                })
+
+    def _health_events(self, case: _Case) -> None:
+        if not case.windows:
+            return
+        rng = self.rng
+        for _ in range(_HEALTH_EVENT_COUNT.pick(rng)):
+            day, _ = self._day_in(case.windows)
+            kind = _HEALTH_EVENT_KIND.pick(rng)
+            started_at = self._at(day, rng.randrange(24 * 60))
+            ended_at = None
+            if kind in _HEALTH_EVENT_HOURS:
+                low, high = _HEALTH_EVENT_HOURS[kind]
+                candidate = started_at + timedelta(hours=rng.randint(low, high))
+                # An end still in the future means it is going on now: leave it open.
+                ended_at = candidate if candidate <= self.now else None
+            recorded_by = case.clinician if rng.random() < 0.6 else self.coordinator
+            self._health_event(case, kind, started_at, ended_at, recorded_by)
+            if kind == "acdt_opened" and rng.random() < 0.6:
+                closed_at = started_at + timedelta(days=rng.randint(2, 30))
+                if closed_at <= self.now:
+                    self._health_event(case, "acdt_closed", closed_at, None, recorded_by)
+
+    def _health_event(self, case: _Case, kind: str, started_at: datetime, ended_at: datetime | None,
+                      recorded_by: int) -> None:
+        self.rows[HEALTH_EVENTS].append({
+            "id": self._id(HEALTH_EVENTS), "person_id": case.person_id, "kind": kind,
+            "started_at": started_at, "ended_at": ended_at,
+            "notes": self.rng.choice(names.HEALTH_EVENT_NOTES),
+            "recorded_by_id": recorded_by,
+            "created_at": min(started_at + timedelta(hours=self.rng.randint(1, 72)), self.now),
+        })
+
+    def _consents(self, case: _Case) -> None:
+        rng = self.rng
+        self._consent(case, "care_record", None, case.opened, withdrawable=False)
+        if rng.random() < 0.6:
+            given = min(case.active_until, case.opened + rng.randint(0, 60))
+            self._consent(case, "anonymised_research", None, given)
+        if rng.random() < 0.3:
+            self._consent(case, "share_with_organisation", rng.choice(self.organisations),
+                          rng.randint(case.opened, case.active_until))
+        if rng.random() < 0.08:
+            self._consent(case, "home_office_submission", None, rng.randint(case.opened, case.active_until))
+        if rng.random() < 0.06:
+            self._consent(case, "medico_legal_report", None, rng.randint(case.opened, case.active_until))
+
+    def _consent(self, case: _Case, purpose: str, organisation: int | None, given: int,
+                 withdrawable: bool = True) -> None:
+        rng = self.rng
+        withdrawn = None
+        if withdrawable and rng.random() < 0.06:
+            candidate = given + rng.randint(1, 365)
+            withdrawn = candidate if candidate <= self.today else None
+        if case.interpreter_needed:
+            method = rng.choice(("verbal_with_interpreter", "written_with_interpreter"))
+        else:
+            method = rng.choice(("verbal", "written"))
+        self.rows[CONSENTS].append({
+            "id": self._id(CONSENTS), "person_id": case.person_id, "purpose": purpose,
+            "organisation_id": organisation, "given_date": date.fromordinal(given), "method": method,
+            "interpreter_language": case.language if case.interpreter_needed else None, "notes": None,
+            "recorded_by_id": case.clinician if rng.random() < 0.5 else self.coordinator,
+            "recorded_at": self._at(given),
+            "withdrawn_date": date.fromordinal(withdrawn) if withdrawn is not None else None,
+            "withdrawal_recorded_by_id": self.coordinator if withdrawn is not None else None,
+        })
+
+
+@dataclass(slots=True)
+class _Case:
+    """What the per-record builders need to know about the person being generated."""
+
+    person_id: int
+    clinician: int
+    given: str
+    family: str
+    ho_reference: str | None
+    language: str
+    interpreter_needed: bool
+    indicators: list[str]
+    opened: int
+    active_until: int
+    windows: list[_Window]
+    after_release: tuple[int, int] | None
+    episodes: list[tuple[int, int | None, str | None]]
+
+    def released_after(self, written: int, response: int) -> bool:
+        """Whether a Rule 35 response on `response` could have led to release: its episode ended by then."""
+        for start, end, _ in self.episodes:
+            if start <= written and (end is None or written <= end):
+                return end is not None and response <= end
+        return False

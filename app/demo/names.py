@@ -1,0 +1,123 @@
+"""Word lists for the demo generator: invented names and stock phrases that no one could take for real."""
+
+from __future__ import annotations
+
+# Every name is built on a marker root (test, demo, fict, sampl, mock, synth, pseudo, dumm, exampl, proxy)
+# so that a screenshot or an export of demo data is recognisable as fictional at a glance. The endings
+# borrow the shape of several naming traditions so that lists and searches look varied.
+GIVEN_NAMES = (
+    "Testani", "Testora", "Testimo", "Demola", "Demiro", "Demaya", "Fictina", "Fictoro", "Fictadu",
+    "Samplo", "Samplina", "Samplesh", "Mockeli", "Mockaro", "Mockinda", "Synthedo", "Synthara", "Synthobi",
+    "Pseudami", "Pseudoro", "Pseudela", "Dummeta", "Dummiko", "Dummasi", "Examplia", "Examplo", "Examplu",
+    "Proxolu", "Proxemi", "Proxandra", "Testfemi", "Demokwe", "Fictayo", "Samplaz", "Mocktan", "Synthuan",
+    "Pseudari", "Dummhai", "Examplin", "Proxira",
+)
+
+FAMILY_NAMES = (
+    "Testov", "Demoyan", "Fictivo", "Samplewicz", "Mockerson", "Synthadze", "Pseudonu", "Dummani",
+    "Exampleby", "Proxidis", "Testimbe", "Demolowo", "Fictasi", "Samplingo", "Mockwe", "Synthiadis",
+    "Pseudoglu", "Dummetti", "Examplova", "Proxhaj", "Testuddin", "Demonguyen", "Fictarzai", "Samplehosseini",
+    "Mockovic", "Synthkaya", "Pseudokoro", "Dummabeke", "Examplescu", "Proxmensah", "Testarian",
+    "Demoqureshi",
+    "Fictanda", "Sampleberhe", "Mocktesfay", "Synthwarsame", "Pseudolami", "Dummchowdhury", "Examplelle",
+    "Proxidou",
+)
+
+# (ISO 3166-1 alpha-2, main language, weight). Roughly the nationalities most often held in UK detention.
+NATIONALITIES = (
+    ("AL", "Albanian", 14), ("IN", "Punjabi", 8), ("PK", "Urdu", 8), ("VN", "Vietnamese", 8),
+    ("ER", "Tigrinya", 6), ("SD", "Arabic", 6), ("AF", "Pashto", 6), ("IQ", "Kurdish Sorani", 5),
+    ("IR", "Farsi", 5), ("NG", "English", 5), ("BD", "Bengali", 5), ("CN", "Mandarin", 4),
+    ("JM", "English", 3), ("RO", "Romanian", 3), ("PL", "Polish", 2), ("EG", "Arabic", 2),
+    ("SY", "Arabic", 3), ("ET", "Amharic", 3), ("SO", "Somali", 2), ("GH", "Twi", 2), ("LK", "Tamil", 2),
+    ("TR", "Turkish", 2), ("BR", "Portuguese", 1), ("KW", "Arabic", 1), ("GE", "Georgian", 1),
+)
+
+SECOND_LANGUAGES = ("English", "English", "English", "Arabic", "French", "Dari", "Italian", "Hindi")
+
+SPELLING_SWAPS = (("y", "i"), ("i", "y"), ("o", "ou"), ("k", "c"), ("v", "w"), ("sh", "ch"), ("ae", "e"),
+                  ("u", "ou"), ("e", "a"), ("dz", "dj"))
+
+GP_AUTHORS = (
+    "Dr T. Testov (IRC healthcare, demo)", "Dr D. Demoyan (IRC healthcare, demo)",
+    "Dr F. Fictivo (IRC healthcare, demo)", "Dr S. Samplewicz (IRC healthcare, demo)",
+)
+EXTERNAL_AUTHORS = (
+    "Dr M. Mockerson, forensic physician (demo)", "Dr P. Pseudonu, consultant psychiatrist (demo)",
+    "Demo General Hospital, emergency department", "Fictional Health Centre GP practice",
+    "Dr E. Examplova, clinical psychologist (demo)",
+)
+LEGAL_REPRESENTATIVES = (
+    "Demo & Co Solicitors (fictional), 01632 960001", "Fictional Law Centre, 01632 960123",
+    "Sample Chambers Immigration Team (demo), 01632 960555", None, None,
+)
+
+PRESENTING_CONCERNS = (
+    "Poor sleep and nightmares since arrival; intrusive memories of past ill-treatment.",
+    "Reports scars on back and legs from beatings in home country; wants them documented.",
+    "Low mood, not eating, says cannot go on like this.",
+    "Chest pain on exertion, not yet seen by the centre GP.",
+    "Headaches and flashbacks; struggles to follow bail paperwork.",
+    "Requested review of medication that was stopped on transfer.",
+    "Describes being forced to work without pay for several years.",
+    "Anxious about removal date; hearing voices at night.",
+    "Follow-up of wound on forearm; dressing not changed for days.",
+    "Asks for help with Rule 35 appointment that was cancelled.",
+)
+FINDINGS_TEXT = (
+    "Flat affect, poor eye contact, tearful at times. Oriented. No psychotic features observed.",
+    "Multiple linear hyperpigmented scars on posterior thorax, 3-12 cm.",
+    "Weight loss of about 6 kg reported since detention began; appears thin.",
+    "Well-healed surgical scar, no acute findings. BP 142/91.",
+    "Features consistent with PTSD (re-experiencing, avoidance, hyperarousal).",
+    "Superficial self-inflicted lacerations to left forearm, healing.",
+    "Restricted range of movement in right shoulder; tenderness on palpation.",
+)
+ACTIONS_TEXT = (
+    "Letter to centre healthcare requesting GP review within 24 hours.",
+    "Requested Rule 35(3) appointment; consent to share obtained.",
+    "Referred for medico-legal report; body map completed.",
+    "Advised on ACDT process; will phone next week.",
+    "Shared summary with legal representative (consent on file).",
+    "No further action today; review at next visit.",
+    "Emailed bail charity with clinical summary for bail application.",
+)
+EVIDENCE_SUMMARIES = (
+    "Report documents scarring attributed to beatings with a stick during detention abroad.",
+    "GP records show antidepressant prescribed, later stopped on transfer between centres.",
+    "Psychiatric opinion: moderate depressive episode with PTSD; detention likely to worsen it.",
+    "Home Office accepts the person is an adult at risk at level 2 but maintains detention.",
+    "Hospital discharge letter after overdose; follow-up with mental health team advised.",
+    "Photographs of scars on both forearms and the back, with scale ruler.",
+    "Body map of lesions recorded at the clinic appointment.",
+)
+BODY_REGIONS = (
+    "head", "face", "neck", "chest", "abdomen", "upper back", "lower back", "left upper arm",
+    "right upper arm", "left forearm", "right forearm", "left hand", "right hand", "left thigh",
+    "right thigh",
+    "left lower leg", "right lower leg", "soles of feet", "genital area", "buttocks",
+)
+FINDING_DESCRIPTIONS = (
+    "Linear hyperpigmented scar, 6 cm", "Round atrophic scar, 1 cm, consistent in size with a cigarette burn",
+    "Irregular hypertrophic scar, 4 x 2 cm", "Parallel tramline scars", "Healed fracture deformity",
+    "Circumferential scarring at the wrist", "Reported chronic pain without visible lesion",
+)
+ATTRIBUTED_CAUSES = (
+    "beating with a stick", "cigarette burns", "restraint with ropes", "falanga",
+    "assault with a blade", "suspension by the wrists", "kicking while held down", None,
+)
+REFERRAL_REASONS = (
+    "Bail application support", "Assessment for medico-legal report", "Legal advice on removal directions",
+    "Torture rehabilitation assessment", "Possible trafficking indicators: NRM consideration",
+    "Practical support on release", "Mental health follow-up in the community",
+)
+REFERRAL_OUTCOMES = (
+    "Appointment offered", "Case accepted; caseworker allocated", "Declined: outside criteria",
+    "Report completed and sent to legal representative", "Bail granted with conditions", None,
+)
+HEALTH_EVENT_NOTES = (
+    "Reported by the person on the phone.", "Confirmed by centre healthcare.",
+    "Seen on the wing by visiting clinician.", "Legal representative informed.", None, None,
+)
+EPISODE_NOTES = ("Detained after reporting at a Home Office office.", "Detained on arrival.",
+                 "Detained after a prison sentence ended.", None, None, None)
