@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import date, datetime
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -38,6 +39,13 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)
     login_throttle_window_minutes: int = Field(default=15, ge=1)
+    # Alert thresholds (see app/alerts/rules.py for what each rule means and where it comes from).
+    alert_detained_days: int = Field(default=28, ge=1)
+    alert_band_crossed_recent_days: int = Field(default=7, ge=1)
+    alert_auto_bail_months: int = Field(default=4, ge=1, le=48)
+    alert_bail_reapplication_days: int = Field(default=28, ge=1)
+    dashboard_upcoming_days: int = Field(default=7, ge=1)
+    dashboard_no_visit_days: int = Field(default=28, ge=1)
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1)
@@ -93,6 +101,11 @@ def _development_secret(var_dir: Path) -> str:
     path.touch(mode=0o600)
     path.write_text(value)
     return value
+
+
+def organisation_today(settings: Settings) -> date:
+    """Today's date where the organisation works: the detention clock's "today"."""
+    return datetime.now(settings.zone).date()
 
 
 @lru_cache

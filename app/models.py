@@ -6,14 +6,46 @@ from app.consent.models import Consent
 from app.detention.models import DetentionEpisode, Facility, Placement
 from app.evidence.models import Document, EvidenceItem, Finding, Rule35Record
 from app.health_events.models import HealthEvent
-from app.people.models import Assignment, Identity, IdentityAlias, Person, PersonAarIndicator, PersonLanguage
+from app.people.models import (
+    Assignment,
+    Identity,
+    IdentityAlias,
+    Person,
+    PersonAarIndicator,
+    PersonLanguage,
+    PersonNameToken,
+)
 from app.referrals.models import NrmReferral, Organisation, Referral
 from app.reports.models import SummaryRelease
 from app.visits.models import Visit, VisitAarIndicator, VisitAddendum
 
 __all__ = [
-    "Assignment", "AuditEvent", "Consent", "DetentionEpisode", "Document", "EvidenceItem", "Facility", "Finding",
-    "HealthEvent", "Identity", "IdentityAlias", "LoginAttempt", "NrmReferral", "Organisation", "Person",
-    "PersonAarIndicator", "PersonLanguage", "Placement", "Referral", "Revision", "Rule35Record", "SummaryRelease",
-    "User", "UserSession", "Visit", "VisitAarIndicator", "VisitAddendum",
+    "Assignment",
+    "AuditEvent",
+    "Consent",
+    "DetentionEpisode",
+    "Document",
+    "EvidenceItem",
+    "Facility",
+    "Finding",
+    "HealthEvent",
+    "Identity",
+    "IdentityAlias",
+    "LoginAttempt",
+    "NrmReferral",
+    "Organisation",
+    "Person",
+    "PersonAarIndicator",
+    "PersonLanguage",
+    "PersonNameToken",
+    "Placement",
+    "Referral",
+    "Revision",
+    "Rule35Record",
+    "SummaryRelease",
+    "User",
+    "UserSession",
+    "Visit",
+    "VisitAarIndicator",
+    "VisitAddendum",
 ]

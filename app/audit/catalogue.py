@@ -14,7 +14,20 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "admin.user_changed": frozenset({"changes"}),
     "admin.user_deactivated": frozenset({"sessions_ended"}),
     "admin.user_reactivated": frozenset(),
-    "demo.seeded": frozenset({"people"}),
+    "admin.facility_created": frozenset({"name", "type"}),
+    "admin.facility_changed": frozenset({"changes"}),
+    "admin.facility_closed": frozenset({"closed_date"}),
+    "admin.facility_reopened": frozenset({"previous_closed_date"}),
+    "person.created": frozenset(),
+    "person.changed": frozenset({"fields"}),
+    "person.viewed": frozenset(),
+    "person.clinician_assigned": frozenset({"clinician_id"}),
+    "person.clinician_unassigned": frozenset({"clinician_id"}),
+    "people.listed": frozenset({"filters", "results"}),
+    "detention.episode_started": frozenset({"episode_id"}),
+    "detention.episode_ended": frozenset({"episode_id", "reason"}),
+    "detention.transferred": frozenset({"episode_id", "placement_id"}),
+    "detention.bail_recorded": frozenset({"episode_id", "outcome"}),
 }
 
 

@@ -22,7 +22,16 @@ from app.demo import names
 from app.detention.models import DetentionEpisode, Facility, Placement
 from app.evidence.models import EvidenceItem, Finding, Rule35Record
 from app.health_events.models import HealthEvent
-from app.people.models import Assignment, Identity, IdentityAlias, Person, PersonAarIndicator, PersonLanguage
+from app.people.models import (
+    Assignment,
+    Identity,
+    IdentityAlias,
+    Person,
+    PersonAarIndicator,
+    PersonLanguage,
+    PersonNameToken,
+)
+from app.people.names import token_rows
 from app.referrals.models import NrmReferral, Organisation, Referral
 from app.visits.models import Visit, VisitAarIndicator, VisitAddendum
 
@@ -51,6 +60,7 @@ def _table(model: Any) -> Table:
 PEOPLE = _table(Person)
 IDENTITIES = _table(Identity)
 IDENTITY_ALIASES = _table(IdentityAlias)
+NAME_TOKENS = _table(PersonNameToken)
 PERSON_LANGUAGES = _table(PersonLanguage)
 PERSON_AAR = _table(PersonAarIndicator)
 ASSIGNMENTS = _table(Assignment)
@@ -69,7 +79,7 @@ CONSENTS = _table(Consent)
 
 # Parents before children, so that foreign keys hold at every statement.
 INSERT_ORDER = (
-    PEOPLE, IDENTITIES, IDENTITY_ALIASES, PERSON_LANGUAGES, PERSON_AAR, ASSIGNMENTS, EPISODES, PLACEMENTS,
+    PEOPLE, IDENTITIES, IDENTITY_ALIASES, NAME_TOKENS, PERSON_LANGUAGES, PERSON_AAR, ASSIGNMENTS, EPISODES, PLACEMENTS,
     VISITS, VISIT_AAR, VISIT_ADDENDA, EVIDENCE, FINDINGS, RULE35, REFERRALS, NRM, HEALTH_EVENTS, CONSENTS,
 )
 # Tables whose integer ids the generator assigns itself (the others are keyed by their parent).
@@ -93,6 +103,7 @@ class SeedResult:
     assignments: int = 0
     identities: int = 0
     identity_aliases: int = 0
+    name_tokens: int = 0
     person_languages: int = 0
     person_aar_indicators: int = 0
     visit_aar_indicators: int = 0
@@ -110,7 +121,7 @@ class SeedResult:
 
 
 _RESULT_FIELD = {
-    PEOPLE: "people", IDENTITIES: "identities", IDENTITY_ALIASES: "identity_aliases",
+    PEOPLE: "people", IDENTITIES: "identities", IDENTITY_ALIASES: "identity_aliases", NAME_TOKENS: "name_tokens",
     PERSON_LANGUAGES: "person_languages", PERSON_AAR: "person_aar_indicators", ASSIGNMENTS: "assignments",
     EPISODES: "episodes", PLACEMENTS: "placements", VISITS: "visits", VISIT_AAR: "visit_aar_indicators",
     VISIT_ADDENDA: "visit_addenda", EVIDENCE: "evidence_items", FINDINGS: "findings",
@@ -521,16 +532,18 @@ class _Generator:
                                    if detained and rng.random() < 0.7 else None),
             "legal_representative": rng.choice(names.LEGAL_REPRESENTATIVES),
         })
+        aliases: list[str] = []
         if rng.random() < 0.2:
+            aliases.append(f"{_spelling_variant(rng, given)} {_spelling_variant(rng, family)}")
             self.rows[IDENTITY_ALIASES].append({
-                "id": self._id(IDENTITY_ALIASES), "person_id": person_id, "kind": "spelling",
-                "name": f"{_spelling_variant(rng, given)} {_spelling_variant(rng, family)}",
+                "id": self._id(IDENTITY_ALIASES), "person_id": person_id, "kind": "spelling", "name": aliases[-1],
             })
             if rng.random() < 0.4:
+                aliases.append(f"{rng.choice(names.GIVEN_NAMES)} {rng.choice(names.FAMILY_NAMES)}")
                 self.rows[IDENTITY_ALIASES].append({
-                    "id": self._id(IDENTITY_ALIASES), "person_id": person_id, "kind": "alias",
-                    "name": f"{rng.choice(names.GIVEN_NAMES)} {rng.choice(names.FAMILY_NAMES)}",
+                    "id": self._id(IDENTITY_ALIASES), "person_id": person_id, "kind": "alias", "name": aliases[-1],
                 })
+        self.rows[NAME_TOKENS].extend(token_rows(person_id, given_names, family, aliases))
 
         self.rows[PERSON_LANGUAGES].append({"person_id": person_id, "language": language, "is_main": True})
         if rng.random() < 0.45:

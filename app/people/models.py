@@ -195,3 +195,25 @@ class Assignment(Base):
 
     person: Mapped[Person] = relationship(back_populates="assignments", lazy="raise")
     clinician: Mapped[User] = relationship(foreign_keys=[clinician_id], lazy="raise")
+
+
+class NameSource(enum.StrEnum):
+    given = "given"
+    family = "family"
+    alias = "alias"
+
+
+class PersonNameToken(Base):
+    """One normalised part of a person's names or aliases, with its phonetic key: what name search and the
+    duplicate check look up, so that neither reads the identity table row by row."""
+
+    __tablename__ = "person_name_tokens"
+    __table_args__ = (
+        Index("ix_person_name_tokens_token", "token"),
+        Index("ix_person_name_tokens_phonetic", "phonetic"),
+    )
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    token: Mapped[str] = mapped_column(String(100), primary_key=True)
+    phonetic: Mapped[str] = mapped_column(String(20))
+    source: Mapped[NameSource] = mapped_column(str_enum(NameSource, "name_source"))

@@ -15,6 +15,14 @@ IGNORED_FIELDS = frozenset({"csrf_token"})
 FORM_ERROR = "__form__"
 
 
+class FieldErrors(ValueError):
+    """Raised from a schema's model validator for cross-field problems, each shown beside its own field."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
 @dataclass
 class FormResult(Generic[T]):
     data: T | None
@@ -80,6 +88,11 @@ def validate_form(form: FormData, schema: type[T], *, lists: frozenset[str] = fr
     except ValidationError as exc:
         errors: dict[str, str] = {}
         for error in exc.errors():
+            cause = (error.get("ctx") or {}).get("error")
+            if isinstance(cause, FieldErrors):
+                for name, message in cause.errors.items():
+                    errors.setdefault(name, message)
+                continue
             name, message = message_for(schema, error)  # type: ignore[arg-type]
             errors.setdefault(name, message)
         order = list(schema.model_fields)

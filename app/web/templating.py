@@ -42,6 +42,17 @@ templates.env.filters["datetime"] = format_datetime
 templates.env.filters["humanise"] = humanise
 
 
+def may(user: object, permission: str) -> bool:
+    """Whether the signed-in user's role grants a permission (navigation shows only what they may use)."""
+    from app.auth.permissions import Permission, has_permission
+
+    role = getattr(user, "role", None)
+    return role is not None and has_permission(role, Permission(permission))
+
+
+templates.env.globals["may"] = may
+
+
 def render(request: Request, name: str, context: dict[str, Any] | None = None, *,
            status_code: int = 200) -> HTMLResponse:
     state = request.state

@@ -1,0 +1,1 @@
+"""Alert rules, the SQL that finds who they fire for, and the caseload dashboard."""

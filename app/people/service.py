@@ -1,0 +1,401 @@
+"""People: references, need-to-know access, search and listing, create/edit with revisions, duplicates,
+clinician assignments."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from app.audit import revisions
+from app.auth.models import Role, User
+from app.db import utcnow
+from app.detention.models import BailOutcome, DetentionEpisode, Facility, Placement
+from app.people import names
+from app.people.models import (
+    AliasKind,
+    Assignment,
+    Identity,
+    IdentityAlias,
+    Person,
+    PersonAarIndicator,
+    PersonLanguage,
+    PersonNameToken,
+    PersonStatus,
+)
+from app.people.schemas import PersonForm
+
+# No 0/O or 1/I/L: references are read aloud on the phone and copied from paper.
+REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+REFERENCE_RE = re.compile(r"^[A-Z0-9]{4}-?[A-Z0-9]{4}$")
+PAGE_SIZE = 50
+
+
+class NotAllowed(Exception):
+    """The user may not see this person (a clinician not assigned to them)."""
+
+
+class VersionConflict(Exception):
+    """Someone else saved the record after this form was loaded."""
+
+
+class RuleError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def new_reference(db: Session) -> str:
+    while True:
+        raw = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+        reference = f"{raw[:4]}-{raw[4:]}"
+        if db.scalar(select(Person.id).where(Person.reference == reference)) is None:
+            return reference
+
+
+def normalise_reference(text: str) -> str | None:
+    compact = text.strip().upper().replace(" ", "")
+    if not REFERENCE_RE.match(compact):
+        return None
+    compact = compact.replace("-", "")
+    return f"{compact[:4]}-{compact[4:]}"
+
+
+# --- access --------------------------------------------------------------------------------------
+
+def open_assignment(person_id: Any, clinician_id: int) -> ColumnElement[bool]:
+    return exists().where(Assignment.person_id == person_id, Assignment.clinician_id == clinician_id,
+                          Assignment.ended_at.is_(None))
+
+
+def visible_to(user: User) -> ColumnElement[bool] | None:
+    """Extra condition on Person for what this user may see (None: everything)."""
+    if user.role is Role.clinician:
+        return open_assignment(Person.id, user.id)
+    return None
+
+
+def get_visible(db: Session, user: User, reference: str) -> Person | None:
+    """The person with this reference, or None if there is none; NotAllowed if this user may not see them."""
+    person = db.scalar(select(Person).where(Person.reference == reference))
+    if person is None:
+        return None
+    if user.role is Role.clinician and not db.scalar(select(open_assignment(person.id, user.id))):
+        raise NotAllowed
+    return person
+
+
+# --- listing and search --------------------------------------------------------------------------
+
+@dataclass
+class PeopleQuery:
+    q: str = ""
+    status: PersonStatus | None = None
+    facility_id: int | None = None
+    clinician_id: int | None = None  # 0 = nobody assigned
+    alert: str | None = None
+    include_closed: bool = False
+    sort: str = "days"  # "days" (longest current detention first) or "recent"
+    page: int = 1
+
+    def filters_used(self) -> list[str]:
+        used = [name for name in ("status", "facility_id", "clinician_id", "alert") if getattr(self, name) is not None]
+        return used + (["q"] if self.q else [])
+
+
+@dataclass
+class PersonRow:
+    id: int
+    reference: str
+    given_names: str
+    family_name: str
+    status: PersonStatus
+    nationality: str | None
+    episode_start: date | None
+    episode_end: date | None
+    bail_date: date | None
+    bail_outcome: BailOutcome | None
+    facility: str | None
+    alerts: list[Any] = field(default_factory=list)
+
+    def days(self, today: date) -> int | None:
+        if self.episode_start is None:
+            return None
+        return (today - self.episode_start).days + 1
+
+
+@dataclass
+class Page:
+    rows: list[PersonRow]
+    total: int
+    page: int
+    pages: int
+
+
+def _search_condition(text: str) -> ColumnElement[bool] | None:
+    """Reference, Home Office reference, or every typed name part as the start of some name part."""
+    text = text.strip()
+    if not text:
+        return None
+    conditions: list[ColumnElement[bool]] = []
+    reference = normalise_reference(text)
+    if reference:
+        conditions.append(Person.reference == reference)
+    # An alias, so that it is not correlated with the identity table the page query joins.
+    identity = aliased(Identity)
+    conditions.append(exists().where(identity.person_id == Person.id,
+                                     func.upper(identity.home_office_reference) == text.upper()))
+    # Text with digits in it is a reference of some kind, not a name.
+    parts = [] if any(c.isdigit() for c in text) else names.tokens(text)
+    if parts:
+        per_part = [
+            exists().where(PersonNameToken.person_id == Person.id, PersonNameToken.token >= part,
+                           PersonNameToken.token < names.prefix_upper_bound(part))
+            for part in parts
+        ]
+        conditions.append(and_(*per_part))
+    return or_(*conditions)
+
+
+def list_people(db: Session, user: User, query: PeopleQuery, *, alert_condition=None,  # type: ignore[no-untyped-def]
+                ) -> Page:
+    """One page of people with their current episode and facility, in two statements whatever the size."""
+    current = aliased(DetentionEpisode)
+    placement = aliased(Placement)
+    base = (
+        select(Person.id)
+        .select_from(Person)
+        .outerjoin(current, and_(current.person_id == Person.id, current.end_date.is_(None)))
+    )
+    where: list[ColumnElement[bool]] = []
+    visibility = visible_to(user)
+    if visibility is not None:
+        where.append(visibility)
+    if not query.include_closed:
+        where.append(Person.closed_date.is_(None))
+    if query.status is not None:
+        where.append(Person.status == query.status)
+    if query.clinician_id == 0:
+        where.append(~exists().where(Assignment.person_id == Person.id, Assignment.ended_at.is_(None)))
+    elif query.clinician_id is not None:
+        where.append(open_assignment(Person.id, query.clinician_id))
+    if query.facility_id is not None:
+        where.append(exists().where(Placement.episode_id == current.id, Placement.date_out.is_(None),
+                                    Placement.facility_id == query.facility_id))
+    if alert_condition is not None:
+        where.append(alert_condition(current))
+    search = _search_condition(query.q)
+    if search is not None:
+        where.append(search)
+
+    total = db.scalar(select(func.count()).select_from(base.where(*where).subquery())) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, query.page), pages)
+
+    order = ([current.start_date.is_(None), current.start_date.asc(), Person.id] if query.sort == "days"
+             else [Person.created_at.desc(), Person.id.desc()])
+    rows = db.execute(
+        select(Person.id, Person.reference, Identity.given_names, Identity.family_name, Person.status,
+               Person.nationality, current.start_date, current.end_date, current.last_bail_application_date,
+               current.last_bail_outcome, Facility.name)
+        .select_from(Person)
+        .join(Identity, Identity.person_id == Person.id)
+        .outerjoin(current, and_(current.person_id == Person.id, current.end_date.is_(None)))
+        .outerjoin(placement, and_(placement.episode_id == current.id, placement.date_out.is_(None)))
+        .outerjoin(Facility, Facility.id == placement.facility_id)
+        .where(*where)
+        .order_by(*order)
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).all()
+    return Page([PersonRow(*row) for row in rows], total, page, pages)
+
+
+# --- duplicates ----------------------------------------------------------------------------------
+
+@dataclass
+class DuplicateCandidate:
+    reference: str
+    given_names: str
+    family_name: str
+    birth_year: int | None
+    nationality: str | None
+    matched_parts: int
+
+
+def find_duplicates(db: Session, *, given_names: str, family_name: str, aliases: list[str],
+                    birth_year: int | None, nationality: str | None, exclude_id: int | None = None,
+                    limit: int = 10) -> list[DuplicateCandidate]:
+    """People who share names (exactly or by sound) with these, and also the birth year or nationality."""
+    parts = names.tokens(" ".join([given_names, family_name, *aliases]))
+    if not parts or (birth_year is None and not nationality):
+        return []
+    sounds = sorted({names.phonetic(p) for p in parts})
+    needed = 1 if len(parts) == 1 else 2
+    matches = (
+        select(PersonNameToken.person_id, func.count().label("matched"))
+        .where(or_(PersonNameToken.token.in_(parts), PersonNameToken.phonetic.in_(sounds)))
+        .group_by(PersonNameToken.person_id)
+        .having(func.count() >= needed)
+        .subquery()
+    )
+    year = func.coalesce(Person.birth_year, func.extract("year", Person.birth_date))
+    same_detail = []
+    if birth_year is not None:
+        same_detail.append(year == birth_year)
+    if nationality:
+        same_detail.append(Person.nationality == nationality)
+    statement = (
+        select(Person.reference, Identity.given_names, Identity.family_name, Person.birth_year, Person.nationality,
+               matches.c.matched)
+        .join(matches, matches.c.person_id == Person.id)
+        .join(Identity, Identity.person_id == Person.id)
+        .where(or_(*same_detail))
+        .order_by(matches.c.matched.desc(), Person.reference)
+        .limit(limit)
+    )
+    if exclude_id is not None:
+        statement = statement.where(Person.id != exclude_id)
+    return [DuplicateCandidate(*row) for row in db.execute(statement)]
+
+
+# --- create and edit -----------------------------------------------------------------------------
+
+IDENTITY_FIELDS = ("given_names", "family_name", "home_office_reference", "port_reference", "cid_number",
+                   "other_numbers", "phone_in_detention", "legal_representative")
+CASE_FIELDS = ("status", "sex", "gender_identity", "nationality", "stateless", "interpreter_needed",
+               "birth_precision", "birth_date", "birth_year", "aar_level", "aar_level_date", "aar_level_source")
+
+
+def load_details(db: Session, person: Person) -> dict[str, Any]:
+    """Everything the edit form and the revision history show about a person, in four fixed queries."""
+    identity = db.get(Identity, person.id)
+    aliases = list(db.scalars(select(IdentityAlias.name).where(IdentityAlias.person_id == person.id)
+                              .order_by(IdentityAlias.id)))
+    languages = list(db.execute(select(PersonLanguage.language, PersonLanguage.is_main)
+                                .where(PersonLanguage.person_id == person.id)))
+    indicators = sorted(i.value for i in db.scalars(
+        select(PersonAarIndicator.indicator).where(PersonAarIndicator.person_id == person.id)))
+    snapshot: dict[str, Any] = {name: getattr(person, name) for name in CASE_FIELDS}
+    if identity is not None:
+        snapshot.update({name: getattr(identity, name) for name in IDENTITY_FIELDS})
+    snapshot["aliases"] = aliases
+    ordered = sorted(languages, key=lambda pair: (not pair[1], pair[0].lower()))
+    snapshot["languages"] = [language for language, _ in ordered]
+    snapshot["aar_indicators"] = indicators
+    return snapshot
+
+
+def snapshot_from_form(data: PersonForm) -> dict[str, Any]:
+    snapshot: dict[str, Any] = {name: getattr(data, name) for name in CASE_FIELDS + IDENTITY_FIELDS}
+    snapshot["aliases"] = data.alias_list
+    snapshot["languages"] = data.language_list
+    snapshot["aar_indicators"] = sorted(i.value for i in data.aar_indicators)
+    return snapshot
+
+
+def _write_children(db: Session, person_id: int, data: PersonForm) -> None:
+    for model in (IdentityAlias, PersonLanguage, PersonAarIndicator, PersonNameToken):
+        for row in db.scalars(select(model).where(model.person_id == person_id)):
+            db.delete(row)
+    db.flush()
+    for alias in data.alias_list:
+        db.add(IdentityAlias(person_id=person_id, name=alias, kind=AliasKind.alias))
+    for index, language in enumerate(data.language_list):
+        db.add(PersonLanguage(person_id=person_id, language=language, is_main=index == 0))
+    for indicator in sorted(set(data.aar_indicators)):
+        db.add(PersonAarIndicator(person_id=person_id, indicator=indicator))
+    for row in names.token_rows(person_id, data.given_names, data.family_name, data.alias_list):
+        db.add(PersonNameToken(**row))
+    db.flush()
+
+
+def _apply(person: Person, identity: Identity, data: PersonForm) -> None:
+    for name in CASE_FIELDS:
+        setattr(person, name, getattr(data, name))
+    for name in IDENTITY_FIELDS:
+        setattr(identity, name, getattr(data, name))
+
+
+def create_person(db: Session, actor: User, data: PersonForm, today: date) -> Person:
+    person = Person(reference=new_reference(db), opened_date=today, lead_coordinator_id=(
+        actor.id if actor.role is Role.coordinator else None))
+    identity = Identity(given_names="", family_name="")
+    _apply(person, identity, data)
+    db.add(person)
+    db.flush()
+    identity.person_id = person.id
+    db.add(identity)
+    db.flush()
+    _write_children(db, person.id, data)
+    revisions.record(db, actor_id=actor.id, table="people", row_id=person.id, person_id=person.id,
+                     before=None, after=snapshot_from_form(data))
+    return person
+
+
+def update_person(db: Session, actor: User, person: Person, data: PersonForm) -> list[str]:
+    """Apply an edit made on version `data.version`; VersionConflict if the record moved on since."""
+    if data.version != person.version:
+        raise VersionConflict
+    before = load_details(db, person)
+    after = snapshot_from_form(data)
+    changed = revisions.changed_fields(before, after)
+    if not changed:
+        return []
+    identity = db.get(Identity, person.id)
+    assert identity is not None
+    _apply(person, identity, data)
+    # Touch the person row even when only identity details changed, so its version moves on.
+    person.updated_at = utcnow()
+    db.flush()
+    if {"aliases", "languages", "aar_indicators", "given_names", "family_name"} & set(changed):
+        _write_children(db, person.id, data)
+    revisions.record(db, actor_id=actor.id, table="people", row_id=person.id, person_id=person.id,
+                     before=before, after=after)
+    return changed
+
+
+# --- assignments ---------------------------------------------------------------------------------
+
+def clinicians(db: Session) -> list[User]:
+    return list(db.scalars(select(User).where(User.role == Role.clinician, User.is_active.is_(True))
+                           .order_by(User.display_name)))
+
+
+def current_assignments(db: Session, person_id: int) -> list[tuple[Assignment, User]]:
+    return list(db.execute(
+        select(Assignment, User).join(User, User.id == Assignment.clinician_id)
+        .where(Assignment.person_id == person_id, Assignment.ended_at.is_(None))
+        .order_by(User.display_name)
+    ).all())
+
+
+def assign(db: Session, actor: User, person: Person, clinician_id: int) -> Assignment:
+    clinician = db.get(User, clinician_id)
+    if clinician is None or clinician.role is not Role.clinician or not clinician.is_active:
+        raise RuleError("clinician_id", "Choose an active clinician from the list.")
+    if db.scalar(select(open_assignment(person.id, clinician_id))):
+        raise RuleError("clinician_id", f"{clinician.display_name} is already assigned.")
+    assignment = Assignment(person_id=person.id, clinician_id=clinician_id, assigned_by_id=actor.id)
+    db.add(assignment)
+    db.flush()
+    revisions.record(db, actor_id=actor.id, table="assignments", row_id=assignment.id, person_id=person.id,
+                     before=None, after={"clinician_id": clinician_id})
+    return assignment
+
+
+def unassign(db: Session, actor: User, person: Person, assignment_id: int) -> Assignment:
+    assignment = db.get(Assignment, assignment_id)
+    if assignment is None or assignment.person_id != person.id or assignment.ended_at is not None:
+        raise RuleError("assignment", "That assignment has already ended.")
+    assignment.ended_at = utcnow()
+    db.flush()
+    revisions.record(db, actor_id=actor.id, table="assignments", row_id=assignment.id, person_id=person.id,
+                     before={"clinician_id": assignment.clinician_id, "ended": False},
+                     after={"clinician_id": assignment.clinician_id, "ended": True})
+    return assignment

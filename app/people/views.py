@@ -1,0 +1,286 @@
+"""People pages: the list with search and filters, new and edit forms, the person page, assignments."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.responses import Response
+
+from app.alerts import service as alerts
+from app.alerts.rules import RULES
+from app.audit import revisions
+from app.audit import service as audit
+from app.audit.models import Outcome, Revision
+from app.auth.deps import client_ip, require
+from app.auth.models import Role, User
+from app.auth.permissions import Permission
+from app.config import get_settings, organisation_today
+from app.db import DbSession
+from app.detention import clock
+from app.detention.models import Facility
+from app.people import service, timeline
+from app.people.models import AAR_INDICATOR_LABELS, AarIndicator, BirthPrecision, Person, PersonStatus, Sex
+from app.people.schemas import AssignForm, PersonForm, nationality_choices, nationality_name
+from app.web import flash
+from app.web.forms import FORM_ERROR, PostedForm, validate_form
+from app.web.templating import render
+
+router = APIRouter(prefix="/people")
+ViewCaseload = Depends(require(Permission.view_caseload))
+ViewPerson = Depends(require(Permission.view_person))
+EditPerson = Depends(require(Permission.edit_person))
+LIST_FIELDS = frozenset({"aar_indicators"})
+
+
+def _audit(db: DbSession, request: Request, action: str, actor: User, person: Person | None = None,
+           outcome: Outcome = Outcome.success, **details: Any) -> None:
+    audit.record(db, action, actor_id=actor.id, outcome=outcome, person_id=person.id if person else None,
+                 object_type="person" if person else None, object_id=person.reference if person else None,
+                 ip_address=client_ip(request), correlation_id=request.state.correlation_id, **details)
+
+
+def _person_or_refuse(db: DbSession, request: Request, user: User, reference: str) -> Person:
+    try:
+        person = service.get_visible(db, user, reference)
+    except service.NotAllowed:
+        # Refused and recorded; the transaction rolls back, so commit the audit row first.
+        audit.record(db, "security.permission_denied", actor_id=user.id, outcome=Outcome.denied,
+                     ip_address=client_ip(request), correlation_id=request.state.correlation_id,
+                     permission="assigned_clinician", path=request.url.path)
+        db.commit()
+        raise HTTPException(status_code=403) from None
+    if person is None:
+        raise HTTPException(status_code=404)
+    return person
+
+
+# --- list ----------------------------------------------------------------------------------------
+
+def _parse_query(request: Request) -> tuple[service.PeopleQuery, list[str]]:
+    params = request.query_params
+    query = service.PeopleQuery(q=params.get("q", "")[:200], sort=params.get("sort", "days"))
+    problems = []
+    if query.sort not in ("days", "recent"):
+        problems.append("The sort order was not recognised; showing longest detention first.")
+        query.sort = "days"
+    if value := params.get("status"):
+        try:
+            query.status = PersonStatus(value)
+        except ValueError:
+            problems.append("The status filter was not recognised and has been ignored.")
+    for name, attr in (("facility", "facility_id"), ("clinician", "clinician_id"), ("page", "page")):
+        if value := params.get(name):
+            if value.isdigit():
+                setattr(query, attr, int(value))
+            else:
+                problems.append(f"The {name} filter was not recognised and has been ignored.")
+    if value := params.get("alert"):
+        if value in RULES or value == alerts.UPCOMING:
+            query.alert = value
+        else:
+            problems.append("The alert filter was not recognised and has been ignored.")
+    # A search looks through closed cases too: someone re-detained years later must be found.
+    query.include_closed = params.get("closed") == "1" or bool(query.q.strip())
+    return query, problems
+
+
+@router.get("")
+def people_list(request: Request, db: DbSession, user: User = ViewCaseload) -> Response:
+    settings = get_settings()
+    today = organisation_today(settings)
+    query, problems = _parse_query(request)
+    cutoffs = alerts.Cutoffs.for_day(today, settings)
+    condition = None
+    if query.alert:
+        alert_id = query.alert
+        condition = lambda episode: alerts.sql_condition(alert_id, cutoffs, episode)  # noqa: E731
+    page = service.list_people(db, user, query, alert_condition=condition)
+    for row in page.rows:
+        row.alerts = alerts.fired(cutoffs, start=row.episode_start, end=row.episode_end, bail_date=row.bail_date,
+                                  bail_outcome=row.bail_outcome)
+    facilities = db.scalars(select(Facility).order_by(Facility.name)).all()
+    clinicians = service.clinicians(db) if user.role is not Role.clinician else []
+    _audit(db, request, "people.listed", user, filters=query.filters_used(), results=page.total)
+    params = {k: v for k, v in request.query_params.items() if k != "page"}
+
+    def page_link(number: int) -> str:
+        return "/people?" + urlencode(params | {"page": number})
+
+    return render(request, "people/list.html", {
+        "page_link": page_link, "settings": settings,
+        "page": page, "query": query, "problems": problems, "today": today, "facilities": facilities,
+        "clinicians": clinicians, "statuses": list(PersonStatus), "rules": RULES, "upcoming": alerts.UPCOMING,
+        "can_edit": user.role in (Role.admin, Role.coordinator), "nationality_name": nationality_name,
+    })
+
+
+# --- new and edit --------------------------------------------------------------------------------
+
+def _form_context(values: dict[str, Any], errors: dict[str, str], **extra: Any) -> dict[str, Any]:
+    return {
+        "values": values, "errors": errors,
+        "nationalities": nationality_choices(), "statuses": [(s.value, s.value.capitalize()) for s in PersonStatus],
+        "sexes": [(s.value, s.value.replace("_", " ").capitalize()) for s in Sex],
+        "precisions": [(p.value, label) for p, label in (
+            (BirthPrecision.exact, "Exact date known"), (BirthPrecision.year, "Year known"),
+            (BirthPrecision.approximate, "Estimated year"), (BirthPrecision.disputed, "Age disputed"),
+            (BirthPrecision.unknown, "Not known"))],
+        "indicators": [(i.value, AAR_INDICATOR_LABELS[i]) for i in AarIndicator],
+        "aar_sources": [("self_declared", "Self-declared"), ("professional_evidence", "Professional evidence"),
+                        ("home_office", "Home Office decision")],
+        **extra,
+    }
+
+
+@router.get("/new", dependencies=[EditPerson])
+def person_new(request: Request) -> Response:
+    return render(request, "people/form.html", _form_context({}, {}, person=None))
+
+
+@router.post("/new")
+def person_create(request: Request, db: DbSession, form: PostedForm, user: User = EditPerson) -> Response:
+    result = validate_form(form, PersonForm, lists=LIST_FIELDS)
+    data = result.data
+    if data is None:
+        return render(request, "people/form.html", _form_context(result.values, result.errors, person=None),
+                      status_code=422)
+    if not data.confirm_new:
+        candidates = service.find_duplicates(
+            db, given_names=data.given_names, family_name=data.family_name, aliases=data.alias_list,
+            birth_year=data.birth_year or (data.birth_date.year if data.birth_date else None),
+            nationality=data.nationality)
+        if candidates:
+            return render(request, "people/form.html", _form_context(
+                result.values, {}, person=None, duplicates=candidates, nationality_name=nationality_name),
+                status_code=409)
+    person = service.create_person(db, user, data, organisation_today(get_settings()))
+    _audit(db, request, "person.created", user, person)
+    response = RedirectResponse(f"/people/{person.reference}", status_code=303)
+    flash.add(response, f"Record {person.reference} created.")
+    return response
+
+
+def _values_from(details: dict[str, Any], person: Person) -> dict[str, Any]:
+    values = {k: ("" if v is None else getattr(v, "value", v)) for k, v in details.items()}
+    values["aliases"] = "\n".join(details["aliases"])
+    values["languages"] = ", ".join(details["languages"])
+    values["aar_indicators"] = details["aar_indicators"]
+    values["version"] = person.version
+    for flag in ("stateless", "interpreter_needed"):
+        values[flag] = bool(details[flag])
+    return values
+
+
+@router.get("/{reference}/edit")
+def person_edit(request: Request, reference: str, db: DbSession, user: User = EditPerson) -> Response:
+    person = _person_or_refuse(db, request, user, reference)
+    values = _values_from(service.load_details(db, person), person)
+    return render(request, "people/form.html", _form_context(values, {}, person=person))
+
+
+@router.post("/{reference}/edit")
+def person_update(request: Request, reference: str, db: DbSession, form: PostedForm,
+                  user: User = EditPerson) -> Response:
+    person = _person_or_refuse(db, request, user, reference)
+    result = validate_form(form, PersonForm, lists=LIST_FIELDS)
+    data = result.data
+    if data is None:
+        return render(request, "people/form.html", _form_context(result.values, result.errors, person=person),
+                      status_code=422)
+    try:
+        changed = service.update_person(db, user, person, data)
+    except (service.VersionConflict, StaleDataError):
+        db.rollback()
+        person = db.scalars(select(Person).where(Person.reference == reference)).one()
+        current = service.load_details(db, person)
+        mine = service.snapshot_from_form(data)
+        fields = [f for f in revisions.changed_fields(current, mine)]
+        return render(request, "people/conflict.html", {
+            "person": person, "current": current, "mine": mine, "fields": fields,
+            "values": result.values | {"version": person.version},
+            "labels": {name: info.title for name, info in PersonForm.model_fields.items()},
+        }, status_code=409)
+    if changed:
+        _audit(db, request, "person.changed", user, person, fields=changed)
+    response = RedirectResponse(f"/people/{person.reference}", status_code=303)
+    flash.add(response, "Changes saved." if changed else "Nothing was changed.")
+    return response
+
+
+# --- the person page -----------------------------------------------------------------------------
+
+@router.get("/{reference}")
+def person_show(request: Request, reference: str, db: DbSession, user: User = ViewPerson) -> Response:
+    settings = get_settings()
+    today = organisation_today(settings)
+    person = _person_or_refuse(db, request, user, reference)
+    details = service.load_details(db, person)
+    episodes, placements = timeline.detention_history(db, person.id)
+    reading = clock.read_clock([clock.Episode(e.start_date, e.end_date) for e in episodes], today)
+    current = next((e for e in episodes if e.end_date is None), None)
+    current_facility = next((f for p, f in reversed(placements)
+                             if current is not None and p.episode_id == current.id and p.date_out is None), None)
+    fired = alerts.fired(alerts.Cutoffs.for_day(today, settings), start=current.start_date if current else None,
+                         end=None, bail_date=current.last_bail_application_date if current else None,
+                         bail_outcome=current.last_bail_outcome if current else None)
+    history = db.execute(
+        select(Revision, User.display_name).outerjoin(User, User.id == Revision.actor_user_id)
+        .where(Revision.person_id == person.id).order_by(Revision.occurred_at.desc(), Revision.id.desc()).limit(50)
+    ).all()
+    _audit(db, request, "person.viewed", user, person)
+    return render(request, "people/show.html", {
+        "person": person, "details": details, "reading": reading, "current": current,
+        "current_facility": current_facility, "alerts": fired, "settings": settings, "today": today,
+        "assignments": service.current_assignments(db, person.id),
+        "clinicians": service.clinicians(db) if user.role in (Role.admin, Role.coordinator) else [],
+        "can_edit": user.role in (Role.admin, Role.coordinator), "episodes": episodes, "placements": placements,
+        "entries": timeline.build(db, person.id, episodes, placements), "history": history,
+        "changed_fields": revisions.changed_fields, "nationality_name": nationality_name,
+        "indicator_labels": {i.value: label for i, label in AAR_INDICATOR_LABELS.items()},
+        "errors": {}, "values": {},
+    })
+
+
+# --- assignments ---------------------------------------------------------------------------------
+
+@router.post("/{reference}/assignments")
+def assignment_add(request: Request, reference: str, db: DbSession, form: PostedForm,
+                   user: User = EditPerson) -> Response:
+    person = _person_or_refuse(db, request, user, reference)
+    result = validate_form(form, AssignForm)
+    error = result.errors.get("clinician_id") or result.errors.get(FORM_ERROR)
+    if result.data is not None:
+        try:
+            service.assign(db, user, person, result.data.clinician_id)
+        except service.RuleError as exc:
+            error = exc.message
+    if error:
+        response = RedirectResponse(f"/people/{reference}#assignments", status_code=303)
+        flash.add(response, error, kind="warning")
+        return response
+    assert result.data is not None
+    _audit(db, request, "person.clinician_assigned", user, person, clinician_id=result.data.clinician_id)
+    response = RedirectResponse(f"/people/{reference}#assignments", status_code=303)
+    flash.add(response, "Clinician assigned.")
+    return response
+
+
+@router.post("/{reference}/assignments/{assignment_id}/end")
+def assignment_end(request: Request, reference: str, assignment_id: int, db: DbSession,
+                   user: User = EditPerson) -> Response:
+    person = _person_or_refuse(db, request, user, reference)
+    try:
+        assignment = service.unassign(db, user, person, assignment_id)
+    except service.RuleError as exc:
+        response = RedirectResponse(f"/people/{reference}#assignments", status_code=303)
+        flash.add(response, exc.message, kind="warning")
+        return response
+    _audit(db, request, "person.clinician_unassigned", user, person, clinician_id=assignment.clinician_id)
+    response = RedirectResponse(f"/people/{reference}#assignments", status_code=303)
+    flash.add(response, "Clinician unassigned.")
+    return response
