@@ -8,17 +8,18 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 import app.models  # noqa: F401  (every mapper configured before the first query)
+from app.alerts.views import router as home_router
 from app.auth.deps import PUBLIC
 from app.auth.views import admin_router
 from app.auth.views import router as auth_router
 from app.config import PROJECT_ROOT, get_settings
 from app.db import DbSession
+from app.detention.views import facilities_router
 from app.people.views import router as people_router
 from app.web import errors
-from app.web.home import router as home_router
 from app.web.middleware import SecurityMiddleware
 
-ROUTERS: tuple[APIRouter, ...] = (auth_router, home_router, admin_router, people_router)
+ROUTERS: tuple[APIRouter, ...] = (auth_router, home_router, admin_router, people_router, facilities_router)
 
 
 def create_app() -> FastAPI:

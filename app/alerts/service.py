@@ -6,16 +6,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy import ColumnElement, and_, exists, false, or_
 
 from app.alerts.rules import RULES, AlertRule
 from app.config import Settings
 from app.detention import clock
 from app.detention.models import BailOutcome, DetentionEpisode
+from app.visits.models import Visit
 
 # Bands whose crossing raises length_band_crossed: the month bands, where reviews are due.
 BAND_ALERT_THRESHOLDS = tuple(t for t in clock.THRESHOLDS if t.months is not None)
 UPCOMING = "crossing_soon"
+NO_RECENT_VISIT = "no_recent_visit"
+# Filters that are not alert rules but are offered beside them on the people list and the dashboard.
+EXTRA_FILTERS = {UPCOMING: "Crossing a threshold soon", NO_RECENT_VISIT: "Detained, no recent visit"}
 
 
 def _months(n: int) -> clock.Threshold:
@@ -33,6 +37,7 @@ class Cutoffs:
     auto_bail: date
     bail_reapplication: date
     upcoming_windows: tuple[tuple[date, date], ...]
+    visit_since: date
 
     @classmethod
     def for_day(cls, today: date, settings: Settings) -> Cutoffs:
@@ -48,6 +53,7 @@ class Cutoffs:
             bail_reapplication=today - timedelta(days=settings.alert_bail_reapplication_days),
             upcoming_windows=tuple((clock.latest_start_reaching(t, today), clock.latest_start_reaching(t, soon))
                                    for t in upcoming),
+            visit_since=today - timedelta(days=settings.dashboard_no_visit_days - 1),
         )
 
 
@@ -58,7 +64,8 @@ def _in_windows(start: ColumnElement[date] | date, windows: tuple[tuple[date, da
 def sql_condition(rule_id: str, cutoffs: Cutoffs, episode: type[DetentionEpisode] = DetentionEpisode
                   ) -> ColumnElement[bool]:
     """The rule as a WHERE condition on an episode (open episodes only)."""
-    open_episode = episode.end_date.is_(None)
+    # start_date is NOT NULL in the table, so this also rules out the empty side of an outer join.
+    open_episode = and_(episode.start_date.is_not(None), episode.end_date.is_(None))
     if rule_id == "detained_28_days":
         return and_(open_episode, episode.start_date <= cutoffs.detained_days)
     if rule_id == "length_band_crossed":
@@ -72,6 +79,9 @@ def sql_condition(rule_id: str, cutoffs: Cutoffs, episode: type[DetentionEpisode
                     episode.last_bail_application_date <= cutoffs.bail_reapplication)
     if rule_id == UPCOMING:
         return and_(open_episode, or_(*_in_windows(episode.start_date, cutoffs.upcoming_windows)))
+    if rule_id == NO_RECENT_VISIT:
+        return and_(open_episode, ~exists().where(Visit.person_id == episode.person_id,
+                                                  Visit.visit_date >= cutoffs.visit_since))
     return false()
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app import config
 from app.config import get_settings
 from app.detention.models import Facility, FacilityType, Placement
 
@@ -34,7 +35,7 @@ class FacilityRuleError(ValueError):
 
 def organisation_today() -> date:
     """Today's date where the organisation works (not the server's zone, not UTC)."""
-    return datetime.now(get_settings().zone).date()
+    return config.organisation_today(get_settings())
 
 
 # --- queries ------------------------------------------------------------------------------------

@@ -80,7 +80,7 @@ def _parse_query(request: Request) -> tuple[service.PeopleQuery, list[str]]:
             else:
                 problems.append(f"The {name} filter was not recognised and has been ignored.")
     if value := params.get("alert"):
-        if value in RULES or value == alerts.UPCOMING:
+        if value in RULES or value in alerts.EXTRA_FILTERS:
             query.alert = value
         else:
             problems.append("The alert filter was not recognised and has been ignored.")
@@ -114,7 +114,7 @@ def people_list(request: Request, db: DbSession, user: User = ViewCaseload) -> R
     return render(request, "people/list.html", {
         "page_link": page_link, "settings": settings,
         "page": page, "query": query, "problems": problems, "today": today, "facilities": facilities,
-        "clinicians": clinicians, "statuses": list(PersonStatus), "rules": RULES, "upcoming": alerts.UPCOMING,
+        "clinicians": clinicians, "statuses": list(PersonStatus), "rules": RULES, "extra_filters": alerts.EXTRA_FILTERS,
         "can_edit": user.role in (Role.admin, Role.coordinator), "nationality_name": nationality_name,
     })
 

@@ -37,7 +37,7 @@ def test_sign_in_success_sets_cookie_and_stores_only_the_token_hash(client, db, 
     assert stored.token_hash == hash_token(token) and token not in stored.token_hash
     assert audit_actions(db)[-1] == "auth.sign_in"
     home = client.get("/")
-    assert home.status_code == 200 and "Welcome, Test Coordinator" in home.text
+    assert home.status_code == 200 and "Test Coordinator" in home.text and "Open alerts" in home.text
 
 
 def test_wrong_password_and_unknown_email_get_the_same_answer(client, db, make_user):
