@@ -14,12 +14,13 @@ from app.auth.views import admin_router
 from app.auth.views import router as auth_router
 from app.config import PROJECT_ROOT, get_settings
 from app.db import DbSession
-from app.detention.views import facilities_router
+from app.detention.views import episodes_router, facilities_router
 from app.people.views import router as people_router
 from app.web import errors
 from app.web.middleware import SecurityMiddleware
 
-ROUTERS: tuple[APIRouter, ...] = (auth_router, home_router, admin_router, people_router, facilities_router)
+ROUTERS: tuple[APIRouter, ...] = (auth_router, home_router, admin_router, people_router, facilities_router,
+                                  episodes_router)
 
 
 def create_app() -> FastAPI:

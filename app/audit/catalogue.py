@@ -27,7 +27,7 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "detention.episode_started": frozenset({"episode_id"}),
     "detention.episode_ended": frozenset({"episode_id", "reason"}),
     "detention.transferred": frozenset({"episode_id", "placement_id"}),
-    "detention.bail_recorded": frozenset({"episode_id", "outcome"}),
+    "detention.bail_recorded": frozenset({"episode_id", "bail_outcome"}),
 }
 
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.detention.models import FacilityType
+from app.detention.models import BailOutcome, EndReason, FacilityType
 
 # Date inputs send ISO dates; where a browser shows a plain text box, people type UK-style dates.
 TYPED_DATE_FORMATS = ("%d %B %Y", "%d %b %Y", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
@@ -50,3 +50,51 @@ class FacilityCloseForm(BaseModel):
     @classmethod
     def _closed_date(cls, value: object) -> object:
         return _typed_date(value)
+
+
+def _dates(*names: str):  # type: ignore[no-untyped-def]
+    return field_validator(*names, mode="before")(lambda cls, value: _typed_date(value))
+
+
+class EpisodeStartForm(BaseModel):
+    """A detention: where and when it began, and, for one recorded after the fact, when and why it ended."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    facility_id: int = Field(title="Facility")
+    start_date: date = Field(title="Date detained")
+    end_date: date | None = Field(default=None, title="Date the detention ended")
+    end_reason: EndReason | None = Field(default=None, title="Why the detention ended")
+    version: int = Field(title="Version")
+
+    _parse_dates = _dates("start_date", "end_date")
+
+
+class TransferForm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    facility_id: int = Field(title="Facility moved to")
+    transfer_date: date = Field(title="Date of the transfer")
+    version: int = Field(title="Version")
+
+    _parse_dates = _dates("transfer_date")
+
+
+class EpisodeEndForm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    end_date: date = Field(title="Date the detention ended")
+    end_reason: EndReason = Field(title="Why the detention ended")
+    version: int = Field(title="Version")
+
+    _parse_dates = _dates("end_date")
+
+
+class BailForm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    application_date: date = Field(title="Date of the bail application")
+    outcome: BailOutcome = Field(title="Outcome")
+    version: int = Field(title="Version")
+
+    _parse_dates = _dates("application_date")

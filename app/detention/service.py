@@ -11,8 +11,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import config
+from app.audit import revisions
 from app.config import get_settings
-from app.detention.models import Facility, FacilityType, Placement
+from app.db import utcnow
+from app.detention.models import BailOutcome, DetentionEpisode, EndReason, Facility, FacilityType, Placement
+from app.people.models import Person, PersonStatus
 
 DUPLICATE_NAME = "A facility with this name already exists."
 
@@ -182,3 +185,202 @@ def reopen_facility(db: Session, facility: Facility) -> date | None:
     facility.is_active = True
     db.flush()
     return previous
+
+
+# --- detention episodes, transfers and bail ----------------------------------------------------------
+
+class EpisodeRuleError(ValueError):
+    """A detention change that would break the record's rules, with a message for each field concerned."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+class StaleVersion(Exception):
+    """The person's record changed after the form was loaded."""
+
+
+
+
+def _check_version(person: Person, version: int) -> None:
+    if person.version != version:
+        raise StaleVersion
+
+
+def _touch(person: Person) -> None:
+    # Detention changes move the person's version on, so that a form loaded before them is refused.
+    person.updated_at = utcnow()
+
+
+def _episode_snapshot(episode: DetentionEpisode) -> dict[str, Any]:
+    return {"start_date": episode.start_date, "end_date": episode.end_date, "end_reason": episode.end_reason,
+            "last_bail_application_date": episode.last_bail_application_date,
+            "last_bail_outcome": episode.last_bail_outcome}
+
+
+def _placement_snapshot(placement: Placement) -> dict[str, Any]:
+    return {"episode_id": placement.episode_id, "facility_id": placement.facility_id,
+            "date_in": placement.date_in, "date_out": placement.date_out}
+
+
+def episodes_of(db: Session, person_id: int) -> list[DetentionEpisode]:
+    return list(db.scalars(select(DetentionEpisode).where(DetentionEpisode.person_id == person_id)
+                           .order_by(DetentionEpisode.start_date)))
+
+
+def open_placement(db: Session, episode_id: int) -> Placement | None:
+    return db.scalar(select(Placement).where(Placement.episode_id == episode_id, Placement.date_out.is_(None))
+                     .order_by(Placement.date_in.desc()))
+
+
+def _active_facility(db: Session, facility_id: int, field: str = "facility_id") -> Facility:
+    facility = db.get(Facility, facility_id)
+    if facility is None or not facility.is_active:
+        raise EpisodeRuleError({field: "Choose an open facility from the list."})
+    return facility
+
+
+def _status_after(reason: EndReason) -> PersonStatus:
+    if reason is EndReason.removed:
+        return PersonStatus.removed
+    if reason in (EndReason.died, EndReason.other, EndReason.transferred_to_prison, EndReason.hospital):
+        return PersonStatus.unknown
+    return PersonStatus.released
+
+
+def start_episode(db: Session, actor_id: int, person: Person, *, facility_id: int, start_date: date,
+                  end_date: date | None, end_reason: EndReason | None, version: int, today: date) -> DetentionEpisode:
+    """Record a detention. Without an end date it is the current one; with one, an earlier detention."""
+    _check_version(person, version)
+    errors: dict[str, str] = {}
+    if start_date > today:
+        errors["start_date"] = "The date detained cannot be in the future."
+    if end_date is not None:
+        if end_date > today:
+            errors["end_date"] = "The end date cannot be in the future."
+        elif end_date < start_date:
+            errors["end_date"] = "The end date must be on or after the date detained."
+        if end_reason is None:
+            errors["end_reason"] = "Choose why the detention ended."
+    elif end_reason is not None:
+        errors["end_date"] = "Enter the date the detention ended, or clear the reason."
+    if not errors:
+        new_end = end_date or date.max
+        for other in episodes_of(db, person.id):
+            other_end = other.end_date or date.max
+            if start_date <= other_end and other.start_date <= new_end:
+                until = _day(other.end_date) if other.end_date else "now (still ongoing)"
+                errors["start_date"] = (f"This overlaps the detention from {_day(other.start_date)} to "
+                                        f"{until}. Change the dates, or end that detention first.")
+                break
+    _active_facility(db, facility_id)
+    if errors:
+        raise EpisodeRuleError(errors)
+    episode = DetentionEpisode(person_id=person.id, start_date=start_date, end_date=end_date, end_reason=end_reason)
+    db.add(episode)
+    db.flush()
+    placement = Placement(episode_id=episode.id, facility_id=facility_id, date_in=start_date, date_out=end_date)
+    db.add(placement)
+    if end_date is None:
+        person.status = PersonStatus.detained
+    _touch(person)
+    db.flush()
+    revisions.record(db, actor_id=actor_id, table="detention_episodes", row_id=episode.id, person_id=person.id,
+                     before=None, after=_episode_snapshot(episode))
+    revisions.record(db, actor_id=actor_id, table="placements", row_id=placement.id, person_id=person.id,
+                     before=None, after=_placement_snapshot(placement))
+    return episode
+
+
+def _open_episode(db: Session, person: Person, episode_id: int) -> DetentionEpisode:
+    episode = db.get(DetentionEpisode, episode_id)
+    if episode is None or episode.person_id != person.id:
+        raise LookupError(episode_id)
+    if episode.end_date is not None:
+        raise EpisodeRuleError({"__form__": "This detention has already ended."})
+    return episode
+
+
+def record_transfer(db: Session, actor_id: int, person: Person, episode_id: int, *, facility_id: int,
+                    transfer_date: date, version: int, today: date) -> Placement:
+    """A move to another facility inside the same detention: the clock carries on."""
+    _check_version(person, version)
+    episode = _open_episode(db, person, episode_id)
+    current = open_placement(db, episode.id)
+    errors: dict[str, str] = {}
+    if transfer_date > today:
+        errors["transfer_date"] = "The transfer date cannot be in the future."
+    elif transfer_date < episode.start_date:
+        errors["transfer_date"] = (f"The transfer must be within this detention, which began on "
+                                   f"{_day(episode.start_date)}.")
+    elif current is not None and transfer_date < current.date_in:
+        errors["transfer_date"] = (f"The transfer must be on or after the arrival at the current facility on "
+                                   f"{_day(current.date_in)}.")
+    _active_facility(db, facility_id)
+    if current is not None and current.facility_id == facility_id:
+        errors["facility_id"] = "The person is already at this facility."
+    if errors:
+        raise EpisodeRuleError(errors)
+    if current is not None:
+        before = _placement_snapshot(current)
+        current.date_out = transfer_date
+        db.flush()
+        revisions.record(db, actor_id=actor_id, table="placements", row_id=current.id, person_id=person.id,
+                         before=before, after=_placement_snapshot(current))
+    placement = Placement(episode_id=episode.id, facility_id=facility_id, date_in=transfer_date)
+    db.add(placement)
+    _touch(person)
+    db.flush()
+    revisions.record(db, actor_id=actor_id, table="placements", row_id=placement.id, person_id=person.id,
+                     before=None, after=_placement_snapshot(placement))
+    return placement
+
+
+def end_episode(db: Session, actor_id: int, person: Person, episode_id: int, *, end_date: date,
+                end_reason: EndReason, version: int, today: date) -> DetentionEpisode:
+    _check_version(person, version)
+    episode = _open_episode(db, person, episode_id)
+    current = open_placement(db, episode.id)
+    if end_date > today:
+        raise EpisodeRuleError({"end_date": "The end date cannot be in the future."})
+    if end_date < episode.start_date:
+        raise EpisodeRuleError({"end_date": (f"The end date must be on or after the date detained, "
+                                             f"{_day(episode.start_date)}.")})
+    if current is not None and end_date < current.date_in:
+        raise EpisodeRuleError({"end_date": (f"The end date must be on or after the arrival at the current "
+                                             f"facility on {_day(current.date_in)}.")})
+    before = _episode_snapshot(episode)
+    episode.end_date = end_date
+    episode.end_reason = end_reason
+    if current is not None:
+        placement_before = _placement_snapshot(current)
+        current.date_out = end_date
+        db.flush()
+        revisions.record(db, actor_id=actor_id, table="placements", row_id=current.id, person_id=person.id,
+                         before=placement_before, after=_placement_snapshot(current))
+    person.status = _status_after(end_reason)
+    _touch(person)
+    db.flush()
+    revisions.record(db, actor_id=actor_id, table="detention_episodes", row_id=episode.id, person_id=person.id,
+                     before=before, after=_episode_snapshot(episode))
+    return episode
+
+
+def record_bail(db: Session, actor_id: int, person: Person, episode_id: int, *, application_date: date,
+                outcome: BailOutcome, version: int, today: date) -> DetentionEpisode:
+    _check_version(person, version)
+    episode = _open_episode(db, person, episode_id)
+    if application_date > today:
+        raise EpisodeRuleError({"application_date": "The application date cannot be in the future."})
+    if application_date < episode.start_date:
+        raise EpisodeRuleError({"application_date": (f"The application must be within this detention, which "
+                                                     f"began on {_day(episode.start_date)}.")})
+    before = _episode_snapshot(episode)
+    episode.last_bail_application_date = application_date
+    episode.last_bail_outcome = outcome
+    _touch(person)
+    db.flush()
+    revisions.record(db, actor_id=actor_id, table="detention_episodes", row_id=episode.id, person_id=person.id,
+                     before=before, after=_episode_snapshot(episode))
+    return episode

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
+from sqlalchemy import select
 from starlette.responses import Response
 
 from app.audit import service as audit
@@ -14,8 +15,18 @@ from app.auth.models import User
 from app.auth.permissions import Permission
 from app.db import DbSession
 from app.detention import service
-from app.detention.models import FACILITY_TYPE_LABELS, Facility
-from app.detention.schemas import FacilityCloseForm, FacilityForm
+from app.detention.models import FACILITY_TYPE_LABELS, BailOutcome, DetentionEpisode, EndReason, Facility
+from app.detention.schemas import (
+    BailForm,
+    EpisodeEndForm,
+    EpisodeStartForm,
+    FacilityCloseForm,
+    FacilityForm,
+    TransferForm,
+)
+from app.people.models import Person
+from app.people.service import load_details
+from app.people.views import person_or_refuse
 from app.web import flash
 from app.web.forms import FORM_ERROR, PostedForm, validate_form
 from app.web.templating import render
@@ -158,3 +169,126 @@ def facility_reopen(request: Request, facility_id: int, db: DbSession,
     _audit(request, db, "admin.facility_reopened", admin, facility,
            previous_closed_date=previous.isoformat() if previous else None)
     return _done(f"{facility.name} is open again.")
+
+
+# --- detention episodes, transfers, bail (on a person's record) ---------------------------------------
+
+episodes_router = APIRouter(prefix="/people/{reference}/episodes")
+EditPerson = Depends(require(Permission.edit_person))
+
+END_REASON_LABELS = {
+    EndReason.removed: "Removed from the UK", EndReason.granted_leave: "Granted leave to remain",
+    EndReason.released_temporary_admission: "Released on immigration bail / temporary admission",
+    EndReason.bailed: "Granted bail by the Tribunal", EndReason.transferred_to_prison: "Transferred to prison",
+    EndReason.hospital: "Admitted to hospital", EndReason.died: "Died", EndReason.other: "Other",
+}
+EPISODE_FORMS: dict[str, tuple[str, type]] = {
+    "new": ("Record a detention", EpisodeStartForm),
+    "transfer": ("Record a transfer", TransferForm),
+    "end": ("End this detention", EpisodeEndForm),
+    "bail": ("Record a bail application", BailForm),
+}
+
+
+def _person(request: Request, db: DbSession, user: User, reference: str) -> Person:
+    return person_or_refuse(db, request, user, reference)
+
+
+def _episode_page(request: Request, db: DbSession, person: Person, kind: str, *, episode_id: int | None = None,
+                  values: dict[str, object] | None = None, errors: dict[str, str] | None = None,
+                  status_code: int = 200) -> Response:
+    title, _ = EPISODE_FORMS[kind]
+    episode = db.get(DetentionEpisode, episode_id) if episode_id is not None else None
+    current = service.open_placement(db, episode.id) if episode is not None else None
+    return render(request, "detention/episode_form.html", {
+        "kind": kind, "title": title, "person": person, "details": load_details(db, person), "episode": episode,
+        "current_facility": db.get(Facility, current.facility_id) if current else None,
+        "facilities": [(f.id, f.name) for f in service.open_facilities(db)],
+        "end_reasons": [(r.value, label) for r, label in END_REASON_LABELS.items()],
+        "outcomes": [(o.value, o.value.capitalize()) for o in BailOutcome],
+        "values": {"version": person.version} | (values or {}), "errors": errors or {},
+        "action": request.url.path,
+    }, status_code=status_code)
+
+
+def _stale(request: Request, person: Person) -> Response:
+    return render(request, "detention/stale.html", {"person": person}, status_code=409)
+
+
+@episodes_router.get("/new")
+def episode_new(request: Request, reference: str, db: DbSession, user: User = EditPerson) -> Response:
+    return _episode_page(request, db, _person(request, db, user, reference), "new")
+
+
+@episodes_router.get("/{episode_id}/{kind}")
+def episode_action_form(request: Request, reference: str, episode_id: int, kind: str, db: DbSession,
+                        user: User = EditPerson) -> Response:
+    person = _person(request, db, user, reference)
+    episode = db.get(DetentionEpisode, episode_id)
+    if kind not in ("transfer", "end", "bail") or episode is None or episode.person_id != person.id:
+        raise HTTPException(status_code=404)
+    if episode.end_date is not None:
+        response = RedirectResponse(f"/people/{reference}", status_code=303)
+        flash.add(response, "That detention has already ended.", kind="warning")
+        return response
+    return _episode_page(request, db, person, kind, episode_id=episode_id)
+
+
+def _submit(request: Request, db: DbSession, user: User, reference: str, kind: str, form: Any,
+            episode_id: int | None) -> Response:
+    person = _person(request, db, user, reference)
+    _, schema = EPISODE_FORMS[kind]
+    result = validate_form(form, schema)
+    data = result.data
+    if data is None:
+        return _episode_page(request, db, person, kind, episode_id=episode_id, values=result.values,
+                             errors=result.errors, status_code=422)
+    today = service.organisation_today()
+    fields = data.model_dump(exclude={"version"})
+    try:
+        if kind == "new":
+            episode = service.start_episode(db, user.id, person, version=data.version, today=today, **fields)
+            action, details, message = "detention.episode_started", {"episode_id": episode.id}, "Detention recorded."
+        else:
+            assert episode_id is not None
+            operation = {"transfer": service.record_transfer, "end": service.end_episode,
+                         "bail": service.record_bail}[kind]
+            outcome = operation(db, user.id, person, episode_id, version=data.version, today=today, **fields)
+            if kind == "transfer":
+                action, message = "detention.transferred", "Transfer recorded."
+                details = {"episode_id": episode_id, "placement_id": outcome.id}
+            elif kind == "end":
+                action, message = "detention.episode_ended", "Detention ended."
+                details = {"episode_id": episode_id, "reason": data.end_reason.value}
+            else:
+                action, message = "detention.bail_recorded", "Bail application recorded."
+                details = {"episode_id": episode_id, "bail_outcome": data.outcome.value}
+    except service.StaleVersion:
+        return _stale(request, person)
+    except service.EpisodeRuleError as exc:
+        db.rollback()
+        person = db.scalars(select(Person).where(Person.reference == reference)).one()
+        return _episode_page(request, db, person, kind, episode_id=episode_id, values=result.values,
+                             errors=exc.errors, status_code=422)
+    except LookupError:
+        raise HTTPException(status_code=404) from None
+    audit.record(db, action, actor_id=user.id, person_id=person.id, object_type="person",
+                 object_id=person.reference, ip_address=client_ip(request),
+                 correlation_id=request.state.correlation_id, **details)
+    response = RedirectResponse(f"/people/{reference}", status_code=303)
+    flash.add(response, message)
+    return response
+
+
+@episodes_router.post("/new")
+def episode_create(request: Request, reference: str, db: DbSession, form: PostedForm,
+                   user: User = EditPerson) -> Response:
+    return _submit(request, db, user, reference, "new", form, None)
+
+
+@episodes_router.post("/{episode_id}/{kind}")
+def episode_action(request: Request, reference: str, episode_id: int, kind: str, db: DbSession, form: PostedForm,
+                   user: User = EditPerson) -> Response:
+    if kind not in ("transfer", "end", "bail"):
+        raise HTTPException(status_code=404)
+    return _submit(request, db, user, reference, kind, form, episode_id)

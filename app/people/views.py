@@ -44,7 +44,7 @@ def _audit(db: DbSession, request: Request, action: str, actor: User, person: Pe
                  ip_address=client_ip(request), correlation_id=request.state.correlation_id, **details)
 
 
-def _person_or_refuse(db: DbSession, request: Request, user: User, reference: str) -> Person:
+def person_or_refuse(db: DbSession, request: Request, user: User, reference: str) -> Person:
     try:
         person = service.get_visible(db, user, reference)
     except service.NotAllowed:
@@ -178,7 +178,7 @@ def _values_from(details: dict[str, Any], person: Person) -> dict[str, Any]:
 
 @router.get("/{reference}/edit")
 def person_edit(request: Request, reference: str, db: DbSession, user: User = EditPerson) -> Response:
-    person = _person_or_refuse(db, request, user, reference)
+    person = person_or_refuse(db, request, user, reference)
     values = _values_from(service.load_details(db, person), person)
     return render(request, "people/form.html", _form_context(values, {}, person=person))
 
@@ -186,7 +186,7 @@ def person_edit(request: Request, reference: str, db: DbSession, user: User = Ed
 @router.post("/{reference}/edit")
 def person_update(request: Request, reference: str, db: DbSession, form: PostedForm,
                   user: User = EditPerson) -> Response:
-    person = _person_or_refuse(db, request, user, reference)
+    person = person_or_refuse(db, request, user, reference)
     result = validate_form(form, PersonForm, lists=LIST_FIELDS)
     data = result.data
     if data is None:
@@ -218,7 +218,7 @@ def person_update(request: Request, reference: str, db: DbSession, form: PostedF
 def person_show(request: Request, reference: str, db: DbSession, user: User = ViewPerson) -> Response:
     settings = get_settings()
     today = organisation_today(settings)
-    person = _person_or_refuse(db, request, user, reference)
+    person = person_or_refuse(db, request, user, reference)
     details = service.load_details(db, person)
     episodes, placements = timeline.detention_history(db, person.id)
     reading = clock.read_clock([clock.Episode(e.start_date, e.end_date) for e in episodes], today)
@@ -251,7 +251,7 @@ def person_show(request: Request, reference: str, db: DbSession, user: User = Vi
 @router.post("/{reference}/assignments")
 def assignment_add(request: Request, reference: str, db: DbSession, form: PostedForm,
                    user: User = EditPerson) -> Response:
-    person = _person_or_refuse(db, request, user, reference)
+    person = person_or_refuse(db, request, user, reference)
     result = validate_form(form, AssignForm)
     error = result.errors.get("clinician_id") or result.errors.get(FORM_ERROR)
     if result.data is not None:
@@ -273,7 +273,7 @@ def assignment_add(request: Request, reference: str, db: DbSession, form: Posted
 @router.post("/{reference}/assignments/{assignment_id}/end")
 def assignment_end(request: Request, reference: str, assignment_id: int, db: DbSession,
                    user: User = EditPerson) -> Response:
-    person = _person_or_refuse(db, request, user, reference)
+    person = person_or_refuse(db, request, user, reference)
     try:
         assignment = service.unassign(db, user, person, assignment_id)
     except service.RuleError as exc:

@@ -1,0 +1,184 @@
+"""Detention episodes, transfers, ending a detention and bail: validation, the clock, revisions, conflicts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.audit.models import AuditEvent, Revision
+from app.auth.models import Role
+from app.detention.models import DetentionEpisode, Facility, Placement
+from app.people.models import Person
+from tests.conftest import page_csrf
+
+
+def facility_id(db, name: str) -> int:  # type: ignore[no-untyped-def]
+    db.rollback()
+    return db.scalar(select(Facility.id).where(Facility.name == name))
+
+
+def submit(client, path: str, data: dict):  # type: ignore[no-untyped-def]
+    return client.post(path, data=data | {"csrf_token": page_csrf(client, path)}, follow_redirects=False)
+
+
+def version_of(db, person) -> str:  # type: ignore[no-untyped-def]
+    db.rollback()
+    return str(db.get(Person, person.id).version)
+
+
+def counts(db) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    db.rollback()
+    return (db.scalar(select(func.count()).select_from(DetentionEpisode)),
+            db.scalar(select(func.count()).select_from(Placement)))
+
+
+def current_episode(db, person) -> DetentionEpisode:  # type: ignore[no-untyped-def]
+    db.rollback()
+    return db.scalars(select(DetentionEpisode).where(DetentionEpisode.person_id == person.id,
+                                                     DetentionEpisode.end_date.is_(None))).one()
+
+
+def test_start_transfer_and_end_a_detention(client, db, signed_in, make_person, today):
+    signed_in(Role.coordinator)
+    person = make_person("Clock", "Keeper")
+    base = f"/people/{person.reference}/episodes"
+    started = submit(client, f"{base}/new", {"facility_id": facility_id(db, "Brook House"),
+                                             "start_date": str(today - timedelta(days=39)),
+                                             "version": version_of(db, person)})
+    assert started.status_code == 303
+    page = client.get(f"/people/{person.reference}").text
+    assert '<span class="clock__value">40</span>' in page and "Brook House" in page
+    episode = current_episode(db, person)
+    assert db.get(Person, person.id).status.value == "detained"
+
+    moved = submit(client, f"{base}/{episode.id}/transfer", {
+        "facility_id": facility_id(db, "Colnbrook"), "transfer_date": str(today - timedelta(days=5)),
+        "version": version_of(db, person)})
+    assert moved.status_code == 303
+    page = client.get(f"/people/{person.reference}").text
+    assert '<span class="clock__value">40</span>' in page  # a transfer never resets the clock
+    assert "Transferred to Colnbrook" in page
+
+    ended = submit(client, f"{base}/{episode.id}/end", {"end_date": str(today), "end_reason": "bailed",
+                                                         "version": version_of(db, person)})
+    assert ended.status_code == 303
+    db.rollback()
+    placements = db.scalars(select(Placement).where(Placement.episode_id == episode.id)
+                            .order_by(Placement.date_in)).all()
+    assert [p.date_out for p in placements] == [today - timedelta(days=5), today]
+    assert db.get(Person, person.id).status.value == "released"
+    page = client.get(f"/people/{person.reference}").text
+    assert "Not in detention" in page and '<span class="clock__value">40</span>' in page  # cumulative
+    tables = db.scalars(select(Revision.table_name).where(Revision.person_id == person.id)).all()
+    assert tables.count("detention_episodes") == 2 and tables.count("placements") >= 4
+    actions = db.scalars(select(AuditEvent.action).where(AuditEvent.person_id == person.id)).all()
+    assert {"detention.episode_started", "detention.transferred", "detention.episode_ended"} <= set(actions)
+
+
+def test_re_detention_starts_a_new_current_episode_and_cumulative_days_add_up(client, db, signed_in, make_person,
+                                                                             today):
+    signed_in(Role.coordinator)
+    person = make_person("Twice", "Detained")
+    base = f"/people/{person.reference}/episodes"
+    earlier = submit(client, f"{base}/new", {
+        "facility_id": facility_id(db, "Dungavel"), "start_date": str(today - timedelta(days=100)),
+        "end_date": str(today - timedelta(days=91)), "end_reason": "released_temporary_admission",
+        "version": version_of(db, person)})
+    assert earlier.status_code == 303
+    again = submit(client, f"{base}/new", {"facility_id": facility_id(db, "Yarl's Wood"),
+                                           "start_date": str(today - timedelta(days=2)),
+                                           "version": version_of(db, person)})
+    assert again.status_code == 303
+    page = client.get(f"/people/{person.reference}").text
+    assert '<span class="clock__value">3</span>' in page  # current episode: day 3
+    assert '<span class="clock__value">13</span>' in page  # 10 + 3 days in all
+    assert "over 2 detentions" in page
+
+
+@pytest.mark.parametrize(("fields", "field", "message"), [
+    ({"start_date": "+1"}, "start_date", "cannot be in the future"),
+    ({"start_date": "-10", "end_date": "-20", "end_reason": "bailed"}, "end_date", "on or after the date detained"),
+    ({"start_date": "-10", "end_date": "-5"}, "end_reason", "Choose why the detention ended"),
+    ({"start_date": "-30"}, "start_date", "overlaps the detention"),
+])
+def test_bad_episode_dates_are_refused_beside_the_field_and_nothing_is_saved(client, db, signed_in, make_person,
+                                                                            today, fields, field, message):
+    signed_in(Role.coordinator)
+    person = make_person("Bad", "Dates", detained_days=20)
+    before = counts(db)
+    data = {"facility_id": facility_id(db, "Brook House"), "version": version_of(db, person)}
+    for name, offset in fields.items():
+        data[name] = str(today + timedelta(days=int(offset))) if offset[0] in "+-" else offset
+    response = submit(client, f"/people/{person.reference}/episodes/new", data)
+    assert response.status_code == 422
+    assert f'id="f-{field}-error"' in response.text and message in response.text
+    assert counts(db) == before
+
+
+def test_transfer_outside_its_episode_or_in_the_future_is_refused(client, db, signed_in, make_person, today):
+    signed_in(Role.coordinator)
+    person = make_person("Transfer", "Limits", detained_days=10)
+    episode = current_episode(db, person)
+    path = f"/people/{person.reference}/episodes/{episode.id}/transfer"
+    before = counts(db)
+    for when, message in ((today - timedelta(days=11), "must be within this detention"),
+                          (today + timedelta(days=1), "cannot be in the future")):
+        response = submit(client, path, {"facility_id": facility_id(db, "Colnbrook"), "transfer_date": str(when),
+                                         "version": version_of(db, person)})
+        assert response.status_code == 422 and message in response.text
+    same = submit(client, path, {"facility_id": facility_id(db, "Brook House"), "transfer_date": str(today),
+                                 "version": version_of(db, person)})
+    assert same.status_code == 422 and "already at this facility" in same.text
+    assert counts(db) == before
+
+
+def test_bail_application_is_recorded_and_opens_the_reapplication_alert_later(client, db, signed_in, make_person,
+                                                                             today):
+    signed_in(Role.coordinator)
+    person = make_person("Bail", "Applicant", detained_days=60)
+    episode = current_episode(db, person)
+    path = f"/people/{person.reference}/episodes/{episode.id}/bail"
+    response = submit(client, path, {"application_date": str(today - timedelta(days=30)), "outcome": "refused",
+                                     "version": version_of(db, person)})
+    assert response.status_code == 303
+    page = client.get(f"/people/{person.reference}").text
+    assert "Bail can be applied for again" in page
+    future = submit(client, path, {"application_date": str(today + timedelta(days=1)), "outcome": "pending",
+                                   "version": version_of(db, person)})
+    assert future.status_code == 422
+
+
+def test_a_form_loaded_before_someone_else_saved_is_refused(client, db, signed_in, make_person, today):
+    signed_in(Role.coordinator)
+    person = make_person("Two", "Editors", detained_days=10)
+    episode = current_episode(db, person)
+    stale = version_of(db, person)
+    first = submit(client, f"/people/{person.reference}/episodes/{episode.id}/transfer", {
+        "facility_id": facility_id(db, "Colnbrook"), "transfer_date": str(today), "version": stale})
+    assert first.status_code == 303
+    second = submit(client, f"/people/{person.reference}/episodes/{episode.id}/end", {
+        "end_date": str(today), "end_reason": "removed", "version": stale})
+    assert second.status_code == 409
+    assert "Nothing was saved" in second.text
+    assert current_episode(db, person).end_date is None
+
+
+def test_clinicians_cannot_change_detention_records(client, db, signed_in, make_person, today):
+    clinician = signed_in(Role.clinician)
+    person = make_person("Assigned", "Butreadonly", detained_days=10, assigned_to=clinician)
+    assert client.get(f"/people/{person.reference}/episodes/new").status_code == 403
+    episode = current_episode(db, person)
+    assert client.get(f"/people/{person.reference}/episodes/{episode.id}/end").status_code == 403
+
+
+def test_unknown_episode_or_action_is_404(client, db, signed_in, make_person):
+    signed_in(Role.coordinator)
+    person = make_person("Missing", "Episode", detained_days=3)
+    other = make_person("Other", "Person", detained_days=3)
+    episode = current_episode(db, other)
+    assert client.get(f"/people/{person.reference}/episodes/{episode.id}/end").status_code == 404
+    assert client.get(f"/people/{person.reference}/episodes/999999/transfer").status_code == 404
+    assert client.get(f"/people/{person.reference}/episodes/{current_episode(db, person).id}/explode").status_code \
+        == 404
