@@ -41,7 +41,7 @@ def test_write_without_the_right_csrf_token_is_refused_and_changes_nothing(clien
 
 @pytest.mark.parametrize("headers", [
     {"Origin": "https://evil.example"},
-    {"Origin": "null"},
+    {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
     {"Sec-Fetch-Site": "cross-site"},
 ])
 def test_write_from_another_origin_is_refused_even_with_a_valid_token(client, db, signed_in, headers):
@@ -52,6 +52,14 @@ def test_write_from_another_origin_is_refused_even_with_a_valid_token(client, db
     assert response.status_code == 403
     assert user_count(db) == before
     assert len(csrf_events(db)) == 1
+
+
+def test_browser_form_post_with_null_origin_under_no_referrer_policy_is_accepted(client, db, signed_in):
+    signed_in(Role.admin)
+    token = csrf_from(client.get("/admin/users/new").text)
+    response = client.post("/admin/users/new", data=NEW_USER | {"csrf_token": token},
+                           headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"}, follow_redirects=False)
+    assert response.status_code == 303
 
 
 def test_same_origin_write_with_token_is_accepted(client, db, signed_in):
