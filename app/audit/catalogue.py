@@ -28,6 +28,9 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "detention.episode_ended": frozenset({"episode_id", "reason"}),
     "detention.transferred": frozenset({"episode_id", "placement_id"}),
     "detention.bail_recorded": frozenset({"episode_id", "bail_outcome"}),
+    # --- visits and health events (app/visits, app/health_events) ---
+    # --- evidence, documents and Rule 35 (app/evidence) ---
+    # --- referrals, organisations and consent (app/referrals, app/consent) ---
 }
 
 

@@ -23,7 +23,7 @@ from app.config import get_settings, organisation_today
 from app.db import DbSession
 from app.detention import clock
 from app.detention.models import Facility
-from app.people import service, timeline
+from app.people import sections, service, timeline
 from app.people.models import AAR_INDICATOR_LABELS, AarIndicator, BirthPrecision, Person, PersonStatus, Sex
 from app.people.schemas import AssignForm, PersonForm, nationality_choices, nationality_name
 from app.web import flash
@@ -232,8 +232,10 @@ def person_show(request: Request, reference: str, db: DbSession, user: User = Vi
         select(Revision, User.display_name).outerjoin(User, User.id == Revision.actor_user_id)
         .where(Revision.person_id == person.id).order_by(Revision.occurred_at.desc(), Revision.id.desc()).limit(50)
     ).all()
+    extra_sections = sections.build_all(db, user, person)
     _audit(db, request, "person.viewed", user, person)
     return render(request, "people/show.html", {
+        "sections": extra_sections,
         "person": person, "details": details, "reading": reading, "current": current,
         "current_facility": current_facility, "alerts": fired, "settings": settings, "today": today,
         "assignments": service.current_assignments(db, person.id),
