@@ -12,7 +12,7 @@ from app.detention.models import BailOutcome, EndReason, FacilityType
 TYPED_DATE_FORMATS = ("%d %B %Y", "%d %b %Y", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
 
 
-def _typed_date(value: object) -> object:
+def typed_date(value: object) -> object:
     """Read "3 March 2026", "3 Mar 2026" or "03/03/2026" as well as ISO; anything else is left for pydantic
     to refuse with its date message."""
     if not isinstance(value, str):
@@ -38,7 +38,7 @@ class FacilityForm(BaseModel):
     @field_validator("opened_date", mode="before")
     @classmethod
     def _opened_date(cls, value: object) -> object:
-        return _typed_date(value)
+        return typed_date(value)
 
 
 class FacilityCloseForm(BaseModel):
@@ -49,11 +49,11 @@ class FacilityCloseForm(BaseModel):
     @field_validator("closed_date", mode="before")
     @classmethod
     def _closed_date(cls, value: object) -> object:
-        return _typed_date(value)
+        return typed_date(value)
 
 
 def _dates(*names: str):  # type: ignore[no-untyped-def]
-    return field_validator(*names, mode="before")(lambda cls, value: _typed_date(value))
+    return field_validator(*names, mode="before")(lambda cls, value: typed_date(value))
 
 
 class EpisodeStartForm(BaseModel):
