@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     alert_band_crossed_recent_days: int = Field(default=7, ge=1)
     alert_auto_bail_months: int = Field(default=4, ge=1, le=48)
     alert_bail_reapplication_days: int = Field(default=28, ge=1)
+    alert_admission_exam_irc_hours: int = Field(default=24, ge=1)
+    alert_admission_exam_sthf_hours: int = Field(default=2, ge=1)
+    # Two working days is the figure in the Home Office's Rule 35 guidance as we read it; unverified, so a setting.
+    alert_rule35_response_working_days: int = Field(default=2, ge=1)
+    alert_fluid_refusal_hours: int = Field(default=24, ge=1)
+    alert_food_refusal_hours: int = Field(default=48, ge=1)
+    alert_nrm_decision_working_days: int = Field(default=5, ge=1)
     dashboard_upcoming_days: int = Field(default=7, ge=1)
     dashboard_no_visit_days: int = Field(default=28, ge=1)
     host: str = "127.0.0.1"

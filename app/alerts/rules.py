@@ -52,6 +52,78 @@ RULES: dict[str, AlertRule] = {rule.id: rule for rule in (
         source="Immigration Act 2016, Schedule 10, paragraph 11",
     ),
     AlertRule(
+        id="no_admission_exam",
+        title="No admission GP examination recorded",
+        explanation="No examination by the centre's GP is recorded within {threshold} hours of arrival at the "
+                    "current removal centre (2 hours at a short-term holding facility). It must be offered after "
+                    "every transfer.",
+        threshold_setting="alert_admission_exam_irc_hours", threshold_unit="hours",
+        source="Detention Centre Rules 2001, rule 34; Short-term Holding Facility Rules 2018, rule 30",
+    ),
+    AlertRule(
+        id="rule35_response_overdue",
+        title="Rule 35 response overdue",
+        explanation="A Rule 35 report was sent more than {threshold} working days ago and no Home Office response "
+                    "is recorded. Chase the response.",
+        threshold_setting="alert_rule35_response_working_days", threshold_unit="working days",
+        source="Home Office guidance, Detention Centre Rule 35 (the deadline is a setting: check it)",
+    ),
+    AlertRule(
+        id="torture_without_evidence",
+        title="Torture indicator without evidence",
+        explanation="A torture indicator is recorded, but there is no Rule 35(3) report, no medico-legal report, "
+                    "and no referral to a torture rehabilitation organisation.",
+        threshold_setting=None, threshold_unit="",
+        source="Adults at Risk in Immigration Detention policy",
+    ),
+    AlertRule(
+        id="self_harm_without_rule35",
+        title="Self-harm without a Rule 35 report",
+        explanation="Self-harm or an open ACDT is recorded in this detention, but no Rule 35(1) or 35(2) report "
+                    "has been written since the detention began.",
+        threshold_setting=None, threshold_unit="",
+        source="Detention Centre Rules 2001, rule 35(1) and 35(2)",
+    ),
+    AlertRule(
+        id="food_fluid_refusal",
+        title="Prolonged food or fluid refusal",
+        explanation="A fluid refusal has lasted more than {threshold} hours, or a food refusal more than 48 hours. "
+                    "This needs urgent medical review.",
+        threshold_setting="alert_fluid_refusal_hours", threshold_unit="hours",
+        source="Detention Services Order 03/2017, care and management of detained individuals refusing food "
+               "and fluid",
+    ),
+    AlertRule(
+        id="nrm_decision_outstanding",
+        title="NRM decision outstanding",
+        explanation="A National Referral Mechanism referral was made more than {threshold} working days ago and "
+                    "no reasonable-grounds decision is recorded.",
+        threshold_setting="alert_nrm_decision_working_days", threshold_unit="working days",
+        source="Modern Slavery statutory guidance, National Referral Mechanism",
+    ),
+    AlertRule(
+        id="visit_follow_up_overdue",
+        title="Visit follow-up overdue",
+        explanation="A visit set a follow-up date that has passed, and no visit has been logged since.",
+        threshold_setting=None, threshold_unit="",
+        source="This organisation's visiting practice",
+    ),
+    AlertRule(
+        id="referral_follow_up_overdue",
+        title="Referral follow-up overdue",
+        explanation="A referral's follow-up date has passed with no response recorded.",
+        threshold_setting=None, threshold_unit="",
+        source="This organisation's referral practice",
+    ),
+    AlertRule(
+        id="consent_missing",
+        title="Consent missing",
+        explanation="This open case has no current consent to keep a care record, or a referral was sent "
+                    "without a current consent to share with that organisation (never given, or withdrawn).",
+        threshold_setting=None, threshold_unit="",
+        source="UK GDPR Article 9; this organisation's consent policy",
+    ),
+    AlertRule(
         id="bail_reapplication_open",
         title="Bail can be applied for again",
         explanation="At least {threshold} days have passed since a bail application that was refused, so a new "

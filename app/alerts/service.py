@@ -1,17 +1,25 @@
-"""When each detention-clock alert fires, as SQL conditions over indexed episode columns and, for one episode
-already loaded, the same answer in Python. Both come from one set of cut-off dates, so they agree."""
+"""When each alert fires, as SQL over indexed columns: a condition per rule for list filters and dashboard
+counts, and one query that tells a page which rules fire for the people it shows."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_
+from sqlalchemy import ColumnElement, and_, case, exists, false, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from app.alerts.rules import RULES, AlertRule
 from app.config import Settings
+from app.consent.models import Consent, ConsentPurpose
+from app.db import utcnow
 from app.detention import clock
-from app.detention.models import BailOutcome, DetentionEpisode
+from app.detention.models import BailOutcome, DetentionEpisode, Facility, FacilityType, Placement
+from app.evidence.models import EvidenceItem, EvidenceKind, Rule35Limb, Rule35Record
+from app.health_events.models import HealthEvent, HealthEventKind
+from app.people.models import AarIndicator, Person, PersonAarIndicator
+from app.referrals.models import NrmReferral, Organisation, OrganisationType, Referral, ReferralStatus
 from app.visits.models import Visit
 
 # Bands whose crossing raises length_band_crossed: the month bands, where reviews are due.
@@ -26,26 +34,50 @@ def _months(n: int) -> clock.Threshold:
     return clock.Threshold(key=f"month_{n}", days=None, months=n, label=f"{n} months")
 
 
+def working_days_before(day: date, n: int) -> date:
+    """The latest date d such that at least `n` working days (Monday to Friday) lie strictly between d and
+    `day`: something sent on or before it has waited `n` whole working days.
+
+    Bank holidays are not counted out: the alert may fire a day early around them, never late."""
+    current = day
+    counted = 0
+    while counted < n:
+        current -= timedelta(days=1)
+        if current.weekday() < 5:
+            counted += 1
+    return current - timedelta(days=1)
+
+
 @dataclass(frozen=True)
 class Cutoffs:
-    """Start-date cut-offs for `today`: an open episode is past a threshold exactly when its start date is
-    on or before the cut-off, so every alert is a range condition on detention_episodes.start_date."""
+    """Every date and time the rules compare against, worked out once for `today`. An open episode is past a
+    length threshold exactly when its start date is on or before the cut-off, so the clock rules are range
+    conditions on detention_episodes.start_date."""
 
     today: date
+    now: datetime
     detained_days: date
     band_windows: tuple[tuple[date, date], ...]  # (exclusive lower, inclusive upper) start dates
     auto_bail: date
     bail_reapplication: date
     upcoming_windows: tuple[tuple[date, date], ...]
     visit_since: date
+    exam_irc: datetime
+    exam_sthf: datetime
+    rule35_sent: date
+    fluid_since: datetime
+    food_since: datetime
+    nrm_made: date
 
     @classmethod
-    def for_day(cls, today: date, settings: Settings) -> Cutoffs:
+    def for_day(cls, today: date, settings: Settings, now: datetime | None = None) -> Cutoffs:
+        now = now or utcnow()
         recent = today - timedelta(days=settings.alert_band_crossed_recent_days)
         soon = today + timedelta(days=settings.dashboard_upcoming_days)
         upcoming = tuple(clock.THRESHOLDS) + (_months(settings.alert_auto_bail_months),)
         return cls(
             today=today,
+            now=now,
             detained_days=today - timedelta(days=settings.alert_detained_days),
             band_windows=tuple((clock.latest_start_reaching(t, recent), clock.latest_start_reaching(t, today))
                                for t in BAND_ALERT_THRESHOLDS),
@@ -54,16 +86,32 @@ class Cutoffs:
             upcoming_windows=tuple((clock.latest_start_reaching(t, today), clock.latest_start_reaching(t, soon))
                                    for t in upcoming),
             visit_since=today - timedelta(days=settings.dashboard_no_visit_days - 1),
+            exam_irc=now - timedelta(hours=settings.alert_admission_exam_irc_hours),
+            exam_sthf=now - timedelta(hours=settings.alert_admission_exam_sthf_hours),
+            rule35_sent=working_days_before(today, settings.alert_rule35_response_working_days),
+            fluid_since=now - timedelta(hours=settings.alert_fluid_refusal_hours),
+            food_since=now - timedelta(hours=settings.alert_food_refusal_hours),
+            nrm_made=working_days_before(today, settings.alert_nrm_decision_working_days),
         )
 
 
-def _in_windows(start: ColumnElement[date] | date, windows: tuple[tuple[date, date], ...]):  # type: ignore[no-untyped-def]
+def _in_windows(start: Any, windows: tuple[tuple[date, date], ...]) -> list[ColumnElement[bool]]:
     return [and_(start > low, start <= high) for low, high in windows]
 
 
-def sql_condition(rule_id: str, cutoffs: Cutoffs, episode: type[DetentionEpisode] = DetentionEpisode
-                  ) -> ColumnElement[bool]:
-    """The rule as a WHERE condition on an episode (open episodes only)."""
+def _current_consent(person_id: Any, purpose: ConsentPurpose, today: date, organisation_id: Any = None
+                     ) -> ColumnElement[bool]:
+    conditions = [Consent.person_id == person_id, Consent.purpose == purpose, Consent.given_date <= today,
+                  or_(Consent.withdrawn_date.is_(None), Consent.withdrawn_date > today)]
+    if organisation_id is not None:
+        conditions.append(Consent.organisation_id == organisation_id)
+    return exists().where(*conditions)
+
+
+def sql_condition(rule_id: str, cutoffs: Cutoffs, episode: Any = DetentionEpisode,
+                  person_id: Any = Person.id) -> ColumnElement[bool]:
+    """The rule as a WHERE condition. `episode` is the person's open episode (outer-joined: its columns are
+    NULL when there is none) and `person_id` the person's id column in the same query."""
     # start_date is NOT NULL in the table, so this also rules out the empty side of an outer join.
     open_episode = and_(episode.start_date.is_not(None), episode.end_date.is_(None))
     if rule_id == "detained_28_days":
@@ -80,27 +128,83 @@ def sql_condition(rule_id: str, cutoffs: Cutoffs, episode: type[DetentionEpisode
     if rule_id == UPCOMING:
         return and_(open_episode, or_(*_in_windows(episode.start_date, cutoffs.upcoming_windows)))
     if rule_id == NO_RECENT_VISIT:
-        return and_(open_episode, ~exists().where(Visit.person_id == episode.person_id,
+        return and_(open_episode, ~exists().where(Visit.person_id == person_id,
                                                   Visit.visit_date >= cutoffs.visit_since))
+    if rule_id == "no_admission_exam":
+        at_centre = and_(Placement.episode_id == episode.id, Placement.date_out.is_(None),
+                         Placement.gp_exam_at.is_(None), Facility.id == Placement.facility_id)
+        # Without a recorded arrival time, count from the end of the arrival day (never earlier than true).
+        late_irc = or_(Placement.arrived_at <= cutoffs.exam_irc,
+                       and_(Placement.arrived_at.is_(None), Placement.date_in < cutoffs.exam_irc.date()))
+        late_sthf = or_(Placement.arrived_at <= cutoffs.exam_sthf,
+                        and_(Placement.arrived_at.is_(None), Placement.date_in < cutoffs.exam_sthf.date()))
+        return and_(open_episode, exists().where(at_centre, or_(
+            and_(Facility.type == FacilityType.irc, late_irc), and_(Facility.type == FacilityType.sthf, late_sthf))))
+    if rule_id == "rule35_response_overdue":
+        return exists().where(Rule35Record.person_id == person_id, Rule35Record.sent_date.is_not(None),
+                              Rule35Record.response_date.is_(None), Rule35Record.outcome.is_(None),
+                              Rule35Record.sent_date <= cutoffs.rule35_sent)
+    if rule_id == "torture_without_evidence":
+        torture_mlr = aliased(Organisation)
+        return and_(
+            exists().where(PersonAarIndicator.person_id == person_id,
+                           PersonAarIndicator.indicator == AarIndicator.torture),
+            ~exists().where(Rule35Record.person_id == person_id, Rule35Record.limb == Rule35Limb.torture),
+            ~exists().where(EvidenceItem.person_id == person_id,
+                            EvidenceItem.kind == EvidenceKind.medico_legal_report),
+            ~exists().where(Referral.person_id == person_id, torture_mlr.id == Referral.organisation_id,
+                            torture_mlr.type == OrganisationType.torture_rehabilitation),
+        )
+    if rule_id == "self_harm_without_rule35":
+        return and_(
+            open_episode,
+            exists().where(HealthEvent.person_id == person_id,
+                           HealthEvent.kind.in_([HealthEventKind.self_harm, HealthEventKind.acdt_opened]),
+                           HealthEvent.started_at >= episode.start_date),
+            ~exists().where(Rule35Record.person_id == person_id,
+                            Rule35Record.limb.in_([Rule35Limb.health_injuriously_affected,
+                                                   Rule35Limb.suicidal_intentions]),
+                            Rule35Record.written_date >= episode.start_date),
+        )
+    if rule_id == "food_fluid_refusal":
+        return exists().where(HealthEvent.person_id == person_id, HealthEvent.ended_at.is_(None), or_(
+            and_(HealthEvent.kind == HealthEventKind.fluid_refusal, HealthEvent.started_at <= cutoffs.fluid_since),
+            and_(HealthEvent.kind == HealthEventKind.food_refusal, HealthEvent.started_at <= cutoffs.food_since)))
+    if rule_id == "nrm_decision_outstanding":
+        return exists().where(Referral.person_id == person_id, NrmReferral.referral_id == Referral.id,
+                              Referral.status.in_([ReferralStatus.sent, ReferralStatus.accepted]),
+                              Referral.made_date <= cutoffs.nrm_made,
+                              NrmReferral.reasonable_grounds_date.is_(None))
+    if rule_id == "visit_follow_up_overdue":
+        later = aliased(Visit)
+        return exists().where(Visit.person_id == person_id, Visit.follow_up_date < cutoffs.today,
+                              ~exists().where(later.person_id == person_id, later.visit_date > Visit.visit_date))
+    if rule_id == "referral_follow_up_overdue":
+        return exists().where(Referral.person_id == person_id, Referral.follow_up_date < cutoffs.today,
+                              Referral.status.in_([ReferralStatus.draft, ReferralStatus.sent]),
+                              Referral.response_date.is_(None))
+    if rule_id == "consent_missing":
+        sent = aliased(Referral)
+        return or_(
+            ~_current_consent(person_id, ConsentPurpose.care_record, cutoffs.today),
+            exists().where(sent.person_id == person_id,
+                           sent.status.in_([ReferralStatus.sent, ReferralStatus.accepted]),
+                           ~_current_consent(person_id, ConsentPurpose.share_with_organisation, cutoffs.today,
+                                             sent.organisation_id)),
+        )
     return false()
 
 
-def fired(cutoffs: Cutoffs, *, start: date | None, end: date | None, bail_date: date | None,
-          bail_outcome: BailOutcome | None) -> list[AlertRule]:
-    """The rules that fire for one episode, evaluated exactly as sql_condition does."""
-    if start is None or end is not None:
-        return []
-    result = []
-    if start <= cutoffs.detained_days:
-        result.append(RULES["detained_28_days"])
-    if any(low < start <= high for low, high in cutoffs.band_windows):
-        result.append(RULES["length_band_crossed"])
-    if start <= cutoffs.auto_bail and (bail_date is None or bail_date <= cutoffs.auto_bail):
-        result.append(RULES["auto_bail_referral_due"])
-    if bail_outcome is BailOutcome.refused and bail_date is not None and bail_date <= cutoffs.bail_reapplication:
-        result.append(RULES["bail_reapplication_open"])
-    return result
-
-
-def crossing_soon(cutoffs: Cutoffs, start: date | None, end: date | None) -> bool:
-    return start is not None and end is None and any(low < start <= high for low, high in cutoffs.upcoming_windows)
+def firing(db: Session, cutoffs: Cutoffs, person_ids: list[int]) -> dict[int, list[AlertRule]]:
+    """Which rules fire for each of these people: one query, however many people and rules."""
+    if not person_ids:
+        return {}
+    current = aliased(DetentionEpisode)
+    rule_ids = list(RULES)
+    rows = db.execute(
+        select(Person.id, *(case((sql_condition(r, cutoffs, current), True), else_=False) for r in rule_ids))
+        .select_from(Person)
+        .outerjoin(current, and_(current.person_id == Person.id, current.end_date.is_(None)))
+        .where(Person.id.in_(person_ids))
+    ).all()
+    return {row[0]: [RULES[r] for r, hit in zip(rule_ids, row[1:], strict=True) if hit] for row in rows}

@@ -34,9 +34,9 @@ def home(request: Request, db: DbSession, user: User = Depends(require(Permissio
         context["figures"] = dashboard.figures(db, user, cutoffs)
     if user.role is Role.clinician:
         page = people_service.list_people(db, user, people_service.PeopleQuery())
+        badges = alerts.firing(db, cutoffs, [row.id for row in page.rows])
         for row in page.rows:
-            row.alerts = alerts.fired(cutoffs, start=row.episode_start, end=row.episode_end,
-                                      bail_date=row.bail_date, bail_outcome=row.bail_outcome)
+            row.alerts = badges.get(row.id, [])
         context["caseload"] = page
         context["band_on"] = clock.band_on
     if user.role in (Role.admin, Role.coordinator, Role.researcher):

@@ -100,9 +100,9 @@ def people_list(request: Request, db: DbSession, user: User = ViewCaseload) -> R
         alert_id = query.alert
         condition = lambda episode: alerts.sql_condition(alert_id, cutoffs, episode)  # noqa: E731
     page = service.list_people(db, user, query, alert_condition=condition)
+    badges = alerts.firing(db, cutoffs, [row.id for row in page.rows])
     for row in page.rows:
-        row.alerts = alerts.fired(cutoffs, start=row.episode_start, end=row.episode_end, bail_date=row.bail_date,
-                                  bail_outcome=row.bail_outcome)
+        row.alerts = badges.get(row.id, [])
     facilities = db.scalars(select(Facility).order_by(Facility.name)).all()
     clinicians = service.clinicians(db) if user.role is not Role.clinician else []
     _audit(db, request, "people.listed", user, filters=query.filters_used(), results=page.total)
@@ -225,9 +225,7 @@ def person_show(request: Request, reference: str, db: DbSession, user: User = Vi
     current = next((e for e in episodes if e.end_date is None), None)
     current_facility = next((f for p, f in reversed(placements)
                              if current is not None and p.episode_id == current.id and p.date_out is None), None)
-    fired = alerts.fired(alerts.Cutoffs.for_day(today, settings), start=current.start_date if current else None,
-                         end=None, bail_date=current.last_bail_application_date if current else None,
-                         bail_outcome=current.last_bail_outcome if current else None)
+    fired = alerts.firing(db, alerts.Cutoffs.for_day(today, settings), [person.id]).get(person.id, [])
     history = db.execute(
         select(Revision, User.display_name).outerjoin(User, User.id == Revision.actor_user_id)
         .where(Revision.person_id == person.id).order_by(Revision.occurred_at.desc(), Revision.id.desc()).limit(50)

@@ -14,6 +14,7 @@ from sqlalchemy import Date, Integer, String, create_engine, literal, select
 from app.alerts import service as alerts
 from app.auth.models import Role
 from app.config import Settings
+from app.detention import clock
 from app.detention.models import BailOutcome
 
 
@@ -83,32 +84,38 @@ def test_researcher_home_has_no_caseload_figures(client, signed_in, make_person)
        bail_age=st.one_of(st.none(), st.integers(min_value=0, max_value=400)),
        refused=st.booleans())
 @pytest.mark.no_database
-def test_python_and_sql_views_of_an_alert_agree(today, age, bail_age, refused):
-    """fired() is what a page shows; sql_condition() is what the list filters by. Evaluate the SQL condition
-    over one episode given as a row of literals (no table needed) and check both agree at every boundary."""
+def test_clock_alerts_in_sql_agree_with_the_detention_clock(today, age, bail_age, refused):
+    """Each clock rule's SQL condition, evaluated on one episode given as a row of literals, answers exactly as
+    a plain reading of the rule through the clock module does."""
     start = today - timedelta(days=age - 1)
     bail_date = None if bail_age is None else max(start, today - timedelta(days=bail_age))
     outcome = None if bail_date is None else (BailOutcome.refused if refused else BailOutcome.granted)
     cutoffs = alerts.Cutoffs.for_day(today, Settings(secret_key="x" * 40, database_url="sqlite://"))
-    shown = {r.id for r in alerts.fired(cutoffs, start=start, end=None, bail_date=bail_date, bail_outcome=outcome)}
 
-    aliased_row = select(
-        literal(1, Integer).label("person_id"), literal(start, Date).label("start_date"),
-        literal(None, Date).label("end_date"), literal(bail_date, Date).label("last_bail_application_date"),
+    four_months = clock.Threshold(key="month_4", days=None, months=4, label="4 months")
+    reading = clock.read_clock([clock.Episode(start, None)], today)
+    expected = {
+        "detained_28_days": reading.current_days > 28,
+        "length_band_crossed": any(today - timedelta(days=7) < clock.reached_on(start, t) <= today
+                                   for t in clock.THRESHOLDS if t.months),
+        "auto_bail_referral_due": clock.reached_on(start, four_months) <= today and not (
+            bail_date is not None and clock.reached_on(bail_date, four_months) > today),
+        "bail_reapplication_open": outcome is BailOutcome.refused and (today - bail_date).days >= 28,
+        alerts.UPCOMING: any(today < clock.reached_on(start, t) <= today + timedelta(days=7)
+                             for t in (*clock.THRESHOLDS, four_months)),
+    }
+
+    row = select(
+        literal(1, Integer).label("id"), literal(1, Integer).label("person_id"),
+        literal(start, Date).label("start_date"), literal(None, Date).label("end_date"),
+        literal(bail_date, Date).label("last_bail_application_date"),
         literal(outcome.value if outcome else None, String).label("last_bail_outcome"),
     ).subquery("e")
-    episode = SimpleNamespace(**{c.name: c for c in aliased_row.c})
+    episode = SimpleNamespace(**{c.name: c for c in row.c})
     with ENGINE.connect() as conn:
-        def holds(rule_id: str) -> bool:
-            query = select(literal(1)).select_from(aliased_row).where(
-                alerts.sql_condition(rule_id, cutoffs, episode))  # type: ignore[arg-type]
-            return conn.execute(query).first() is not None
-
-        filtered = {rule_id for rule_id in alerts.RULES if holds(rule_id)}
-        soon_sql = holds(alerts.UPCOMING)
-    assert shown == filtered
-    assert soon_sql == alerts.crossing_soon(cutoffs, start, None)
-    assert ("detained_28_days" in shown) == (age > 28)
+        for rule_id, wanted in expected.items():
+            query = select(literal(1)).select_from(row).where(alerts.sql_condition(rule_id, cutoffs, episode))
+            assert (conn.execute(query).first() is not None) == wanted, rule_id
 
 
 ENGINE = create_engine("sqlite://")
