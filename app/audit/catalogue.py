@@ -28,7 +28,15 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "detention.episode_ended": frozenset({"episode_id", "reason"}),
     "detention.transferred": frozenset({"episode_id", "placement_id"}),
     "detention.bail_recorded": frozenset({"episode_id", "bail_outcome"}),
+    "detention.gp_exam_recorded": frozenset({"episode_id", "placement_id"}),
     # --- visits and health events (app/visits, app/health_events) ---
+    "visit.created": frozenset(),
+    "visit.changed": frozenset({"fields"}),
+    "visit.signed": frozenset(),
+    "visit.viewed": frozenset(),
+    "visit.addendum_added": frozenset({"addendum_id"}),
+    "health_event.recorded": frozenset({"kind"}),
+    "health_event.ended": frozenset({"kind"}),
     # --- evidence, documents and Rule 35 (app/evidence) ---
     # --- referrals, organisations and consent (app/referrals, app/consent) ---
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -52,6 +52,22 @@ class FacilityCloseForm(BaseModel):
         return typed_date(value)
 
 
+def local_datetime(value: object) -> object:
+    """A `datetime-local` input ("2026-03-12T10:30", or with a space) read in the organisation's time zone
+    and returned as an aware UTC datetime. Anything else is left for pydantic to refuse."""
+    if isinstance(value, str) and value.strip():
+        from app.config import get_settings
+
+        try:
+            naive = datetime.fromisoformat(value.strip().replace(" ", "T"))
+        except ValueError:
+            return value
+        if naive.tzinfo is None:
+            return naive.replace(tzinfo=get_settings().zone).astimezone(UTC)
+        return naive.astimezone(UTC)
+    return value
+
+
 def _dates(*names: str):  # type: ignore[no-untyped-def]
     return field_validator(*names, mode="before")(lambda cls, value: typed_date(value))
 
@@ -65,9 +81,11 @@ class EpisodeStartForm(BaseModel):
     start_date: date = Field(title="Date detained")
     end_date: date | None = Field(default=None, title="Date the detention ended")
     end_reason: EndReason | None = Field(default=None, title="Why the detention ended")
+    arrived_at: datetime | None = Field(default=None, title="Time of arrival")
     version: int = Field(title="Version")
 
     _parse_dates = _dates("start_date", "end_date")
+    _parse_times = field_validator("arrived_at", mode="before")(lambda cls, value: local_datetime(value))
 
 
 class TransferForm(BaseModel):
@@ -75,9 +93,11 @@ class TransferForm(BaseModel):
 
     facility_id: int = Field(title="Facility moved to")
     transfer_date: date = Field(title="Date of the transfer")
+    arrived_at: datetime | None = Field(default=None, title="Time of arrival")
     version: int = Field(title="Version")
 
     _parse_dates = _dates("transfer_date")
+    _parse_times = field_validator("arrived_at", mode="before")(lambda cls, value: local_datetime(value))
 
 
 class EpisodeEndForm(BaseModel):
@@ -98,3 +118,14 @@ class BailForm(BaseModel):
     version: int = Field(title="Version")
 
     _parse_dates = _dates("application_date")
+
+
+class GpExamForm(BaseModel):
+    """The centre GP's examination after arrival (Detention Centre Rules r.34; STHF Rules r.30)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    gp_exam_at: datetime = Field(title="Time of the GP examination")
+    version: int = Field(title="Version")
+
+    _parse_times = field_validator("gp_exam_at", mode="before")(lambda cls, value: local_datetime(value))

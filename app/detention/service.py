@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -221,7 +221,8 @@ def _episode_snapshot(episode: DetentionEpisode) -> dict[str, Any]:
 
 def _placement_snapshot(placement: Placement) -> dict[str, Any]:
     return {"episode_id": placement.episode_id, "facility_id": placement.facility_id,
-            "date_in": placement.date_in, "date_out": placement.date_out}
+            "date_in": placement.date_in, "date_out": placement.date_out, "arrived_at": placement.arrived_at,
+            "gp_exam_at": placement.gp_exam_at}
 
 
 def episodes_of(db: Session, person_id: int) -> list[DetentionEpisode]:
@@ -249,8 +250,19 @@ def _status_after(reason: EndReason) -> PersonStatus:
     return PersonStatus.released
 
 
+def _arrival_problem(arrived_at: datetime | None, day: date, now: datetime) -> str | None:
+    if arrived_at is None:
+        return None
+    if arrived_at > now:
+        return "The time of arrival cannot be in the future."
+    if arrived_at.astimezone(config.get_settings().zone).date() != day:
+        return f"The time of arrival must be on {_day(day)}, the day of arrival."
+    return None
+
+
 def start_episode(db: Session, actor_id: int, person: Person, *, facility_id: int, start_date: date,
-                  end_date: date | None, end_reason: EndReason | None, version: int, today: date) -> DetentionEpisode:
+                  end_date: date | None, end_reason: EndReason | None, version: int, today: date,
+                  arrived_at: datetime | None = None) -> DetentionEpisode:
     """Record a detention. Without an end date it is the current one; with one, an earlier detention."""
     _check_version(person, version)
     errors: dict[str, str] = {}
@@ -265,6 +277,8 @@ def start_episode(db: Session, actor_id: int, person: Person, *, facility_id: in
             errors["end_reason"] = "Choose why the detention ended."
     elif end_reason is not None:
         errors["end_date"] = "Enter the date the detention ended, or clear the reason."
+    if problem := _arrival_problem(arrived_at, start_date, utcnow()):
+        errors["arrived_at"] = problem
     if not errors:
         new_end = end_date or date.max
         for other in episodes_of(db, person.id):
@@ -280,7 +294,8 @@ def start_episode(db: Session, actor_id: int, person: Person, *, facility_id: in
     episode = DetentionEpisode(person_id=person.id, start_date=start_date, end_date=end_date, end_reason=end_reason)
     db.add(episode)
     db.flush()
-    placement = Placement(episode_id=episode.id, facility_id=facility_id, date_in=start_date, date_out=end_date)
+    placement = Placement(episode_id=episode.id, facility_id=facility_id, date_in=start_date, date_out=end_date,
+                          arrived_at=arrived_at)
     db.add(placement)
     if end_date is None:
         person.status = PersonStatus.detained
@@ -303,7 +318,7 @@ def _open_episode(db: Session, person: Person, episode_id: int) -> DetentionEpis
 
 
 def record_transfer(db: Session, actor_id: int, person: Person, episode_id: int, *, facility_id: int,
-                    transfer_date: date, version: int, today: date) -> Placement:
+                    transfer_date: date, version: int, today: date, arrived_at: datetime | None = None) -> Placement:
     """A move to another facility inside the same detention: the clock carries on."""
     _check_version(person, version)
     episode = _open_episode(db, person, episode_id)
@@ -317,6 +332,8 @@ def record_transfer(db: Session, actor_id: int, person: Person, episode_id: int,
     elif current is not None and transfer_date < current.date_in:
         errors["transfer_date"] = (f"The transfer must be on or after the arrival at the current facility on "
                                    f"{_day(current.date_in)}.")
+    if problem := _arrival_problem(arrived_at, transfer_date, utcnow()):
+        errors["arrived_at"] = problem
     _active_facility(db, facility_id)
     if current is not None and current.facility_id == facility_id:
         errors["facility_id"] = "The person is already at this facility."
@@ -328,7 +345,7 @@ def record_transfer(db: Session, actor_id: int, person: Person, episode_id: int,
         db.flush()
         revisions.record(db, actor_id=actor_id, table="placements", row_id=current.id, person_id=person.id,
                          before=before, after=_placement_snapshot(current))
-    placement = Placement(episode_id=episode.id, facility_id=facility_id, date_in=transfer_date)
+    placement = Placement(episode_id=episode.id, facility_id=facility_id, date_in=transfer_date, arrived_at=arrived_at)
     db.add(placement)
     _touch(person)
     db.flush()
@@ -384,3 +401,25 @@ def record_bail(db: Session, actor_id: int, person: Person, episode_id: int, *, 
     revisions.record(db, actor_id=actor_id, table="detention_episodes", row_id=episode.id, person_id=person.id,
                      before=before, after=_episode_snapshot(episode))
     return episode
+
+
+def record_gp_exam(db: Session, actor_id: int, person: Person, episode_id: int, *, gp_exam_at: datetime,
+                   version: int, today: date) -> Placement:
+    """The centre GP's admission examination at the current facility."""
+    _check_version(person, version)
+    episode = _open_episode(db, person, episode_id)
+    current = open_placement(db, episode.id)
+    if current is None:
+        raise EpisodeRuleError({"__form__": "No current facility is recorded for this detention."})
+    if gp_exam_at > utcnow():
+        raise EpisodeRuleError({"gp_exam_at": "The examination time cannot be in the future."})
+    local_day = gp_exam_at.astimezone(config.get_settings().zone).date()
+    if (current.arrived_at is not None and gp_exam_at < current.arrived_at) or local_day < current.date_in:
+        raise EpisodeRuleError({"gp_exam_at": "The examination must be after the arrival at this facility."})
+    before = _placement_snapshot(current)
+    current.gp_exam_at = gp_exam_at
+    _touch(person)
+    db.flush()
+    revisions.record(db, actor_id=actor_id, table="placements", row_id=current.id, person_id=person.id,
+                     before=before, after=_placement_snapshot(current))
+    return current

@@ -22,6 +22,7 @@ from app.detention.schemas import (
     EpisodeStartForm,
     FacilityCloseForm,
     FacilityForm,
+    GpExamForm,
     TransferForm,
 )
 from app.people.models import Person
@@ -187,7 +188,11 @@ EPISODE_FORMS: dict[str, tuple[str, type]] = {
     "transfer": ("Record a transfer", TransferForm),
     "end": ("End this detention", EpisodeEndForm),
     "bail": ("Record a bail application", BailForm),
+    "exam": ("Record the admission GP examination", GpExamForm),
 }
+
+
+EPISODE_ACTIONS = ("transfer", "end", "bail", "exam")
 
 
 def _person(request: Request, db: DbSession, user: User, reference: str) -> Person:
@@ -225,7 +230,7 @@ def episode_action_form(request: Request, reference: str, episode_id: int, kind:
                         user: User = EditPerson) -> Response:
     person = _person(request, db, user, reference)
     episode = db.get(DetentionEpisode, episode_id)
-    if kind not in ("transfer", "end", "bail") or episode is None or episode.person_id != person.id:
+    if kind not in EPISODE_ACTIONS or episode is None or episode.person_id != person.id:
         raise HTTPException(status_code=404)
     if episode.end_date is not None:
         response = RedirectResponse(f"/people/{reference}", status_code=303)
@@ -252,7 +257,7 @@ def _submit(request: Request, db: DbSession, user: User, reference: str, kind: s
         else:
             assert episode_id is not None
             operation = {"transfer": service.record_transfer, "end": service.end_episode,
-                         "bail": service.record_bail}[kind]
+                         "bail": service.record_bail, "exam": service.record_gp_exam}[kind]
             outcome = operation(db, user.id, person, episode_id, version=data.version, today=today, **fields)
             if kind == "transfer":
                 action, message = "detention.transferred", "Transfer recorded."
@@ -260,9 +265,12 @@ def _submit(request: Request, db: DbSession, user: User, reference: str, kind: s
             elif kind == "end":
                 action, message = "detention.episode_ended", "Detention ended."
                 details = {"episode_id": episode_id, "reason": data.end_reason.value}
-            else:
+            elif kind == "bail":
                 action, message = "detention.bail_recorded", "Bail application recorded."
                 details = {"episode_id": episode_id, "bail_outcome": data.outcome.value}
+            else:
+                action, message = "detention.gp_exam_recorded", "Admission GP examination recorded."
+                details = {"episode_id": episode_id, "placement_id": outcome.id}
     except service.StaleVersion:
         return _stale(request, person)
     except service.EpisodeRuleError as exc:
@@ -289,6 +297,6 @@ def episode_create(request: Request, reference: str, db: DbSession, form: Posted
 @episodes_router.post("/{episode_id}/{kind}")
 def episode_action(request: Request, reference: str, episode_id: int, kind: str, db: DbSession, form: PostedForm,
                    user: User = EditPerson) -> Response:
-    if kind not in ("transfer", "end", "bail"):
+    if kind not in EPISODE_ACTIONS:
         raise HTTPException(status_code=404)
     return _submit(request, db, user, reference, kind, form, episode_id)

@@ -182,3 +182,44 @@ def test_unknown_episode_or_action_is_404(client, db, signed_in, make_person):
     assert client.get(f"/people/{person.reference}/episodes/999999/transfer").status_code == 404
     assert client.get(f"/people/{person.reference}/episodes/{current_episode(db, person).id}/explode").status_code \
         == 404
+
+
+def test_arrival_time_and_the_admission_gp_exam_clear_the_alert(client, db, signed_in, make_person, today):
+    from datetime import datetime
+
+    from app.config import get_settings
+
+    signed_in(Role.coordinator)
+    person = make_person("Exam", "Pending")
+    zone = get_settings().zone
+    yesterday = today - timedelta(days=1)
+    started = submit(client, f"/people/{person.reference}/episodes/new", {
+        "facility_id": facility_id(db, "Brook House"), "start_date": str(yesterday),
+        "arrived_at": f"{yesterday}T00:05", "version": version_of(db, person)})
+    assert started.status_code == 303
+    db.rollback()
+    placement = db.scalars(select(Placement)).one()
+    assert placement.arrived_at == datetime(yesterday.year, yesterday.month, yesterday.day, 0, 5, tzinfo=zone)
+    episode = current_episode(db, person)
+    path = f"/people/{person.reference}/episodes/{episode.id}/exam"
+    too_early = submit(client, path, {"gp_exam_at": f"{yesterday - timedelta(days=1)}T09:00",
+                                      "version": version_of(db, person)})
+    assert too_early.status_code == 422 and "after the arrival" in too_early.text
+    page = client.get(f"/people/{person.reference}").text
+    if datetime.now(zone) - placement.arrived_at > timedelta(hours=24):
+        assert "No admission GP examination recorded" in page
+    done = submit(client, path, {"gp_exam_at": f"{yesterday}T09:00", "version": version_of(db, person)})
+    assert done.status_code == 303
+    page = client.get(f"/people/{person.reference}").text
+    assert "No admission GP examination recorded" not in page and "GP exam" in page
+
+
+def test_arrival_time_must_be_on_the_day_of_arrival(client, db, signed_in, make_person, today):
+    signed_in(Role.coordinator)
+    person = make_person("Wrong", "Arrival")
+    response = submit(client, f"/people/{person.reference}/episodes/new", {
+        "facility_id": facility_id(db, "Brook House"), "start_date": str(today - timedelta(days=3)),
+        "arrived_at": f"{today - timedelta(days=5)}T10:00", "version": version_of(db, person)})
+    assert response.status_code == 422
+    assert 'id="f-arrived_at-error"' in response.text
+    assert counts(db) == (0, 0)
