@@ -639,10 +639,17 @@ class _Generator:
                         facility = rng.choice([f for f in self.ircs if f != previous])
                 previous = facility
                 placements.append((date_in, date_out, facility))
+                # Most arrivals have the centre GP's examination recorded within a few hours; a few never do,
+                # so that the admission-exam alert has something to show.
+                arrived_at = self._at(date_in)
+                exam_at = (arrived_at + timedelta(minutes=rng.randint(20, 20 * 60))
+                           if rng.random() < 0.93 else None)
                 self.rows[PLACEMENTS].append({
                     "id": self._id(PLACEMENTS), "episode_id": episode_id, "facility_id": facility,
                     "date_in": date.fromordinal(date_in),
                     "date_out": date.fromordinal(date_out) if date_out is not None else None,
+                    "arrived_at": arrived_at,
+                    "gp_exam_at": exam_at if exam_at is None or exam_at <= self.now else None,
                 })
             a, b = max(start, opened), min(last, active_until)
             if a <= b:
