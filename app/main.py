@@ -13,14 +13,24 @@ from app.auth.deps import PUBLIC
 from app.auth.views import admin_router
 from app.auth.views import router as auth_router
 from app.config import PROJECT_ROOT, get_settings
+from app.consent.views import router as consent_router
 from app.db import DbSession
 from app.detention.views import episodes_router, facilities_router
+from app.evidence.views import documents_router, rule35_router
+from app.evidence.views import router as evidence_router
+from app.health_events.views import router as health_events_router
 from app.people.views import router as people_router
+from app.referrals.views import organisations_router
+from app.referrals.views import router as referrals_router
+from app.visits.views import router as visits_router
 from app.web import errors
 from app.web.middleware import SecurityMiddleware
 
-ROUTERS: tuple[APIRouter, ...] = (auth_router, home_router, admin_router, people_router, facilities_router,
-                                  episodes_router)
+ROUTERS: tuple[APIRouter, ...] = (
+    auth_router, home_router, admin_router, people_router, facilities_router, episodes_router,
+    visits_router, health_events_router, evidence_router, documents_router, rule35_router,
+    consent_router, referrals_router, organisations_router,
+)
 
 
 def create_app() -> FastAPI:

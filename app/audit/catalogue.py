@@ -38,7 +38,30 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "health_event.recorded": frozenset({"kind"}),
     "health_event.ended": frozenset({"kind"}),
     # --- evidence, documents and Rule 35 (app/evidence) ---
+    "evidence.item_created": frozenset({"evidence_item_id", "kind"}),
+    "evidence.item_changed": frozenset({"evidence_item_id", "fields"}),
+    "evidence.viewed": frozenset({"evidence_item_id"}),
+    "evidence.body_map_viewed": frozenset({"findings"}),
+    "evidence.finding_added": frozenset({"evidence_item_id", "finding_id"}),
+    "evidence.finding_removed": frozenset({"evidence_item_id", "finding_id"}),
+    "document.uploaded": frozenset({"document_id", "content_type", "size_bytes", "sha256"}),
+    "document.upload_refused": frozenset({"reason", "received_bytes"}),
+    "document.downloaded": frozenset({"document_id"}),
+    "rule35.created": frozenset({"rule35_id"}),
+    "rule35.changed": frozenset({"rule35_id", "fields"}),
     # --- referrals, organisations and consent (app/referrals, app/consent) ---
+    "admin.organisation_created": frozenset({"name", "type"}),
+    "admin.organisation_changed": frozenset({"fields"}),
+    "admin.organisation_deactivated": frozenset({"name"}),
+    "admin.organisation_reactivated": frozenset({"name"}),
+    "referral.created": frozenset({"referral_id", "organisation_id", "nrm"}),
+    "referral.viewed": frozenset({"referral_id"}),
+    "referral.sent": frozenset({"referral_id", "organisation_id"}),
+    "referral.send_refused": frozenset({"referral_id", "reason", "organisation_id"}),
+    "referral.status_changed": frozenset({"referral_id", "status", "previous_status"}),
+    "referral.nrm_changed": frozenset({"referral_id", "fields"}),
+    "consent.recorded": frozenset({"consent_id", "purpose"}),
+    "consent.withdrawn": frozenset({"consent_id", "purpose"}),
 }
 
 

@@ -1,0 +1,179 @@
+"""Forms for evidence items, findings and Rule 35 records, with the rules that tie their fields together."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from app.detention.schemas import typed_date
+from app.evidence.models import Consistency, EvidenceKind, Rule35Limb, Rule35Outcome, Sensitivity
+from app.web.forms import FieldErrors
+
+# Body regions in a fixed anatomical order (head to foot, front before back); the body map lists them in
+# this order. Keys are stored in findings.body_region, so never rename one: add a new key instead.
+BODY_REGIONS: tuple[tuple[str, str], ...] = (
+    ("head_front", "Head (front)"),
+    ("head_back", "Head (back)"),
+    ("face", "Face"),
+    ("neck", "Neck"),
+    ("chest", "Chest"),
+    ("abdomen", "Abdomen"),
+    ("upper_back", "Upper back"),
+    ("lower_back", "Lower back"),
+    ("genital_area", "Genital area"),
+    ("buttocks", "Buttocks"),
+    ("right_upper_arm", "Right upper arm"),
+    ("right_forearm", "Right forearm"),
+    ("right_hand", "Right hand"),
+    ("left_upper_arm", "Left upper arm"),
+    ("left_forearm", "Left forearm"),
+    ("left_hand", "Left hand"),
+    ("right_thigh", "Right thigh"),
+    ("right_lower_leg", "Right lower leg"),
+    ("right_foot", "Right foot"),
+    ("left_thigh", "Left thigh"),
+    ("left_lower_leg", "Left lower leg"),
+    ("left_foot", "Left foot"),
+    ("soles_of_feet", "Soles of feet"),
+    ("other", "Other"),
+)
+BODY_REGION_LABELS = dict(BODY_REGIONS)
+
+KIND_LABELS: dict[EvidenceKind, str] = {
+    EvidenceKind.medico_legal_report: "Medico-legal report",
+    EvidenceKind.rule35_report: "Rule 35 report",
+    EvidenceKind.gp_records: "GP records",
+    EvidenceKind.hospital_letter: "Hospital letter",
+    EvidenceKind.psychiatric_report: "Psychiatric report",
+    EvidenceKind.photographs: "Photographs",
+    EvidenceKind.body_map: "Body map",
+    EvidenceKind.home_office_response: "Home Office response",
+    EvidenceKind.other: "Other evidence",
+}
+
+SENSITIVITY_LABELS: dict[Sensitivity, str] = {
+    Sensitivity.standard: "Standard",
+    Sensitivity.high: "High (for example photographs of scars, sexual violence)",
+}
+
+# Istanbul Protocol (2022 edition, para. 400): how far a finding is consistent with the attributed cause.
+CONSISTENCY_LABELS: dict[Consistency, str] = {
+    Consistency.not_consistent: "Not consistent",
+    Consistency.consistent: "Consistent",
+    Consistency.highly_consistent: "Highly consistent",
+    Consistency.typical: "Typical of",
+    Consistency.diagnostic: "Diagnostic of",
+}
+
+OUTCOME_LABELS: dict[Rule35Outcome, str] = {
+    Rule35Outcome.detention_maintained: "Detention maintained",
+    Rule35Outcome.released: "Released",
+    Rule35Outcome.no_response: "No response",
+}
+
+
+def day(value: date) -> str:
+    """The date format every page uses: 3 Mar 2026."""
+    return f"{value.day} {value:%b %Y}"
+
+
+def _dates(*names: str):  # type: ignore[no-untyped-def]
+    return field_validator(*names, mode="before")(lambda cls, value: typed_date(value))
+
+
+class EvidenceItemForm(BaseModel):
+    """A piece of medical evidence: what it is, who wrote it, when it was issued and received."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: EvidenceKind = Field(title="Kind of evidence")
+    author: str | None = Field(default=None, title="Author", max_length=200)
+    issued_date: date | None = Field(default=None, title="Date issued")
+    received_date: date | None = Field(default=None, title="Date received")
+    summary: str | None = Field(default=None, title="Summary", max_length=20000)
+    sensitivity: Sensitivity = Field(default=Sensitivity.standard, title="Sensitivity")
+    # Edit forms carry the person's version they were loaded at (evidence items have no version of their own).
+    version: int | None = Field(default=None, title="Version")
+
+    _parse_dates = _dates("issued_date", "received_date")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EvidenceItemForm:
+        if self.issued_date and self.received_date and self.received_date < self.issued_date:
+            raise FieldErrors({"received_date": (
+                f"The date received must be on or after the date issued ({day(self.issued_date)}).")})
+        return self
+
+
+class FindingForm(BaseModel):
+    """One lesion or symptom described in an evidence item."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    body_region: str = Field(title="Body region")
+    description: str = Field(title="Description", min_length=1, max_length=4000)
+    attributed_cause: str | None = Field(default=None, title="Attributed cause", max_length=2000)
+    consistency: Consistency | None = Field(default=None, title="Consistency with the attributed cause")
+
+    @field_validator("body_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        if value not in BODY_REGION_LABELS:
+            raise ValueError("Choose the body region from the list.")
+        return value
+
+
+class Rule35Form(BaseModel):
+    """A Rule 35 report: which limb, who wrote it, when it was sent and what the Home Office decided."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limb: Rule35Limb = Field(title="Rule 35 limb")
+    author_name: str | None = Field(default=None, title="GP who wrote it", max_length=200)
+    written_date: date = Field(title="Date written")
+    consent_to_send: bool = Field(default=False, title="Consent to send")
+    sent_date: date | None = Field(default=None, title="Date sent to the Home Office")
+    response_date: date | None = Field(default=None, title="Date of the Home Office response")
+    outcome: Rule35Outcome | None = Field(default=None, title="Home Office decision")
+    aar_level_given: int | None = Field(default=None, title="Adults at Risk level given")
+    evidence_item_id: int | None = Field(default=None, title="The report in the evidence list")
+    version: int | None = Field(default=None, title="Version")
+
+    _parse_dates = _dates("written_date", "sent_date", "response_date")
+
+    @field_validator("aar_level_given")
+    @classmethod
+    def _level(cls, value: int | None) -> int | None:
+        if value is not None and value not in (1, 2, 3):
+            raise ValueError("Choose Adults at Risk level 1, 2 or 3.")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Rule35Form:
+        problems: dict[str, str] = {}
+        if self.sent_date is not None:
+            if not self.consent_to_send:
+                problems["consent_to_send"] = ("A report can only be recorded as sent with the person's consent: "
+                                               "tick consent to send, or clear the date sent.")
+            if self.sent_date < self.written_date:
+                problems["sent_date"] = (f"The date sent must be on or after the date written "
+                                         f"({day(self.written_date)}).")
+        if self.response_date is not None:
+            if self.sent_date is None:
+                problems["response_date"] = "Enter the date the report was sent before the date of a response."
+            elif self.response_date < self.sent_date:
+                problems["response_date"] = (f"The response date must be on or after the date sent "
+                                             f"({day(self.sent_date)}).")
+            if self.outcome is None:
+                problems["outcome"] = "Choose the Home Office decision, or clear the response date."
+            elif self.outcome is Rule35Outcome.no_response:
+                problems["outcome"] = ("A report with a response date had a response: choose the decision, "
+                                       "or clear the response date.")
+        elif self.outcome in (Rule35Outcome.detention_maintained, Rule35Outcome.released):
+            problems["response_date"] = "Enter the date of the Home Office response that gave this decision."
+        if self.outcome is Rule35Outcome.no_response and self.sent_date is None:
+            problems["outcome"] = "Only a report that was sent can be recorded as having had no response."
+        if problems:
+            raise FieldErrors(problems)
+        return self
