@@ -9,6 +9,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -18,6 +19,7 @@ from app.auth.models import Role, User, UserSession
 from app.auth.permissions import Permission, has_permission
 from app.config import get_settings
 from app.db import DbSession
+from app.web.body import read_form
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -87,24 +89,21 @@ def reject_csrf(db: Session, request: Request, reason: str, actor_id: int | None
 
 
 async def submitted_csrf_token(request: Request) -> str | None:
-    """The token posted with a form (read here, async, so that the sync checks below need not await)."""
-    if request.method not in UNSAFE_METHODS:
-        return None
+    """The token posted with a form. Only called once the session is known to be live, and read through the
+    bounded form reader, so an anonymous request never gets its body read at all."""
     header = request.headers.get("x-csrf-token")
     if header:
         return header
     content_type = request.headers.get("content-type", "")
     if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        form = await request.form()
+        form = await read_form(request)
         value = form.get("csrf_token")
         return value if isinstance(value, str) else None
     return None
 
 
-CsrfToken = Annotated[str | None, Depends(submitted_csrf_token)]
-
-
-def current_session(request: Request, db: DbSession, token_posted: CsrfToken) -> tuple[UserSession, User]:
+def authenticated(request: Request, db: DbSession) -> tuple[UserSession, User]:
+    """The live session named by the cookie, from the cookie alone (the body is not touched here)."""
     token = request.cookies.get(session_cookie_name())
     if not token:
         raise NotAuthenticated(expired=False)
@@ -117,16 +116,24 @@ def current_session(request: Request, db: DbSession, token_posted: CsrfToken) ->
             db.commit()
         raise NotAuthenticated(expired=True)
     assert lookup.session is not None and lookup.user is not None
+    return lookup.session, lookup.user
+
+
+async def current_session(request: Request, db: DbSession,
+                          current: tuple[UserSession, User] = Depends(authenticated)) -> tuple[UserSession, User]:
+    """A signed-in user whose writes carry the session's CSRF token and come from this site."""
+    session, user = current
     if request.method in UNSAFE_METHODS:
         problem = origin_problem(request)
-        if problem is None and (token_posted is None
-                                or not hmac.compare_digest(token_posted, lookup.session.csrf_token)):
-            problem = "missing token" if token_posted is None else "wrong token"
+        if problem is None:
+            posted = await submitted_csrf_token(request)
+            if posted is None or not hmac.compare_digest(posted, session.csrf_token):
+                problem = "missing token" if posted is None else "wrong token"
         if problem:
-            reject_csrf(db, request, problem, lookup.user.id)
-    request.state.user = SignedInUser.of(lookup.user)
-    request.state.csrf_token = lookup.session.csrf_token
-    return lookup.session, lookup.user
+            await run_in_threadpool(reject_csrf, db, request, problem, user.id)
+    request.state.user = SignedInUser.of(user)
+    request.state.csrf_token = session.csrf_token
+    return session, user
 
 
 CurrentSession = Annotated[tuple[UserSession, User], Depends(current_session)]

@@ -27,7 +27,7 @@ from app.auth.schemas import SignInForm, UserCreateForm, UserUpdateForm
 from app.config import get_settings
 from app.db import DbSession
 from app.web import flash
-from app.web.forms import FORM_ERROR, PostedForm, validate_form
+from app.web.forms import FORM_ERROR, PostedForm, PublicForm, validate_form
 from app.web.templating import render
 
 router = APIRouter()
@@ -70,7 +70,7 @@ def login_form(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/login", dependencies=[PUBLIC])
-def login_submit(request: Request, db: DbSession, form: PostedForm) -> Response:
+def login_submit(request: Request, db: DbSession, form: PublicForm) -> Response:
     settings = get_settings()
     ip = client_ip(request)
     cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE)

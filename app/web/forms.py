@@ -9,6 +9,9 @@ from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
+from app.auth.deps import CurrentSession
+from app.web.body import read_form
+
 T = TypeVar("T", bound=BaseModel)
 
 IGNORED_FIELDS = frozenset({"csrf_token"})
@@ -101,10 +104,18 @@ def validate_form(form: FormData, schema: type[T], *, lists: frozenset[str] = fr
     return FormResult(data, values)
 
 
-async def posted_form(request: Request) -> FormData:
-    """The request's form, read asynchronously so that endpoints can stay synchronous: their database work
-    and password hashing then run in the thread pool instead of blocking the event loop."""
-    return await request.form()
+async def public_form(request: Request) -> FormData:
+    """The form of a request that needs no session (sign-in), read within the size limit."""
+    return await read_form(request)
 
 
-PostedForm = Annotated[FormData, Depends(posted_form)]
+async def signed_in_form(request: Request, _: CurrentSession) -> FormData:
+    """The form of a signed-in user's request. The session and CSRF checks come first, so an anonymous or
+    forged request is refused before its body is read. Endpoints taking the form stay synchronous, so their
+    database work and password hashing run in the thread pool."""
+    return await read_form(request)
+
+
+PublicForm = Annotated[FormData, Depends(public_form)]
+PostedForm = Annotated[FormData, Depends(signed_in_form)]
+

@@ -152,3 +152,26 @@ def test_navigation_shows_only_what_the_role_may_use(client, signed_in):
     page = client.get("/")
     assert 'href="/admin/users"' not in page.text
     assert "Your caseload" in page.text
+
+
+def test_an_anonymous_post_is_refused_without_its_body_being_read(client):
+    pulled: list[int] = []
+
+    def body():  # type: ignore[no-untyped-def]
+        for i in range(64):
+            pulled.append(i)
+            yield b"x" * 65536
+
+    response = client.post("/admin/users/new", content=body(), follow_redirects=False,
+                           headers={"content-type": "multipart/form-data; boundary=zzz"})
+    assert response.status_code == 401
+    assert len(pulled) <= 2  # the 4 MB body was left unread
+
+
+def test_an_oversized_form_is_refused_with_413_and_nothing_saved(client, db, signed_in):
+    signed_in(Role.admin)
+    token = csrf_from(client.get("/admin/users/new").text)
+    before = user_count(db)
+    response = client.post("/admin/users/new", data=NEW_USER | {"csrf_token": token, "display_name": "x" * 2_000_000})
+    assert response.status_code == 413
+    assert user_count(db) == before
