@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, false, or_, select
+from sqlalchemy import ColumnElement, and_, case, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.alerts.rules import RULES, AlertRule
@@ -99,19 +99,21 @@ def _in_windows(start: Any, windows: tuple[tuple[date, date], ...]) -> list[Colu
     return [and_(start > low, start <= high) for low, high in windows]
 
 
-def _current_consent(person_id: Any, purpose: ConsentPurpose, today: date, organisation_id: Any = None
-                     ) -> ColumnElement[bool]:
-    conditions = [Consent.person_id == person_id, Consent.purpose == purpose, Consent.given_date <= today,
-                  or_(Consent.withdrawn_date.is_(None), Consent.withdrawn_date > today)]
-    if organisation_id is not None:
-        conditions.append(Consent.organisation_id == organisation_id)
-    return exists().where(*conditions)
+def _consent_is_current(purpose: ConsentPurpose, today: date) -> list[ColumnElement[bool]]:
+    return [Consent.purpose == purpose, Consent.given_date <= today,
+            or_(Consent.withdrawn_date.is_(None), Consent.withdrawn_date > today)]
 
 
 def sql_condition(rule_id: str, cutoffs: Cutoffs, episode: Any = DetentionEpisode,
-                  person_id: Any = Person.id) -> ColumnElement[bool]:
+                  person_id: Any = Person.id, among: list[int] | None = None) -> ColumnElement[bool]:
     """The rule as a WHERE condition. `episode` is the person's open episode (outer-joined: its columns are
-    NULL when there is none) and `person_id` the person's id column in the same query."""
+    NULL when there is none) and `person_id` the person's id column in the same query. `among` limits the
+    subqueries to those people, when a page asks about a few people only."""
+
+    def of(column: Any, *conditions: Any) -> Any:
+        statement = select(column).where(*conditions)
+        return statement.where(column.in_(among)) if among is not None else statement
+
     # start_date is NOT NULL in the table, so this also rules out the empty side of an outer join.
     open_episode = and_(episode.start_date.is_not(None), episode.end_date.is_(None))
     if rule_id == "detained_28_days":
@@ -140,24 +142,26 @@ def sql_condition(rule_id: str, cutoffs: Cutoffs, episode: Any = DetentionEpisod
                         and_(Placement.arrived_at.is_(None), Placement.date_in < cutoffs.exam_sthf.date()))
         return and_(open_episode, exists().where(at_centre, or_(
             and_(Facility.type == FacilityType.irc, late_irc), and_(Facility.type == FacilityType.sthf, late_sthf))))
+    # Rules about a person's clinical records are written as `person_id IN (subquery)`: the subquery runs once
+    # over its own index and the result is probed per person, where a correlated EXISTS can make SQLite
+    # walk an index per person.
     if rule_id == "rule35_response_overdue":
-        return exists().where(Rule35Record.person_id == person_id, Rule35Record.sent_date.is_not(None),
-                              Rule35Record.response_date.is_(None), Rule35Record.outcome.is_(None),
-                              Rule35Record.sent_date <= cutoffs.rule35_sent)
+        return person_id.in_(of(
+            Rule35Record.person_id, Rule35Record.sent_date.is_not(None), Rule35Record.response_date.is_(None),
+            Rule35Record.outcome.is_(None), Rule35Record.sent_date <= cutoffs.rule35_sent))
     if rule_id == "torture_without_evidence":
-        torture_mlr = aliased(Organisation)
         return and_(
-            exists().where(PersonAarIndicator.person_id == person_id,
-                           PersonAarIndicator.indicator == AarIndicator.torture),
-            ~exists().where(Rule35Record.person_id == person_id, Rule35Record.limb == Rule35Limb.torture),
-            ~exists().where(EvidenceItem.person_id == person_id,
-                            EvidenceItem.kind == EvidenceKind.medico_legal_report),
-            ~exists().where(Referral.person_id == person_id, torture_mlr.id == Referral.organisation_id,
-                            torture_mlr.type == OrganisationType.torture_rehabilitation),
+            person_id.in_(of(PersonAarIndicator.person_id, PersonAarIndicator.indicator == AarIndicator.torture)),
+            person_id.not_in(of(Rule35Record.person_id, Rule35Record.limb == Rule35Limb.torture)),
+            person_id.not_in(of(EvidenceItem.person_id, EvidenceItem.kind == EvidenceKind.medico_legal_report)),
+            person_id.not_in(of(Referral.person_id, Organisation.type == OrganisationType.torture_rehabilitation)
+                             .join(Organisation, Organisation.id == Referral.organisation_id)),
         )
     if rule_id == "self_harm_without_rule35":
         return and_(
             open_episode,
+            person_id.in_(of(HealthEvent.person_id,
+                             HealthEvent.kind.in_([HealthEventKind.self_harm, HealthEventKind.acdt_opened]))),
             exists().where(HealthEvent.person_id == person_id,
                            HealthEvent.kind.in_([HealthEventKind.self_harm, HealthEventKind.acdt_opened]),
                            HealthEvent.started_at >= episode.start_date),
@@ -167,30 +171,31 @@ def sql_condition(rule_id: str, cutoffs: Cutoffs, episode: Any = DetentionEpisod
                             Rule35Record.written_date >= episode.start_date),
         )
     if rule_id == "food_fluid_refusal":
-        return exists().where(HealthEvent.person_id == person_id, HealthEvent.ended_at.is_(None), or_(
+        return person_id.in_(of(HealthEvent.person_id, HealthEvent.ended_at.is_(None), or_(
             and_(HealthEvent.kind == HealthEventKind.fluid_refusal, HealthEvent.started_at <= cutoffs.fluid_since),
-            and_(HealthEvent.kind == HealthEventKind.food_refusal, HealthEvent.started_at <= cutoffs.food_since)))
+            and_(HealthEvent.kind == HealthEventKind.food_refusal, HealthEvent.started_at <= cutoffs.food_since))))
     if rule_id == "nrm_decision_outstanding":
-        return exists().where(Referral.person_id == person_id, NrmReferral.referral_id == Referral.id,
-                              Referral.status.in_([ReferralStatus.sent, ReferralStatus.accepted]),
-                              Referral.made_date <= cutoffs.nrm_made,
-                              NrmReferral.reasonable_grounds_date.is_(None))
+        return person_id.in_(of(Referral.person_id, Referral.status.in_([ReferralStatus.sent, ReferralStatus.accepted]),
+                                Referral.made_date <= cutoffs.nrm_made, NrmReferral.reasonable_grounds_date.is_(None))
+                             .join(NrmReferral, NrmReferral.referral_id == Referral.id))
     if rule_id == "visit_follow_up_overdue":
-        later = aliased(Visit)
-        return exists().where(Visit.person_id == person_id, Visit.follow_up_date < cutoffs.today,
-                              ~exists().where(later.person_id == person_id, later.visit_date > Visit.visit_date))
+        # Overdue when the latest visit's follow-up date has passed: one grouped pass over the visits index
+        # rather than a search for a later visit behind every visit that ever set a follow-up.
+        overdue_date = case((Visit.follow_up_date < cutoffs.today, Visit.visit_date))
+        return person_id.in_(of(Visit.person_id).group_by(Visit.person_id)
+                             .having(func.max(Visit.visit_date) == func.max(overdue_date)))
     if rule_id == "referral_follow_up_overdue":
-        return exists().where(Referral.person_id == person_id, Referral.follow_up_date < cutoffs.today,
-                              Referral.status.in_([ReferralStatus.draft, ReferralStatus.sent]),
-                              Referral.response_date.is_(None))
+        return person_id.in_(of(
+            Referral.person_id, Referral.follow_up_date < cutoffs.today, Referral.response_date.is_(None),
+            Referral.status.in_([ReferralStatus.draft, ReferralStatus.sent])))
     if rule_id == "consent_missing":
         sent = aliased(Referral)
         return or_(
-            ~_current_consent(person_id, ConsentPurpose.care_record, cutoffs.today),
-            exists().where(sent.person_id == person_id,
-                           sent.status.in_([ReferralStatus.sent, ReferralStatus.accepted]),
-                           ~_current_consent(person_id, ConsentPurpose.share_with_organisation, cutoffs.today,
-                                             sent.organisation_id)),
+            person_id.not_in(of(Consent.person_id, *_consent_is_current(ConsentPurpose.care_record, cutoffs.today))),
+            person_id.in_(of(
+                sent.person_id, sent.status.in_([ReferralStatus.sent, ReferralStatus.accepted]),
+                ~exists().where(Consent.person_id == sent.person_id, Consent.organisation_id == sent.organisation_id,
+                                *_consent_is_current(ConsentPurpose.share_with_organisation, cutoffs.today)))),
         )
     return false()
 
@@ -202,7 +207,8 @@ def firing(db: Session, cutoffs: Cutoffs, person_ids: list[int]) -> dict[int, li
     current = aliased(DetentionEpisode)
     rule_ids = list(RULES)
     rows = db.execute(
-        select(Person.id, *(case((sql_condition(r, cutoffs, current), True), else_=False) for r in rule_ids))
+        select(Person.id, *(case((sql_condition(r, cutoffs, current, among=person_ids), True), else_=False)
+                            for r in rule_ids))
         .select_from(Person)
         .outerjoin(current, and_(current.person_id == Person.id, current.end_date.is_(None)))
         .where(Person.id.in_(person_ids))
