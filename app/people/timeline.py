@@ -12,9 +12,13 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.detention.models import FACILITY_TYPE_LABELS, DetentionEpisode, Facility, Placement
 from app.evidence.models import RULE35_LIMB_LABELS, EvidenceItem, Rule35Record
+from app.evidence.schemas import KIND_LABELS as EVIDENCE_KIND_LABELS
+from app.evidence.schemas import OUTCOME_LABELS as RULE35_OUTCOME_LABELS
 from app.health_events.models import HealthEvent
+from app.health_events.schemas import KIND_LABELS as HEALTH_EVENT_LABELS
 from app.referrals.models import Organisation, Referral
 from app.visits.models import Visit
+from app.visits.schemas import MODE_LABELS
 
 LIMIT_PER_KIND = 200
 
@@ -61,20 +65,22 @@ def build(db: Session, person_id: int, episodes: list[DetentionEpisode],
         .where(Visit.person_id == person_id).order_by(Visit.visit_date.desc()).limit(LIMIT_PER_KIND)
     ).all()
     for visit_date, mode, status, clinician in visits:
-        entries.append(Entry(visit_date, "visit", "Visit", f"{_humanise(mode)} visit by {clinician}",
-                             "Signed" if status.value == "signed" else "Draft"))
+        state = "signed" if status.value == "signed" else "draft"
+        entries.append(Entry(visit_date, "visit", "Visit", f"Visit by {clinician}",
+                             f"{MODE_LABELS.get(mode, _humanise(mode))}; {state}"))
     evidence = db.execute(
         select(EvidenceItem.kind, EvidenceItem.issued_date, EvidenceItem.received_date, EvidenceItem.created_at)
         .where(EvidenceItem.person_id == person_id).order_by(EvidenceItem.created_at.desc()).limit(LIMIT_PER_KIND)
     ).all()
     for kind, issued, received, created in evidence:
-        entries.append(Entry(received or issued or _day(created), "evidence", "Evidence", _humanise(kind)))
+        entries.append(Entry(received or issued or _day(created), "evidence", "Evidence",
+                             EVIDENCE_KIND_LABELS.get(kind, _humanise(kind))))
     for limb, written, sent, response, outcome in db.execute(
         select(Rule35Record.limb, Rule35Record.written_date, Rule35Record.sent_date, Rule35Record.response_date,
                Rule35Record.outcome)
         .where(Rule35Record.person_id == person_id).order_by(Rule35Record.written_date.desc()).limit(LIMIT_PER_KIND)
     ):
-        state = (f"Home Office response: {_humanise(outcome)}" if response else
+        state = (f"Home Office response: {RULE35_OUTCOME_LABELS.get(outcome, _humanise(outcome))}" if response else
                  "Sent, awaiting Home Office response" if sent else "Written, not yet sent")
         entries.append(Entry(written, "rule35", "Rule 35", RULE35_LIMB_LABELS[limb], state))
     for made, created, status, organisation in db.execute(
@@ -88,7 +94,7 @@ def build(db: Session, person_id: int, episodes: list[DetentionEpisode],
         select(HealthEvent.kind, HealthEvent.started_at)
         .where(HealthEvent.person_id == person_id).order_by(HealthEvent.started_at.desc()).limit(LIMIT_PER_KIND)
     ):
-        entries.append(Entry(_day(started), "health", "Health event", _humanise(kind)))
+        entries.append(Entry(_day(started), "health", "Health event", HEALTH_EVENT_LABELS.get(kind, _humanise(kind))))
     return sorted(entries, key=lambda e: e.on, reverse=True)
 
 
