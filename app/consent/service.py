@@ -14,8 +14,8 @@ from app.audit import revisions
 from app.auth.models import User
 from app.consent.models import Consent, ConsentPurpose
 from app.consent.schemas import ConsentForm
-from app.db import utcnow
 from app.people.models import Person
+from app.people.service import check_version, touch
 from app.referrals.models import Organisation
 
 
@@ -26,9 +26,6 @@ class ConsentRuleError(ValueError):
         super().__init__("; ".join(errors.values()))
         self.errors = errors
 
-
-class StaleVersion(Exception):
-    """The person's record changed after the form was loaded."""
 
 
 def _day(value: date) -> str:
@@ -110,15 +107,6 @@ def _snapshot(consent: Consent) -> dict[str, Any]:
             "withdrawn_date": consent.withdrawn_date, "withdrawal_recorded_by_id": consent.withdrawal_recorded_by_id}
 
 
-def _check_version(person: Person, version: int) -> None:
-    if person.version != version:
-        raise StaleVersion
-
-
-def _touch(person: Person) -> None:
-    # Consent changes move the person's version on: a form loaded before them (a referral about to be sent
-    # on the strength of a consent since withdrawn) is refused.
-    person.updated_at = utcnow()
 
 
 def _clean(value: str | None) -> str | None:
@@ -128,8 +116,8 @@ def _clean(value: str | None) -> str | None:
 
 def record_consent(db: Session, actor_id: int, person: Person, data: ConsentForm, *, today: date) -> Consent:
     """Record a consent the person gave. ConsentRuleError for a date in the future or an organisation that is
-    not active; StaleVersion if the record changed since the form was loaded."""
-    _check_version(person, data.version)
+    not active; VersionConflict if the record changed since the form was loaded."""
+    check_version(person, data.version)
     errors: dict[str, str] = {}
     if data.given_date > today:
         errors["given_date"] = "The date consent was given cannot be in the future."
@@ -144,7 +132,7 @@ def record_consent(db: Session, actor_id: int, person: Person, data: ConsentForm
                       interpreter_language=_clean(data.interpreter_language), notes=_clean(data.notes),
                       recorded_by_id=actor_id)
     db.add(consent)
-    _touch(person)
+    touch(person)
     db.flush()
     revisions.record(db, actor_id=actor_id, table="consents", row_id=consent.id, person_id=person.id,
                      before=None, after=_snapshot(consent))
@@ -155,7 +143,7 @@ def withdraw_consent(db: Session, actor_id: int, person: Person, consent_id: int
                      version: int, today: date) -> Consent:
     """Record that the person withdrew a consent. From that day on, features that need it are refused.
     LookupError if the consent is not this person's."""
-    _check_version(person, version)
+    check_version(person, version)
     consent = get_consent(db, person.id, consent_id)
     if consent is None:
         raise LookupError(consent_id)
@@ -169,7 +157,7 @@ def withdraw_consent(db: Session, actor_id: int, person: Person, consent_id: int
     before = _snapshot(consent)
     consent.withdrawn_date = withdrawn_date
     consent.withdrawal_recorded_by_id = actor_id
-    _touch(person)
+    touch(person)
     db.flush()
     revisions.record(db, actor_id=actor_id, table="consents", row_id=consent.id, person_id=person.id,
                      before=before, after=_snapshot(consent))

@@ -22,7 +22,7 @@ from app.consent.schemas import METHOD_LABELS, PURPOSE_LABELS, ConsentForm, With
 from app.db import DbSession
 from app.people import sections
 from app.people.models import Person
-from app.people.service import load_details
+from app.people.service import VersionConflict, load_details
 from app.people.views import person_or_refuse
 from app.web import flash
 from app.web.forms import FORM_ERROR, PostedForm, validate_form
@@ -93,7 +93,7 @@ def consent_create(request: Request, reference: str, db: DbSession, form: Posted
         return _new_page(request, db, person, values=result.values, errors=result.errors, status_code=422)
     try:
         consent = service.record_consent(db, user.id, person, data, today=_today())
-    except (service.StaleVersion, StaleDataError):
+    except (VersionConflict, StaleDataError):
         return _stale(request, db, reference)
     except service.ConsentRuleError as exc:
         return _new_page(request, db, person, values=result.values, errors=exc.errors, status_code=422)
@@ -143,7 +143,7 @@ def consent_withdraw(request: Request, reference: str, consent_id: int, db: DbSe
     try:
         service.withdraw_consent(db, user.id, person, consent_id, withdrawn_date=data.withdrawn_date,
                                  version=data.version, today=_today())
-    except (service.StaleVersion, StaleDataError):
+    except (VersionConflict, StaleDataError):
         return _stale(request, db, reference)
     except service.ConsentRuleError as exc:
         errors = {(k if k in WithdrawForm.model_fields else FORM_ERROR): v for k, v in exc.errors.items()}

@@ -16,6 +16,7 @@ from app.config import get_settings
 from app.db import utcnow
 from app.detention.models import BailOutcome, DetentionEpisode, EndReason, Facility, FacilityType, Placement
 from app.people.models import Person, PersonStatus
+from app.people.service import check_version, touch
 
 DUPLICATE_NAME = "A facility with this name already exists."
 
@@ -197,20 +198,9 @@ class EpisodeRuleError(ValueError):
         self.errors = errors
 
 
-class StaleVersion(Exception):
-    """The person's record changed after the form was loaded."""
 
 
 
-
-def _check_version(person: Person, version: int) -> None:
-    if person.version != version:
-        raise StaleVersion
-
-
-def _touch(person: Person) -> None:
-    # Detention changes move the person's version on, so that a form loaded before them is refused.
-    person.updated_at = utcnow()
 
 
 def _episode_snapshot(episode: DetentionEpisode) -> dict[str, Any]:
@@ -264,7 +254,7 @@ def start_episode(db: Session, actor_id: int, person: Person, *, facility_id: in
                   end_date: date | None, end_reason: EndReason | None, version: int, today: date,
                   arrived_at: datetime | None = None) -> DetentionEpisode:
     """Record a detention. Without an end date it is the current one; with one, an earlier detention."""
-    _check_version(person, version)
+    check_version(person, version)
     errors: dict[str, str] = {}
     if start_date > today:
         errors["start_date"] = "The date detained cannot be in the future."
@@ -299,7 +289,7 @@ def start_episode(db: Session, actor_id: int, person: Person, *, facility_id: in
     db.add(placement)
     if end_date is None:
         person.status = PersonStatus.detained
-    _touch(person)
+    touch(person)
     db.flush()
     revisions.record(db, actor_id=actor_id, table="detention_episodes", row_id=episode.id, person_id=person.id,
                      before=None, after=_episode_snapshot(episode))
@@ -320,7 +310,7 @@ def _open_episode(db: Session, person: Person, episode_id: int) -> DetentionEpis
 def record_transfer(db: Session, actor_id: int, person: Person, episode_id: int, *, facility_id: int,
                     transfer_date: date, version: int, today: date, arrived_at: datetime | None = None) -> Placement:
     """A move to another facility inside the same detention: the clock carries on."""
-    _check_version(person, version)
+    check_version(person, version)
     episode = _open_episode(db, person, episode_id)
     current = open_placement(db, episode.id)
     errors: dict[str, str] = {}
@@ -347,7 +337,7 @@ def record_transfer(db: Session, actor_id: int, person: Person, episode_id: int,
                          before=before, after=_placement_snapshot(current))
     placement = Placement(episode_id=episode.id, facility_id=facility_id, date_in=transfer_date, arrived_at=arrived_at)
     db.add(placement)
-    _touch(person)
+    touch(person)
     db.flush()
     revisions.record(db, actor_id=actor_id, table="placements", row_id=placement.id, person_id=person.id,
                      before=None, after=_placement_snapshot(placement))
@@ -356,7 +346,7 @@ def record_transfer(db: Session, actor_id: int, person: Person, episode_id: int,
 
 def end_episode(db: Session, actor_id: int, person: Person, episode_id: int, *, end_date: date,
                 end_reason: EndReason, version: int, today: date) -> DetentionEpisode:
-    _check_version(person, version)
+    check_version(person, version)
     episode = _open_episode(db, person, episode_id)
     current = open_placement(db, episode.id)
     if end_date > today:
@@ -377,7 +367,7 @@ def end_episode(db: Session, actor_id: int, person: Person, episode_id: int, *, 
         revisions.record(db, actor_id=actor_id, table="placements", row_id=current.id, person_id=person.id,
                          before=placement_before, after=_placement_snapshot(current))
     person.status = _status_after(end_reason)
-    _touch(person)
+    touch(person)
     db.flush()
     revisions.record(db, actor_id=actor_id, table="detention_episodes", row_id=episode.id, person_id=person.id,
                      before=before, after=_episode_snapshot(episode))
@@ -386,7 +376,7 @@ def end_episode(db: Session, actor_id: int, person: Person, episode_id: int, *, 
 
 def record_bail(db: Session, actor_id: int, person: Person, episode_id: int, *, application_date: date,
                 outcome: BailOutcome, version: int, today: date) -> DetentionEpisode:
-    _check_version(person, version)
+    check_version(person, version)
     episode = _open_episode(db, person, episode_id)
     if application_date > today:
         raise EpisodeRuleError({"application_date": "The application date cannot be in the future."})
@@ -396,7 +386,7 @@ def record_bail(db: Session, actor_id: int, person: Person, episode_id: int, *, 
     before = _episode_snapshot(episode)
     episode.last_bail_application_date = application_date
     episode.last_bail_outcome = outcome
-    _touch(person)
+    touch(person)
     db.flush()
     revisions.record(db, actor_id=actor_id, table="detention_episodes", row_id=episode.id, person_id=person.id,
                      before=before, after=_episode_snapshot(episode))
@@ -406,7 +396,7 @@ def record_bail(db: Session, actor_id: int, person: Person, episode_id: int, *, 
 def record_gp_exam(db: Session, actor_id: int, person: Person, episode_id: int, *, gp_exam_at: datetime,
                    version: int, today: date) -> Placement:
     """The centre GP's admission examination at the current facility."""
-    _check_version(person, version)
+    check_version(person, version)
     episode = _open_episode(db, person, episode_id)
     current = open_placement(db, episode.id)
     if current is None:
@@ -418,7 +408,7 @@ def record_gp_exam(db: Session, actor_id: int, person: Person, episode_id: int, 
         raise EpisodeRuleError({"gp_exam_at": "The examination must be after the arrival at this facility."})
     before = _placement_snapshot(current)
     current.gp_exam_at = gp_exam_at
-    _touch(person)
+    touch(person)
     db.flush()
     revisions.record(db, actor_id=actor_id, table="placements", row_id=current.id, person_id=person.id,
                      before=before, after=_placement_snapshot(current))

@@ -26,7 +26,7 @@ from app.detention.schemas import (
     TransferForm,
 )
 from app.people.models import Person
-from app.people.service import load_details
+from app.people.service import VersionConflict, load_details
 from app.people.views import person_or_refuse
 from app.web import flash
 from app.web.forms import FORM_ERROR, PostedForm, validate_form
@@ -271,7 +271,7 @@ def _submit(request: Request, db: DbSession, user: User, reference: str, kind: s
             else:
                 action, message = "detention.gp_exam_recorded", "Admission GP examination recorded."
                 details = {"episode_id": episode_id, "placement_id": outcome.id}
-    except service.StaleVersion:
+    except VersionConflict:
         return _stale(request, person)
     except service.EpisodeRuleError as exc:
         db.rollback()

@@ -15,7 +15,6 @@ from app.audit import revisions
 from app.auth.models import User
 from app.auth.permissions import Permission, has_permission
 from app.config import get_settings
-from app.db import utcnow
 from app.evidence.models import (
     RULE35_LIMB_LABELS,
     Document,
@@ -37,6 +36,7 @@ from app.evidence.schemas import (
 )
 from app.evidence.storage import CheckedFile
 from app.people.models import Person
+from app.people.service import check_version, touch
 from app.visits.models import Visit
 
 
@@ -47,9 +47,6 @@ class RuleError(ValueError):
         super().__init__("; ".join(errors.values()))
         self.errors = errors
 
-
-class StaleVersion(Exception):
-    """The person's record changed after the form was loaded."""
 
 
 def organisation_today() -> date:
@@ -65,15 +62,6 @@ def _clean(value: str | None) -> str | None:
     return value or None
 
 
-def _check_version(person: Person, version: int | None) -> None:
-    if version is None or version != person.version:
-        raise StaleVersion
-
-
-def _touch(person: Person) -> None:
-    # Evidence items and Rule 35 records have no version column of their own: an edit moves the person's
-    # version on, so that an edit form loaded before it is refused rather than silently overwriting.
-    person.updated_at = utcnow()
 
 
 # --- evidence items ------------------------------------------------------------------------------
@@ -118,7 +106,7 @@ def create_item(db: Session, actor_id: int, person: Person, data: EvidenceItemFo
 def update_item(db: Session, actor_id: int, person: Person, item: EvidenceItem, data: EvidenceItemForm,
                 today: date) -> list[str]:
     """Apply an edit made at the person's version `data.version`; returns the fields that changed."""
-    _check_version(person, data.version)
+    check_version(person, data.version)
     problems = _item_date_problems(data, today)
     if problems:
         raise RuleError(problems)
@@ -128,7 +116,7 @@ def update_item(db: Session, actor_id: int, person: Person, item: EvidenceItem, 
         return []
     for name, value in _item_values(data).items():
         setattr(item, name, value)
-    _touch(person)
+    touch(person)
     db.flush()
     revisions.record(db, actor_id=actor_id, table="evidence_items", row_id=item.id, person_id=person.id,
                      before=before, after=item_snapshot(item))
@@ -335,7 +323,7 @@ def create_rule35(db: Session, actor_id: int, person: Person, data: Rule35Form, 
 
 def update_rule35(db: Session, actor_id: int, person: Person, record: Rule35Record, data: Rule35Form,
                   today: date) -> list[str]:
-    _check_version(person, data.version)
+    check_version(person, data.version)
     problems = _rule35_problems(db, person, data, today)
     if problems:
         raise RuleError(problems)
@@ -346,7 +334,7 @@ def update_rule35(db: Session, actor_id: int, person: Person, record: Rule35Reco
         return []
     for name, value in values.items():
         setattr(record, name, value)
-    _touch(person)
+    touch(person)
     db.flush()
     revisions.record(db, actor_id=actor_id, table="rule35_records", row_id=record.id, person_id=person.id,
                      before=before, after=rule35_snapshot(record))

@@ -31,7 +31,7 @@ from app.evidence.schemas import (
 )
 from app.people import sections
 from app.people.models import Person
-from app.people.service import load_details
+from app.people.service import VersionConflict, load_details
 from app.people.views import person_or_refuse
 from app.web import flash
 from app.web.forms import PostedForm, validate_form
@@ -187,7 +187,7 @@ def item_update(request: Request, reference: str, item_id: int, db: DbSession, f
     if data is not None:
         try:
             changed = service.update_item(db, user.id, person, item, data, service.organisation_today())
-        except service.StaleVersion:
+        except VersionConflict:
             return _stale(request, person, f"/people/{reference}/evidence/{item.id}")
         except service.RuleError as exc:
             result.errors.update(exc.errors)
@@ -418,7 +418,7 @@ def rule35_update(request: Request, reference: str, record_id: int, db: DbSessio
     if data is not None:
         try:
             changed = service.update_rule35(db, user.id, person, record, data, service.organisation_today())
-        except service.StaleVersion:
+        except VersionConflict:
             return _stale(request, person, f"/people/{reference}#rule35")
         except service.RuleError as exc:
             result.errors.update(exc.errors)

@@ -44,6 +44,18 @@ class VersionConflict(Exception):
     """Someone else saved the record after this form was loaded."""
 
 
+def check_version(person: Person, version: int | None) -> None:
+    """Refuse a change made on a form loaded at another version of the person's record."""
+    if version is None or version != person.version:
+        raise VersionConflict
+
+
+def touch(person: Person) -> None:
+    """Move the person's version on. Records without a version of their own (episodes, evidence, consents,
+    referrals ...) call this on every change, so that any form loaded before it is refused."""
+    person.updated_at = utcnow()
+
+
 class RuleError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
@@ -340,8 +352,7 @@ def create_person(db: Session, actor: User, data: PersonForm, today: date) -> Pe
 
 def update_person(db: Session, actor: User, person: Person, data: PersonForm) -> list[str]:
     """Apply an edit made on version `data.version`; VersionConflict if the record moved on since."""
-    if data.version != person.version:
-        raise VersionConflict
+    check_version(person, data.version)
     before = load_details(db, person)
     after = snapshot_from_form(data)
     changed = revisions.changed_fields(before, after)
@@ -350,8 +361,7 @@ def update_person(db: Session, actor: User, person: Person, data: PersonForm) ->
     identity = db.get(Identity, person.id)
     assert identity is not None
     _apply(person, identity, data)
-    # Touch the person row even when only identity details changed, so its version moves on.
-    person.updated_at = utcnow()
+    touch(person)  # even when only identity details changed
     db.flush()
     if {"aliases", "languages", "aar_indicators", "given_names", "family_name"} & set(changed):
         _write_children(db, person.id, data)

@@ -16,8 +16,8 @@ from app.audit.models import Revision, RevisionAction
 from app.auth.models import User
 from app.consent import service as consent_service
 from app.consent.models import Consent, ConsentPurpose
-from app.db import utcnow
 from app.people.models import Person
+from app.people.service import check_version, touch
 from app.referrals.models import (
     NrmDecision,
     NrmReferral,
@@ -63,9 +63,6 @@ class ConsentMissing(RuleError):
         self.organisation = organisation
         self.on = on
 
-
-class StaleVersion(Exception):
-    """The person's record changed after the form was loaded."""
 
 
 # --- organisations --------------------------------------------------------------------------------
@@ -304,19 +301,11 @@ def _nrm_snapshot(nrm: NrmReferral) -> dict[str, Any]:
             "conclusive_grounds_outcome": nrm.conclusive_grounds_outcome}
 
 
-def _check_version(person: Person, version: int) -> None:
-    if person.version != version:
-        raise StaleVersion
-
-
-def _touch(person: Person) -> None:
-    # Referral changes move the person's version on, so that a form loaded before them is refused.
-    person.updated_at = utcnow()
 
 
 def create_referral(db: Session, actor_id: int, person: Person, data: ReferralForm, *, today: date) -> Referral:
     """Draft a referral. It is an NRM referral when the user says so or the organisation is a first responder."""
-    _check_version(person, data.version)
+    check_version(person, data.version)
     errors: dict[str, str] = {}
     organisation = db.get(Organisation, data.organisation_id)
     if organisation is None or not organisation.is_active:
@@ -329,7 +318,7 @@ def create_referral(db: Session, actor_id: int, person: Person, data: ReferralFo
     referral = Referral(person_id=person.id, organisation_id=organisation.id, reason=_clean(data.reason),
                         made_by_id=actor_id, status=ReferralStatus.draft, follow_up_date=data.follow_up_date)
     db.add(referral)
-    _touch(person)
+    touch(person)
     db.flush()
     revisions.record(db, actor_id=actor_id, table="referrals", row_id=referral.id, person_id=person.id,
                      before=None, after=_snapshot(referral))
@@ -354,7 +343,7 @@ def send_referral(db: Session, actor_id: int, person: Person, referral_id: int, 
                   follow_up_date: date | None, version: int, today: date) -> Referral:
     """Record that a drafted referral was made. Refused (ConsentMissing) unless the person's consent to share
     with the organisation stood on the day it was made."""
-    _check_version(person, version)
+    check_version(person, version)
     referral = _load(db, person, referral_id)
     if referral.status is not ReferralStatus.draft:
         made = f" on {_day(referral.made_date)}" if referral.made_date else ""
@@ -377,7 +366,7 @@ def send_referral(db: Session, actor_id: int, person: Person, referral_id: int, 
     referral.status = ReferralStatus.sent
     referral.made_date = made_date
     referral.follow_up_date = follow_up_date
-    _touch(person)
+    touch(person)
     db.flush()
     revisions.record(db, actor_id=actor_id, table="referrals", row_id=referral.id, person_id=person.id,
                      before=before, after=_snapshot(referral))
@@ -388,7 +377,7 @@ def record_response(db: Session, actor_id: int, person: Person, referral_id: int
                     response_date: date, outcome: str | None, version: int, today: date) -> Referral:
     """Record the organisation's answer: accepted, declined, completed or no response (from sent), or
     completed (from accepted)."""
-    _check_version(person, version)
+    check_version(person, version)
     referral = _load(db, person, referral_id)
     allowed = NEXT_STATUSES.get(referral.status, ())
     if status not in allowed:
@@ -409,7 +398,7 @@ def record_response(db: Session, actor_id: int, person: Person, referral_id: int
     referral.status = status
     referral.response_date = response_date
     referral.outcome = _clean(outcome)
-    _touch(person)
+    touch(person)
     db.flush()
     revisions.record(db, actor_id=actor_id, table="referrals", row_id=referral.id, person_id=person.id,
                      before=before, after=_snapshot(referral))
@@ -420,7 +409,7 @@ def update_nrm(db: Session, actor_id: int, person: Person, referral_id: int, dat
                today: date) -> list[str]:
     """Change an NRM referral's first responder and decisions; returns the fields changed. LookupError if the
     referral is not this person's NRM referral."""
-    _check_version(person, data.version)
+    check_version(person, data.version)
     referral = _load(db, person, referral_id)
     nrm = referral.nrm
     if nrm is None:
@@ -452,7 +441,7 @@ def update_nrm(db: Session, actor_id: int, person: Person, referral_id: int, dat
     changed = revisions.changed_fields(before, after)
     if not changed:
         return []
-    _touch(person)
+    touch(person)
     db.flush()
     revisions.record(db, actor_id=actor_id, table="nrm_referrals", row_id=referral.id, person_id=person.id,
                      before=before, after=after)

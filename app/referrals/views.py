@@ -23,7 +23,7 @@ from app.consent.models import ConsentPurpose
 from app.db import DbSession
 from app.people import sections
 from app.people.models import Person
-from app.people.service import load_details
+from app.people.service import VersionConflict, load_details
 from app.people.views import person_or_refuse
 from app.referrals import service
 from app.referrals.models import NrmReferral, Organisation, Referral, ReferralStatus
@@ -246,7 +246,7 @@ def referral_create(request: Request, reference: str, db: DbSession, form: Poste
         return _new_page(request, db, person, values=result.values, errors=result.errors, status_code=422)
     try:
         referral = service.create_referral(db, user.id, person, data, today=_today())
-    except (service.StaleVersion, StaleDataError):
+    except (VersionConflict, StaleDataError):
         return _stale(request, db, reference)
     except service.RuleError as exc:
         return _new_page(request, db, person, values=result.values,
@@ -323,7 +323,7 @@ def referral_send(request: Request, reference: str, referral_id: int, db: DbSess
     try:
         service.send_referral(db, user.id, person, referral_id, made_date=data.made_date,
                               follow_up_date=data.follow_up_date, version=data.version, today=_today())
-    except (service.StaleVersion, StaleDataError):
+    except (VersionConflict, StaleDataError):
         return _stale(request, db, reference)
     except service.ConsentMissing as exc:
         person, referral = _reload(db, reference, referral_id)
@@ -357,7 +357,7 @@ def referral_status(request: Request, reference: str, referral_id: int, db: DbSe
         service.record_response(db, user.id, person, referral_id, status=data.status,
                                 response_date=data.response_date, outcome=data.outcome, version=data.version,
                                 today=_today())
-    except (service.StaleVersion, StaleDataError):
+    except (VersionConflict, StaleDataError):
         return _stale(request, db, reference)
     except service.RuleError as exc:
         person, referral = _reload(db, reference, referral_id)
@@ -428,7 +428,7 @@ def referral_nrm_update(request: Request, reference: str, referral_id: int, db: 
         return _nrm_page(request, db, person, referral, values=result.values, errors=result.errors, status_code=422)
     try:
         changed = service.update_nrm(db, user.id, person, referral_id, data, today=_today())
-    except (service.StaleVersion, StaleDataError):
+    except (VersionConflict, StaleDataError):
         return _stale(request, db, reference)
     except service.RuleError as exc:
         person, referral = _reload(db, reference, referral_id)
