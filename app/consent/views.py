@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
@@ -23,7 +22,7 @@ from app.db import DbSession
 from app.people import sections
 from app.people.models import Person
 from app.people.service import VersionConflict, load_details
-from app.people.views import person_or_refuse
+from app.people.views import person_or_refuse, stale_page
 from app.web import flash
 from app.web.forms import FORM_ERROR, PostedForm, validate_form
 from app.web.templating import render
@@ -44,12 +43,6 @@ def _audit(db: DbSession, request: Request, action: str, user: User, person: Per
         details["organisation_id"] = consent.organisation_id
     audit.record(db, action, actor_id=user.id, person_id=person.id, object_type="consent", object_id=consent.id,
                  ip_address=client_ip(request), correlation_id=request.state.correlation_id, **details)
-
-
-def _stale(request: Request, db: DbSession, reference: str) -> Response:
-    db.rollback()
-    person = db.scalars(select(Person).where(Person.reference == reference)).one()
-    return render(request, "detention/stale.html", {"person": person}, status_code=409)
 
 
 def _back_to_person(reference: str, message: str, kind: str = "success") -> Response:
@@ -94,7 +87,7 @@ def consent_create(request: Request, reference: str, db: DbSession, form: Posted
     try:
         consent = service.record_consent(db, user.id, person, data, today=_today())
     except (VersionConflict, StaleDataError):
-        return _stale(request, db, reference)
+        return stale_page(request, db, f"/people/{reference}")
     except service.ConsentRuleError as exc:
         return _new_page(request, db, person, values=result.values, errors=exc.errors, status_code=422)
     _audit(db, request, "consent.recorded", user, person, consent)
@@ -144,7 +137,7 @@ def consent_withdraw(request: Request, reference: str, consent_id: int, db: DbSe
         service.withdraw_consent(db, user.id, person, consent_id, withdrawn_date=data.withdrawn_date,
                                  version=data.version, today=_today())
     except (VersionConflict, StaleDataError):
-        return _stale(request, db, reference)
+        return stale_page(request, db, f"/people/{reference}")
     except service.ConsentRuleError as exc:
         errors = {(k if k in WithdrawForm.model_fields else FORM_ERROR): v for k, v in exc.errors.items()}
         return _withdraw_page(request, db, person, consent, values=result.values, errors=errors, status_code=422)

@@ -27,7 +27,7 @@ from app.detention.schemas import (
 )
 from app.people.models import Person
 from app.people.service import VersionConflict, load_details
-from app.people.views import person_or_refuse
+from app.people.views import person_or_refuse, stale_page
 from app.web import flash
 from app.web.forms import FORM_ERROR, PostedForm, validate_form
 from app.web.templating import render
@@ -216,10 +216,6 @@ def _episode_page(request: Request, db: DbSession, person: Person, kind: str, *,
     }, status_code=status_code)
 
 
-def _stale(request: Request, person: Person) -> Response:
-    return render(request, "detention/stale.html", {"person": person}, status_code=409)
-
-
 @episodes_router.get("/new")
 def episode_new(request: Request, reference: str, db: DbSession, user: User = EditPerson) -> Response:
     return _episode_page(request, db, _person(request, db, user, reference), "new")
@@ -272,7 +268,7 @@ def _submit(request: Request, db: DbSession, user: User, reference: str, kind: s
                 action, message = "detention.gp_exam_recorded", "Admission GP examination recorded."
                 details = {"episode_id": episode_id, "placement_id": outcome.id}
     except VersionConflict:
-        return _stale(request, person)
+        return stale_page(request, db, f"/people/{person.reference}")
     except service.EpisodeRuleError as exc:
         db.rollback()
         person = db.scalars(select(Person).where(Person.reference == reference)).one()

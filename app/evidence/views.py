@@ -32,7 +32,7 @@ from app.evidence.schemas import (
 from app.people import sections
 from app.people.models import Person
 from app.people.service import VersionConflict, load_details
-from app.people.views import person_or_refuse
+from app.people.views import person_or_refuse, stale_page
 from app.web import flash
 from app.web.forms import PostedForm, validate_form
 from app.web.templating import render
@@ -84,10 +84,6 @@ def _item_or_404(db: DbSession, person: Person, item_id: int) -> EvidenceItem:
     if item is None:
         raise HTTPException(status_code=404)
     return item
-
-
-def _stale(request: Request, person: Person, back: str) -> Response:
-    return render(request, "evidence/stale.html", {"person": person, "back": back}, status_code=409)
 
 
 # --- evidence items ------------------------------------------------------------------------------
@@ -188,7 +184,7 @@ def item_update(request: Request, reference: str, item_id: int, db: DbSession, f
         try:
             changed = service.update_item(db, user.id, person, item, data, service.organisation_today())
         except VersionConflict:
-            return _stale(request, person, f"/people/{reference}/evidence/{item.id}")
+            return stale_page(request, db, f"/people/{reference}/evidence/{item.id}")
         except service.RuleError as exc:
             result.errors.update(exc.errors)
     if not result.ok or data is None:
@@ -419,7 +415,7 @@ def rule35_update(request: Request, reference: str, record_id: int, db: DbSessio
         try:
             changed = service.update_rule35(db, user.id, person, record, data, service.organisation_today())
         except VersionConflict:
-            return _stale(request, person, f"/people/{reference}#rule35")
+            return stale_page(request, db, f"/people/{reference}#rule35")
         except service.RuleError as exc:
             result.errors.update(exc.errors)
     if not result.ok or data is None:

@@ -59,6 +59,13 @@ def person_or_refuse(db: DbSession, request: Request, user: User, reference: str
     return person
 
 
+def stale_page(request: Request, db: DbSession, back: str) -> Response:
+    """The answer to a change made on a form loaded before someone else's: nothing saved, go back and look.
+    The transaction is rolled back, as a failed flush (the version column's own check) leaves it unusable."""
+    db.rollback()
+    return render(request, "components/stale.html", {"back": back}, status_code=409)
+
+
 # --- list ----------------------------------------------------------------------------------------
 
 def _parse_query(request: Request) -> tuple[service.PeopleQuery, list[str]]:

@@ -24,7 +24,7 @@ from app.db import DbSession
 from app.people import sections
 from app.people.models import Person
 from app.people.service import VersionConflict, load_details
-from app.people.views import person_or_refuse
+from app.people.views import person_or_refuse, stale_page
 from app.referrals import service
 from app.referrals.models import NrmReferral, Organisation, Referral, ReferralStatus
 from app.referrals.schemas import (
@@ -202,12 +202,6 @@ def _audit_referral(request: Request, db: DbSession, action: str, user: User, pe
                  referral_id=referral.id, **details)
 
 
-def _stale(request: Request, db: DbSession, reference: str) -> Response:
-    db.rollback()
-    person = db.scalars(select(Person).where(Person.reference == reference)).one()
-    return render(request, "detention/stale.html", {"person": person}, status_code=409)
-
-
 def _referral_or_404(db: DbSession, person: Person, referral_id: int) -> Referral:
     referral = service.get_referral(db, person.id, referral_id)
     if referral is None:
@@ -247,7 +241,7 @@ def referral_create(request: Request, reference: str, db: DbSession, form: Poste
     try:
         referral = service.create_referral(db, user.id, person, data, today=_today())
     except (VersionConflict, StaleDataError):
-        return _stale(request, db, reference)
+        return stale_page(request, db, f"/people/{reference}")
     except service.RuleError as exc:
         return _new_page(request, db, person, values=result.values,
                          errors=_only_known(exc.errors, set(ReferralForm.model_fields)), status_code=422)
@@ -324,7 +318,7 @@ def referral_send(request: Request, reference: str, referral_id: int, db: DbSess
         service.send_referral(db, user.id, person, referral_id, made_date=data.made_date,
                               follow_up_date=data.follow_up_date, version=data.version, today=_today())
     except (VersionConflict, StaleDataError):
-        return _stale(request, db, reference)
+        return stale_page(request, db, f"/people/{reference}")
     except service.ConsentMissing as exc:
         person, referral = _reload(db, reference, referral_id)
         # Kept: a refusal for want of consent is something coordinators need to see, and it changes nothing.
@@ -358,7 +352,7 @@ def referral_status(request: Request, reference: str, referral_id: int, db: DbSe
                                 response_date=data.response_date, outcome=data.outcome, version=data.version,
                                 today=_today())
     except (VersionConflict, StaleDataError):
-        return _stale(request, db, reference)
+        return stale_page(request, db, f"/people/{reference}")
     except service.RuleError as exc:
         person, referral = _reload(db, reference, referral_id)
         return _referral_page(request, db, user, person, referral, values=result.values,
@@ -429,7 +423,7 @@ def referral_nrm_update(request: Request, reference: str, referral_id: int, db: 
     try:
         changed = service.update_nrm(db, user.id, person, referral_id, data, today=_today())
     except (VersionConflict, StaleDataError):
-        return _stale(request, db, reference)
+        return stale_page(request, db, f"/people/{reference}")
     except service.RuleError as exc:
         person, referral = _reload(db, reference, referral_id)
         return _nrm_page(request, db, person, referral, values=result.values,
