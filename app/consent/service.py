@@ -14,6 +14,7 @@ from app.audit import revisions
 from app.auth.models import User
 from app.consent.models import Consent, ConsentPurpose
 from app.consent.schemas import ConsentForm
+from app.dates import format_date as _day
 from app.people.models import Person
 from app.people.service import check_version, touch
 from app.referrals.models import Organisation
@@ -27,9 +28,6 @@ class ConsentRuleError(ValueError):
         self.errors = errors
 
 
-
-def _day(value: date) -> str:
-    return f"{value.day} {value:%b %Y}"
 
 
 # --- the public question ----------------------------------------------------------------------------

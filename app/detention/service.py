@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from app import config
 from app.audit import revisions
-from app.config import get_settings
+from app.dates import format_date as _day
+from app.dates import organisation_today
 from app.db import utcnow
 from app.detention.models import BailOutcome, DetentionEpisode, EndReason, Facility, FacilityType, Placement
 from app.people.models import Person, PersonStatus
@@ -36,10 +37,6 @@ class FacilityRuleError(ValueError):
         (field, message), *rest = errors.items()
         return cls(field, message, more=dict(rest))
 
-
-def organisation_today() -> date:
-    """Today's date where the organisation works (not the server's zone, not UTC)."""
-    return config.organisation_today(get_settings())
 
 
 # --- queries ------------------------------------------------------------------------------------
@@ -84,9 +81,6 @@ def facility_usage(db: Session, facility_id: int) -> FacilityUsage:
 
 
 # --- changes ------------------------------------------------------------------------------------
-
-def _day(value: date) -> str:
-    return f"{value.day} {value:%b %Y}"
 
 
 def _clean(value: str | None) -> str | None:

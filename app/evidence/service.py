@@ -10,11 +10,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, undefer
 
-from app import config
 from app.audit import revisions
 from app.auth.models import User
 from app.auth.permissions import Permission, has_permission
-from app.config import get_settings
+from app.dates import organisation_today
 from app.evidence.models import (
     RULE35_LIMB_LABELS,
     Document,
@@ -48,9 +47,6 @@ class RuleError(ValueError):
         self.errors = errors
 
 
-
-def organisation_today() -> date:
-    return config.organisation_today(get_settings())
 
 
 def may_record(user: User) -> bool:

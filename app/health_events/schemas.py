@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.config import get_settings
+from app.dates import format_datetime as _day
 from app.detention.schemas import typed_date
 from app.health_events.models import HealthEventKind
 from app.web.forms import FieldErrors
@@ -56,10 +57,6 @@ def to_utc(day: date, at: time) -> datetime:
         raise ValueError("That time did not exist here: the clocks went forward. Enter the time as it was shown.")
     return moment
 
-
-def _day(value: datetime) -> str:
-    local = value.astimezone(get_settings().zone)
-    return f"{local.day} {local:%b %Y, %H:%M}"
 
 
 class _Times(BaseModel):

@@ -16,6 +16,7 @@ from app.audit.models import Revision, RevisionAction
 from app.auth.models import User
 from app.consent import service as consent_service
 from app.consent.models import Consent, ConsentPurpose
+from app.dates import format_date as _day
 from app.people.models import Person
 from app.people.service import check_version, touch
 from app.referrals.models import (
@@ -37,9 +38,6 @@ from app.referrals.schemas import (
 
 DUPLICATE_NAME = "An organisation with this name already exists."
 
-
-def _day(value: date) -> str:
-    return f"{value.day} {value:%b %Y}"
 
 
 def _clean(value: str | None) -> str | None:

@@ -7,6 +7,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.config import get_settings, organisation_today
+from app.dates import format_date as _day
 from app.detention.schemas import typed_date
 from app.people.models import AarIndicator
 from app.visits.models import RiskLevel, VisitMode, VisitStatus
@@ -43,9 +44,6 @@ TEXT_LIMIT = 20000
 ADDENDUM_LIMIT = 10000
 MAX_MINUTES = 24 * 60
 
-
-def _day(value: date) -> str:
-    return f"{value.day} {value:%b %Y}"
 
 
 class VisitForm(BaseModel):

@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
-from app.config import PROJECT_ROOT, get_settings
+from app.config import PROJECT_ROOT
+from app.dates import format_date, format_datetime
 from app.web import flash
 
 templates = Jinja2Templates(directory=str(PROJECT_ROOT / "templates"))
-
-
-def format_date(value: date | datetime | None) -> str:
-    """One unambiguous format everywhere: 3 Mar 2026."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        value = value.astimezone(get_settings().zone).date()
-    return f"{value.day} {value:%b %Y}"
-
-
-def format_datetime(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    local = value.astimezone(get_settings().zone)
-    return f"{local.day} {local:%b %Y, %H:%M}"
 
 
 def humanise(value: object) -> str:

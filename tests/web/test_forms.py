@@ -8,8 +8,9 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import FormData
 
+from app.dates import format_date
 from app.web.forms import FORM_ERROR, validate_form
-from app.web.templating import format_date, humanise
+from app.web.templating import humanise
 
 pytestmark = pytest.mark.no_database
 
