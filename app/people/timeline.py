@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
+from app.detention import service as detention_service
 from app.detention.models import FACILITY_TYPE_LABELS, DetentionEpisode, Facility, Placement
 from app.evidence.models import RULE35_LIMB_LABELS, EvidenceItem, Rule35Record
 from app.evidence.schemas import KIND_LABELS as EVIDENCE_KIND_LABELS
@@ -100,8 +101,7 @@ def build(db: Session, person_id: int, episodes: list[DetentionEpisode],
 
 def detention_history(db: Session, person_id: int) -> tuple[list[DetentionEpisode],
                                                            list[tuple[Placement, Facility]]]:
-    episodes = list(db.scalars(select(DetentionEpisode).where(DetentionEpisode.person_id == person_id)
-                               .order_by(DetentionEpisode.start_date)))
+    episodes = detention_service.episodes_of(db, person_id)
     placements = list(db.execute(
         select(Placement, Facility).join(Facility, Facility.id == Placement.facility_id)
         .join(DetentionEpisode, DetentionEpisode.id == Placement.episode_id)
