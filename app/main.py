@@ -22,6 +22,8 @@ from app.health_events.views import router as health_events_router
 from app.people.views import router as people_router
 from app.referrals.views import organisations_router
 from app.referrals.views import router as referrals_router
+from app.reports.narrative_views import router as narratives_router
+from app.reports.views import router as reports_router
 from app.visits.views import router as visits_router
 from app.web import errors
 from app.web.middleware import SecurityMiddleware
@@ -29,7 +31,8 @@ from app.web.middleware import SecurityMiddleware
 ROUTERS: tuple[APIRouter, ...] = (
     auth_router, home_router, admin_router, people_router, facilities_router, episodes_router,
     visits_router, health_events_router, evidence_router, documents_router, rule35_router,
-    consent_router, referrals_router, organisations_router,
+    consent_router, referrals_router, organisations_router, reports_router,
+    narratives_router,
 )
 
 

@@ -16,12 +16,13 @@ from app.people.models import (
     PersonNameToken,
 )
 from app.referrals.models import NrmReferral, Organisation, Referral
-from app.reports.models import SummaryRelease
+from app.reports.models import CaseNarrative, SummaryRelease
 from app.visits.models import Visit, VisitAarIndicator, VisitAddendum
 
 __all__ = [
     "Assignment",
     "AuditEvent",
+    "CaseNarrative",
     "Consent",
     "DetentionEpisode",
     "Document",

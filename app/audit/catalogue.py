@@ -62,6 +62,19 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "referral.nrm_changed": frozenset({"referral_id", "fields"}),
     "consent.recorded": frozenset({"consent_id", "purpose"}),
     "consent.withdrawn": frozenset({"consent_id", "purpose"}),
+    # --- anonymised summaries and narratives (app/reports) ---
+    "summary.released": frozenset({"release_id", "output_format", "output_sha256", "parameters", "overridden"}),
+    "summary.refused": frozenset({"reason", "parameters"}),
+    "summary.viewed": frozenset({"release_id"}),
+    "summary.downloaded": frozenset({"release_id"}),
+    "narrative.created": frozenset({"narrative_id"}),
+    "narrative.viewed": frozenset({"narrative_id", "status"}),
+    "narrative.redactions_changed": frozenset({"narrative_id", "terms", "keep_facility"}),
+    "narrative.submitted": frozenset({"narrative_id", "replacements"}),
+    "narrative.returned": frozenset({"narrative_id"}),
+    "narrative.approved": frozenset({"narrative_id"}),
+    "narrative.refused": frozenset({"narrative_id", "reason"}),
+    "narrative.exported": frozenset({"narrative_id", "release_id", "output_format", "output_sha256"}),
 }
 
 

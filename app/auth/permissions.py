@@ -14,6 +14,7 @@ class Permission(enum.StrEnum):
     edit_person = "edit_person"
     record_clinical = "record_clinical"
     view_summaries = "view_summaries"
+    prepare_narratives = "prepare_narratives"  # draft, redact and approve de-identified case narratives
     manage_users = "manage_users"
     manage_reference_data = "manage_reference_data"
     view_audit = "view_audit"
@@ -23,7 +24,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(Permission),
     Role.coordinator: frozenset({
         Permission.view_home, Permission.view_caseload, Permission.view_person, Permission.edit_person,
-        Permission.record_clinical, Permission.view_summaries,
+        Permission.record_clinical, Permission.view_summaries, Permission.prepare_narratives,
     }),
     Role.clinician: frozenset({
         Permission.view_home, Permission.view_caseload, Permission.view_person, Permission.record_clinical,

@@ -62,6 +62,14 @@ class EndReason(enum.StrEnum):
     other = "other"
 
 
+END_REASON_LABELS = {
+    EndReason.removed: "Removed from the UK", EndReason.granted_leave: "Granted leave to remain",
+    EndReason.released_temporary_admission: "Released on immigration bail / temporary admission",
+    EndReason.bailed: "Granted bail by the Tribunal", EndReason.transferred_to_prison: "Transferred to prison",
+    EndReason.hospital: "Admitted to hospital", EndReason.died: "Died", EndReason.other: "Other",
+}
+
+
 class BailOutcome(enum.StrEnum):
     pending = "pending"
     granted = "granted"

@@ -15,7 +15,7 @@ from app.auth.models import User
 from app.auth.permissions import Permission
 from app.db import DbSession
 from app.detention import service
-from app.detention.models import FACILITY_TYPE_LABELS, BailOutcome, DetentionEpisode, EndReason, Facility
+from app.detention.models import END_REASON_LABELS, FACILITY_TYPE_LABELS, BailOutcome, DetentionEpisode, Facility
 from app.detention.schemas import (
     BailForm,
     EpisodeEndForm,
@@ -177,12 +177,6 @@ def facility_reopen(request: Request, facility_id: int, db: DbSession,
 episodes_router = APIRouter(prefix="/people/{reference}/episodes")
 EditPerson = Depends(require(Permission.edit_person))
 
-END_REASON_LABELS = {
-    EndReason.removed: "Removed from the UK", EndReason.granted_leave: "Granted leave to remain",
-    EndReason.released_temporary_admission: "Released on immigration bail / temporary admission",
-    EndReason.bailed: "Granted bail by the Tribunal", EndReason.transferred_to_prison: "Transferred to prison",
-    EndReason.hospital: "Admitted to hospital", EndReason.died: "Died", EndReason.other: "Other",
-}
 EPISODE_FORMS: dict[str, tuple[str, type]] = {
     "new": ("Record a detention", EpisodeStartForm),
     "transfer": ("Record a transfer", TransferForm),

@@ -6,10 +6,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, str_enum, utcnow
+from app.db import Base, JSONType, str_enum, utcnow
 
 
 class ReleaseKind(enum.StrEnum):
@@ -37,5 +37,54 @@ class SummaryRelease(Base):
     output_format: Mapped[str] = mapped_column(String(10))
     output_sha256: Mapped[str] = mapped_column(String(64))
     output: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    # The sorted ids of the people counted (zlib-compressed little-endian uint32): what the differencing guard
+    # compares a new release against. Ids only, never anything that names a person.
+    population_ids: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     override_reason: Mapped[str | None] = mapped_column(Text)
     overridden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+
+
+class NarrativeStatus(enum.StrEnum):
+    draft = "draft"
+    awaiting_approval = "awaiting_approval"
+    released = "released"
+
+
+NARRATIVE_STATUS_LABELS = {
+    NarrativeStatus.draft: "Draft",
+    NarrativeStatus.awaiting_approval: "Awaiting approval",
+    NarrativeStatus.released: "Released",
+}
+
+
+class CaseNarrative(Base):
+    """A de-identified account of one consenting person's case. While a draft it is rebuilt from the record on
+    every view; submitting freezes the scrubbed content, and only that frozen content is ever approved, shown to
+    researchers or exported."""
+
+    __tablename__ = "case_narratives"
+    __table_args__ = (
+        CheckConstraint("approved_by_id IS NULL OR approved_by_id <> created_by_id", name="approver_not_author"),
+        CheckConstraint("status = 'draft' OR content IS NOT NULL", name="submitted_has_content"),
+        CheckConstraint("status <> 'released' OR approved_by_id IS NOT NULL", name="released_is_approved"),
+        Index("ix_case_narratives_person_id", "person_id"),
+        Index("ix_case_narratives_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    # Random, never derived from the person: the only name the narrative carries.
+    pseudonym: Mapped[str] = mapped_column(String(40), unique=True)
+    status: Mapped[NarrativeStatus] = mapped_column(str_enum(NarrativeStatus, "narrative_status"),
+                                                    default=NarrativeStatus.draft)
+    keep_facility: Mapped[bool] = mapped_column(default=False, server_default=false())
+    extra_redactions: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    content: Mapped[dict[str, Any] | None]
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None]
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    approved_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}

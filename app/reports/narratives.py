@@ -1,0 +1,326 @@
+"""De-identified case narratives: built from one person's record, scrubbed, approved by a second person."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from app.consent.models import Consent, ConsentPurpose
+from app.consent.service import has_current_consent
+from app.detention import clock
+from app.detention.models import FACILITY_TYPE_LABELS, DetentionEpisode, Facility, Placement
+from app.evidence.models import RULE35_LIMB_LABELS, EvidenceItem, Finding, Rule35Record
+from app.evidence.schemas import CONSISTENCY_LABELS, OUTCOME_LABELS
+from app.evidence.schemas import KIND_LABELS as EVIDENCE_KIND_LABELS
+from app.health_events.models import HealthEvent
+from app.health_events.schemas import KIND_LABELS as HEALTH_EVENT_LABELS
+from app.people.models import AAR_INDICATOR_LABELS, Identity, IdentityAlias, Person, PersonAarIndicator, Sex
+from app.referrals.models import Organisation, Referral, ReferralStatus
+from app.referrals.schemas import ORGANISATION_TYPE_LABELS, STATUS_LABELS
+from app.reports.models import CaseNarrative, NarrativeStatus
+from app.reports.regions import world_region
+from app.reports.scrub import Identifiers, scrub
+from app.visits.models import Visit, VisitAddendum, VisitStatus
+from app.visits.schemas import MODE_LABELS, RISK_LABELS
+
+SEX_WORDS = {Sex.female: "Woman", Sex.male: "Man", Sex.intersex: "Intersex person", Sex.not_recorded: "Person"}
+_PSEUDONYM_LETTERS = "".join(c for c in string.ascii_uppercase if c not in "IO")
+
+
+class NarrativeRuleError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def new_pseudonym() -> str:
+    """Random, never derived from the person, so that it cannot be worked back to them."""
+    return "Case " + "".join(secrets.choice(_PSEUDONYM_LETTERS) for _ in range(2)) + "-" + \
+        "".join(secrets.choice(string.digits) for _ in range(4))
+
+
+def research_consent(db: Session, person_id: int, today: date) -> bool:
+    return has_current_consent(db, person_id, ConsentPurpose.anonymised_research, on=today)
+
+
+def start(db: Session, user_id: int, person: Person, today: date) -> CaseNarrative:
+    if not research_consent(db, person.id, today):
+        raise NarrativeRuleError("This person has no current consent to anonymised research, so no narrative "
+                                 "can be made from their record. Record their consent first.")
+    for _ in range(5):
+        pseudonym = new_pseudonym()
+        if db.scalar(select(func.count()).where(CaseNarrative.pseudonym == pseudonym)) == 0:
+            break
+    narrative = CaseNarrative(person_id=person.id, pseudonym=pseudonym, created_by_id=user_id)
+    db.add(narrative)
+    db.flush()
+    return narrative
+
+
+# --- building the content ---------------------------------------------------------------------------------
+
+def age_band(person: Person, today: date) -> str:
+    year = person.birth_date.year if person.birth_date else person.birth_year
+    if year is None:
+        return "Age not recorded"
+    age = today.year - year
+    if person.birth_date and (today.month, today.day) < (person.birth_date.month, person.birth_date.day):
+        age -= 1
+    low = max(0, age) // 5 * 5
+    return f"Aged {low} to {low + 4}"
+
+
+def _nationality(db: Session, person: Person, today: date, k: int) -> str:
+    """The country only when at least k people who consented to research share it; otherwise its world region."""
+    if person.nationality is None:
+        return "Nationality not recorded"
+    sharing = db.scalar(
+        select(func.count(func.distinct(Person.id))).join(Consent, Consent.person_id == Person.id).where(
+            Person.nationality == person.nationality, Consent.purpose == ConsentPurpose.anonymised_research,
+            Consent.given_date <= today, or_(Consent.withdrawn_date.is_(None), Consent.withdrawn_date > today))
+    ) or 0
+    if sharing >= k:
+        import pycountry
+
+        country = pycountry.countries.get(alpha_2=person.nationality)
+        if country is not None:
+            return getattr(country, "common_name", None) or country.name
+    return f"From {world_region(person.nationality)}"
+
+
+@dataclass
+class _Clock:
+    """Turns calendar dates into "day N of detention" (or month and year outside any detention)."""
+
+    episodes: list[DetentionEpisode]
+    today: date
+
+    def when(self, day: date | None) -> str:
+        if day is None:
+            return "date not recorded"
+        for episode in self.episodes:
+            end = episode.end_date or self.today
+            if episode.start_date <= day <= end:
+                return f"day {clock.days_between_inclusive(episode.start_date, day)} of detention"
+        return day.strftime("%B %Y")
+
+
+def identifiers(db: Session, person: Person, extra: list[str], facility_names: list[str]) -> Identifiers:
+    identity = db.get(Identity, person.id)
+    aliases = list(db.scalars(select(IdentityAlias.name).where(IdentityAlias.person_id == person.id)))
+    names: list[str] = list(aliases)
+    references: list[str] = [person.reference]
+    phones: list[str] = []
+    addresses: list[str] = []
+    if identity is not None:
+        names += [identity.given_names, identity.family_name, f"{identity.given_names} {identity.family_name}"]
+        references += [r for r in (identity.home_office_reference, identity.port_reference, identity.cid_number) if r]
+        if identity.other_numbers:
+            references += [r.strip() for r in re.split(r"[,;\n]", identity.other_numbers) if r.strip()]
+        if identity.phone_in_detention:
+            phones.append(identity.phone_in_detention)
+        if identity.legal_representative:
+            addresses.append(identity.legal_representative)
+    return Identifiers(names=tuple(n for n in names if n), references=tuple(references),
+                       birth_dates=(person.birth_date,) if person.birth_date else (), phones=tuple(phones),
+                       addresses=tuple(addresses), extra=tuple(extra) + tuple(facility_names))
+
+
+class _Writer:
+    def __init__(self, ids: Identifiers, pseudonym: str) -> None:
+        self.ids = ids
+        self.pseudonym = pseudonym
+        self.reasons: Counter[str] = Counter()
+
+    def parts(self, text: str | None) -> list[list[Any]]:
+        if not text or not text.strip():
+            return []
+        scrubbed = scrub(text, self.ids, pseudonym=self.pseudonym)
+        out: list[list[Any]] = []
+        for piece, replacement in scrubbed.segments():
+            if replacement is not None:
+                self.reasons[replacement.reason] += 1
+            out.append([piece, replacement.reason if replacement is not None else None])
+        return out
+
+
+def compose(db: Session, narrative: CaseNarrative, today: date, k: int) -> dict[str, Any]:
+    """The narrative's content from the live record: generated facts, and free text scrubbed of identifiers."""
+    person = db.get(Person, narrative.person_id)
+    assert person is not None
+    episodes = list(db.scalars(select(DetentionEpisode).where(DetentionEpisode.person_id == person.id)
+                               .order_by(DetentionEpisode.start_date)))
+    placements = db.execute(
+        select(Placement.episode_id, Placement.date_in, Facility.name, Facility.type, Facility.region)
+        .join(Facility, Facility.id == Placement.facility_id)
+        .join(DetentionEpisode, DetentionEpisode.id == Placement.episode_id)
+        .where(DetentionEpisode.person_id == person.id).order_by(Placement.date_in)
+    ).all()
+    facility_names = sorted({p.name for p in placements})
+    ids = identifiers(db, person, list(narrative.extra_redactions),
+                      [] if narrative.keep_facility else facility_names)
+    writer = _Writer(ids, narrative.pseudonym)
+    when = _Clock(episodes, today).when
+
+    def place(name: str, kind: Any, region: str | None) -> str:
+        if narrative.keep_facility:
+            return name
+        return f"{FACILITY_TYPE_LABELS[kind]}{', ' + region if region else ''}"
+
+    facts: list[list[str]] = [
+        ["Pseudonym", narrative.pseudonym],
+        ["Who", f"{SEX_WORDS[person.sex]}, {age_band(person, today).lower()}"],
+        ["Origin", _nationality(db, person, today, k)],
+    ]
+    readings = [clock.Episode(start=e.start_date, end=e.end_date) for e in episodes]
+    if readings:
+        reading = clock.read_clock(readings, today)
+        facts.append(["Detention", f"{len(episodes)} period{'s' if len(episodes) != 1 else ''} of detention, "
+                      f"{reading.cumulative_days} days in all"])
+        last = episodes[-1]
+        band = clock.band_on(last.start_date, last.end_date or today).label
+        facts.append(["Latest detention", f"{band}{' (still detained)' if last.end_date is None else ''}"])
+    places = []
+    for p in placements:
+        label = place(p.name, p.type, p.region)
+        if label not in places:
+            places.append(label)
+    if places:
+        facts.append(["Held at", "; ".join(places)])
+    indicators = sorted(AAR_INDICATOR_LABELS[i] for i in db.scalars(
+        select(PersonAarIndicator.indicator).where(PersonAarIndicator.person_id == person.id)))
+    if indicators:
+        facts.append(["Adults at Risk indicators", "; ".join(indicators)])
+    if person.aar_level:
+        facts.append(["Adults at Risk level", f"Level {person.aar_level}"])
+
+    sections: list[dict[str, Any]] = []
+    visits = list(db.scalars(select(Visit).where(Visit.person_id == person.id, Visit.status == VisitStatus.signed)
+                             .order_by(Visit.visit_date, Visit.id)))
+    addenda: dict[int, list[str]] = {}
+    for visit_id, text in db.execute(select(VisitAddendum.visit_id, VisitAddendum.text)
+                                     .join(Visit, Visit.id == VisitAddendum.visit_id)
+                                     .where(Visit.person_id == person.id).order_by(VisitAddendum.id)):
+        addenda.setdefault(visit_id, []).append(text)
+    entries = []
+    for visit in visits:
+        title = f"Visit on {when(visit.visit_date)}, {MODE_LABELS[visit.mode].lower()}"
+        if visit.risk is not None:
+            title += f"; self-harm or suicide risk: {RISK_LABELS[visit.risk].lower()}"
+        body = [("Presenting concerns", visit.presenting_concerns), ("Findings", visit.findings),
+                ("Actions", visit.actions)] + [("Addendum", text) for text in addenda.get(visit.id, [])]
+        entries.append({"title": title, "fields": [[label, writer.parts(text)] for label, text in body if text]})
+    if entries:
+        sections.append({"heading": "Clinical visits", "entries": entries})
+
+    items = list(db.scalars(select(EvidenceItem).where(EvidenceItem.person_id == person.id)
+                            .order_by(EvidenceItem.issued_date, EvidenceItem.id)))
+    findings: dict[int, list[Finding]] = {}
+    for finding in db.scalars(select(Finding).join(EvidenceItem, EvidenceItem.id == Finding.evidence_item_id)
+                              .where(EvidenceItem.person_id == person.id).order_by(Finding.id)):
+        findings.setdefault(finding.evidence_item_id, []).append(finding)
+    entries = []
+    for item in items:
+        fields = [["Summary", writer.parts(item.summary)]] if item.summary else []
+        for finding in findings.get(item.id, []):
+            consistency = f" ({CONSISTENCY_LABELS[finding.consistency].lower()})" if finding.consistency else ""
+            fields.append([f"Finding: {finding.body_region}{consistency}",
+                           writer.parts(finding.description)
+                           + ([[" Attributed to: ", None], *writer.parts(finding.attributed_cause)]
+                              if finding.attributed_cause else [])])
+        entries.append({"title": f"{EVIDENCE_KIND_LABELS[item.kind]}, issued {when(item.issued_date)}",
+                        "fields": fields})
+    rule35s = list(db.scalars(select(Rule35Record).where(Rule35Record.person_id == person.id)
+                              .order_by(Rule35Record.written_date)))
+    for record in rule35s:
+        outcome = OUTCOME_LABELS[record.outcome].lower() if record.outcome else "no response recorded"
+        entries.append({"title": f"{RULE35_LIMB_LABELS[record.limb]}, written on {when(record.written_date)}; "
+                                 f"Home Office: {outcome}", "fields": []})
+    if entries:
+        sections.append({"heading": "Medical evidence", "entries": entries})
+
+    events = list(db.scalars(select(HealthEvent).where(HealthEvent.person_id == person.id)
+                             .order_by(HealthEvent.started_at)))
+    entries = [{"title": f"{HEALTH_EVENT_LABELS[e.kind]} on {when(e.started_at.date())}",
+                "fields": [["Notes", writer.parts(e.notes)]] if e.notes else []} for e in events]
+    if entries:
+        sections.append({"heading": "Health events in detention", "entries": entries})
+
+    referrals = db.execute(select(Referral.status, Referral.made_date, Organisation.type)
+                           .join(Organisation, Organisation.id == Referral.organisation_id)
+                           .where(Referral.person_id == person.id, Referral.status != ReferralStatus.draft)
+                           .order_by(Referral.made_date)).all()
+    entries = [{"title": f"Referred to {ORGANISATION_TYPE_LABELS[r.type].lower()} on {when(r.made_date)}: "
+                         f"{STATUS_LABELS[r.status].lower()}", "fields": []} for r in referrals]
+    if entries:
+        sections.append({"heading": "Referrals", "entries": entries})
+    return {"pseudonym": narrative.pseudonym, "facts": facts, "sections": sections,
+            "replacements": sum(writer.reasons.values()), "reasons": dict(sorted(writer.reasons.items()))}
+
+
+# --- the workflow -----------------------------------------------------------------------------------------
+
+def submit(db: Session, narrative: CaseNarrative, content: dict[str, Any], now: datetime) -> None:
+    if narrative.status is not NarrativeStatus.draft:
+        raise NarrativeRuleError("Only a draft can be submitted for approval.")
+    narrative.content = content
+    narrative.status = NarrativeStatus.awaiting_approval
+    narrative.submitted_at = now
+    db.flush()
+
+
+def send_back(db: Session, narrative: CaseNarrative) -> None:
+    if narrative.status is not NarrativeStatus.awaiting_approval:
+        raise NarrativeRuleError("Only a narrative awaiting approval can be sent back to draft.")
+    narrative.status = NarrativeStatus.draft
+    narrative.content = None
+    narrative.submitted_at = None
+    db.flush()
+
+
+def approve(db: Session, narrative: CaseNarrative, approver_id: int, today: date) -> None:
+    if narrative.status is not NarrativeStatus.awaiting_approval:
+        raise NarrativeRuleError("Only a narrative awaiting approval can be approved.")
+    if approver_id == narrative.created_by_id:
+        raise NarrativeRuleError("A narrative must be approved by someone other than the person who wrote it.")
+    if not research_consent(db, narrative.person_id, today):
+        raise NarrativeRuleError("The person's consent to anonymised research no longer stands, so this "
+                                 "narrative cannot be released.")
+    narrative.status = NarrativeStatus.released
+    narrative.approved_by_id = approver_id
+    narrative.approved_at = datetime.now(UTC)
+    db.flush()
+
+
+def set_redactions(db: Session, narrative: CaseNarrative, terms: list[str], keep_facility: bool) -> None:
+    if narrative.status is not NarrativeStatus.draft:
+        raise NarrativeRuleError("Redactions can be changed only while the narrative is a draft.")
+    narrative.extra_redactions = terms
+    narrative.keep_facility = keep_facility
+    db.flush()
+
+
+def visible_to_researchers(db: Session, today: date) -> list[CaseNarrative]:
+    """Released narratives whose person's consent still stands: a withdrawal takes them out of sight at once."""
+    return list(db.scalars(
+        select(CaseNarrative).where(
+            CaseNarrative.status == NarrativeStatus.released,
+            CaseNarrative.person_id.in_(select(Consent.person_id).where(
+                Consent.purpose == ConsentPurpose.anonymised_research, Consent.given_date <= today,
+                or_(Consent.withdrawn_date.is_(None), Consent.withdrawn_date > today))))
+        .order_by(CaseNarrative.approved_at.desc())))
+
+
+def all_narratives(db: Session) -> list[tuple[CaseNarrative, str]]:
+    """For coordinators: every narrative with its person's reference (they may open the person anyway)."""
+    return [(n, ref) for n, ref in db.execute(
+        select(CaseNarrative, Person.reference).join(Person, Person.id == CaseNarrative.person_id)
+        .order_by(CaseNarrative.created_at.desc()))]
