@@ -12,12 +12,12 @@ from app.alerts import service as alerts
 from app.alerts.rules import RULES
 from app.auth.deps import require
 from app.auth.models import Role, User
-from app.auth.permissions import Permission
+from app.auth.permissions import Permission, has_permission
 from app.config import get_settings, organisation_today
 from app.db import DbSession
 from app.detention import clock
 from app.people import service as people_service
-from app.reports.models import SummaryRelease
+from app.reports.models import CaseNarrative, NarrativeStatus, SummaryRelease
 from app.web.templating import render
 
 router = APIRouter()
@@ -41,4 +41,7 @@ def home(request: Request, db: DbSession, user: User = Depends(require(Permissio
         context["band_on"] = clock.band_on
     if user.role in (Role.admin, Role.coordinator, Role.researcher):
         context["releases"] = db.scalar(select(func.count()).select_from(SummaryRelease))
+    if has_permission(user.role, Permission.prepare_narratives):
+        context["awaiting_approval"] = db.scalar(select(func.count()).select_from(CaseNarrative)
+                                                 .where(CaseNarrative.status == NarrativeStatus.awaiting_approval))
     return render(request, "home/index.html", context)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from numbers import Integral
 
@@ -67,27 +67,6 @@ class Table:
                     raise ValueError(f"table {self.key!r}, row {label!r}: counts must be non-negative whole "
                                      f"numbers, not {count!r}")
 
-    def value(self, pos: _Pos) -> int:
-        row, col = pos
-        if row >= 0 and col >= 0:
-            return int(self.counts[row][col])
-        if row >= 0:
-            return sum(int(c) for c in self.counts[row])
-        if col >= 0:
-            return sum(int(r[col]) for r in self.counts)
-        return sum(int(c) for r in self.counts for c in r)
-
-    def publishes(self, pos: _Pos) -> bool:
-        """Whether the table has a published slot at this position (a grand total may exist only implicitly)."""
-        row, col = pos
-        if row >= 0 and col >= 0:
-            return True
-        if row >= 0:
-            return self.row_totals
-        if col >= 0:
-            return self.col_totals
-        return self.grand_total
-
 
 @dataclass(frozen=True)
 class Cell:
@@ -110,16 +89,6 @@ class ProtectedTable:
     grand_total: Cell | None
     population: str | None
 
-    def cell(self, pos: _Pos) -> Cell | None:
-        row, col = pos
-        if row >= 0 and col >= 0:
-            return self.cells[row][col]
-        if row >= 0:
-            return self.row_totals[row] if self.row_totals is not None else None
-        if col >= 0:
-            return self.col_totals[col] if self.col_totals is not None else None
-        return self.grand_total
-
 
 @dataclass(frozen=True)
 class Interval:
@@ -137,11 +106,52 @@ class Interval:
 
 
 class DisclosureRefused(Exception):
+    """A release that would let a reader narrow a hidden count to fewer than k values; str() is the reason."""
+
     def __init__(self, table_key: str, table_title: str, reason: str) -> None:
         super().__init__(reason)
         self.table_key = table_key
         self.table_title = table_title
         self.reason = reason
+
+
+def _value(table: Table, pos: _Pos) -> int:
+    row, col = pos
+    if row >= 0 and col >= 0:
+        return int(table.counts[row][col])
+    if row >= 0:
+        return sum(int(c) for c in table.counts[row])
+    if col >= 0:
+        return sum(int(r[col]) for r in table.counts)
+    return sum(int(c) for r in table.counts for c in r)
+
+
+def _publishes(table: Table, pos: _Pos) -> bool:
+    """Whether the table has a slot for this position (a grand total always exists, but may go unpublished)."""
+    row, col = pos
+    if row >= 0 and col >= 0:
+        return True
+    if row >= 0:
+        return table.row_totals
+    if col >= 0:
+        return table.col_totals
+    return table.grand_total
+
+
+def _slot(table: ProtectedTable, pos: _Pos) -> Cell | None:
+    row, col = pos
+    if row >= 0 and col >= 0:
+        return table.cells[row][col]
+    if row >= 0:
+        return table.row_totals[row] if table.row_totals is not None else None
+    if col >= 0:
+        return table.col_totals[col] if table.col_totals is not None else None
+    return table.grand_total
+
+
+def _positions(n_rows: int, n_cols: int) -> list[_Pos]:
+    cells = [(r, c) for r in range(n_rows) for c in range(n_cols)]
+    return cells + [(r, -1) for r in range(n_rows)] + [(-1, c) for c in range(n_cols)] + [_GRAND]
 
 
 # --- single numbers ---------------------------------------------------------------------------------------------
@@ -218,11 +228,8 @@ def _narrow_reason(table: ProtectedTable, pos: _Pos, interval: Interval, k: int)
 
 
 def _hidden_positions(table: ProtectedTable) -> Iterator[_Pos]:
-    n_rows, n_cols = len(table.row_labels), len(table.col_labels)
-    positions = [(r, c) for r in range(n_rows) for c in range(n_cols)]
-    positions += [(r, -1) for r in range(n_rows)] + [(-1, c) for c in range(n_cols)] + [_GRAND]
-    for pos in positions:
-        cell = table.cell(pos)
+    for pos in _positions(len(table.row_labels), len(table.col_labels)):
+        cell = _slot(table, pos)
         if cell is not None and cell.suppressed:
             yield pos
 
@@ -283,7 +290,7 @@ def _component_intervals(tables: Sequence[ProtectedTable]) -> Iterator[tuple[int
         n_rows, n_cols = shapes[t]
         margins = [(r, -1) for r in range(n_rows)] + [(-1, c) for c in range(n_cols)] + [_GRAND]
         for pos in margins:
-            cell = table.cell(pos)
+            cell = _slot(table, pos)
             if cell is not None and not cell.suppressed and cell.value is not None:
                 equations.append(coefficients(t, pos))
                 values.append(float(cell.value))
@@ -409,16 +416,14 @@ class _Protector:
     def _items(self, indices: Sequence[int] | range) -> Iterator[_Item]:
         for t in indices:
             table = self.tables[t]
-            n_rows, n_cols = len(table.row_labels), len(table.col_labels)
-            positions = [(r, c) for r in range(n_rows) for c in range(n_cols)]
-            positions += [(r, -1) for r in range(n_rows)] + [(-1, c) for c in range(n_cols)] + [_GRAND]
-            yield from ((t, pos) for pos in positions if table.publishes(pos))
+            positions = _positions(len(table.row_labels), len(table.col_labels))
+            yield from ((t, pos) for pos in positions if _publishes(table, pos))
 
     def value(self, item: _Item) -> int:
-        return self.tables[item[0]].value(item[1])
+        return _value(self.tables[item[0]], item[1])
 
     def shown(self, item: _Item) -> bool:
-        return self.tables[item[0]].publishes(item[1]) and item not in self.hidden
+        return _publishes(self.tables[item[0]], item[1]) and item not in self.hidden
 
     def _hidden_members(self, line: _Line) -> int:
         return sum(1 for m in line.members if m in self.hidden)
@@ -463,55 +468,44 @@ class _Protector:
             return math.inf
         return self.value(line.total) - sum(self.value(m) for m in line.members if self.shown(m))
 
+    def _more_in(self, line: _Line, item: _Item) -> _Item | None:
+        """The next count to hide in a line to give the item room: its smallest published member, else its total."""
+        choice = self._candidate(line, exclude=item)
+        if choice is None and line.total != item and self.shown(line.total):
+            choice = line.total
+        return choice
+
     def _widen(self, item: _Item, component: Sequence[int]) -> bool:
         """Hide one more count to give the item more room; False when there is nothing left to hide."""
         touching = self.member_of.get(item, []) + self.total_of.get(item, [])
         ranked = sorted(touching, key=lambda line: self._slack(item, line))
         binding = [line for line in ranked if self._slack(item, line) < math.inf]
         loose = [line for line in ranked if self._slack(item, line) == math.inf]
-        linked_totals = [(t, _GRAND) for t in component
-                         if t != item[0] and item[1] == _GRAND and self.shown((t, _GRAND))
-                         and self.value((t, _GRAND)) > 0]
-        for line in binding:
-            choice = self._candidate(line, exclude=item)
-            if choice is None and line.total != item and self.shown(line.total):
-                choice = line.total
-            if choice is not None:
-                self.hidden.add(choice)
-                return True
-        if linked_totals:
-            self.hidden.add(linked_totals[0])
-            return True
-        for line in loose:
-            choice = self._candidate(line, exclude=item)
-            if choice is None and line.total != item and self.shown(line.total):
-                choice = line.total
-            if choice is not None:
-                self.hidden.add(choice)
-                return True
+        choices = [self._more_in(line, item) for line in binding]
+        if item[1] == _GRAND:
+            # A linked table's published total is this total too.
+            choices += [(t, _GRAND) for t in component if t != item[0] and self.shown((t, _GRAND))
+                        and self.value((t, _GRAND)) > 0]
+        choices += [self._more_in(line, item) for line in loose]
         # Last resort before refusing: anything still published in the same table, then in the linked ones.
         for scope in ([item[0]], component):
             rest = [i for i in self._items(scope) if self.shown(i) and self.value(i) > 0]
-            if rest:
-                self.hidden.add(min(rest, key=self.value))
-                return True
-        return False
+            choices += sorted(rest, key=self.value)[:1]
+        choice = next((c for c in choices if c is not None), None)
+        if choice is None:
+            return False
+        self.hidden.add(choice)
+        return True
 
     def view(self, t: int) -> ProtectedTable:
         table = self.tables[t]
 
         def cell(pos: _Pos) -> Cell:
-            return _hidden(self.k) if (t, pos) in self.hidden else Cell(table.value(pos), str(table.value(pos)), False)
+            if (t, pos) in self.hidden:
+                return _hidden(self.k)
+            return Cell(value=_value(table, pos), display=str(_value(table, pos)), suppressed=False)
 
-        n_rows, n_cols = len(table.row_labels), len(table.col_labels)
-        return ProtectedTable(
-            key=table.key, title=table.title, row_labels=tuple(table.row_labels), col_labels=tuple(table.col_labels),
-            cells=tuple(tuple(cell((r, c)) for c in range(n_cols)) for r in range(n_rows)),
-            row_totals=tuple(cell((r, -1)) for r in range(n_rows)) if table.row_totals else None,
-            col_totals=tuple(cell((-1, c)) for c in range(n_cols)) if table.col_totals else None,
-            grand_total=cell(_GRAND) if table.grand_total else None,
-            population=table.population,
-        )
+        return _build(table, cell)
 
     def secure(self) -> None:
         for component in _components(self.tables):
@@ -530,11 +524,7 @@ class _Protector:
                         "prevent it, so the table cannot be released.")
 
 
-def _rounded(table: Table) -> ProtectedTable:
-    def cell(pos: _Pos) -> Cell:
-        rounded = _round(table.value(pos))
-        return Cell(value=rounded, display=str(rounded), suppressed=False)
-
+def _build(table: Table, cell: Callable[[_Pos], Cell]) -> ProtectedTable:
     n_rows, n_cols = len(table.row_labels), len(table.col_labels)
     return ProtectedTable(
         key=table.key, title=table.title, row_labels=tuple(table.row_labels), col_labels=tuple(table.col_labels),
@@ -544,6 +534,14 @@ def _rounded(table: Table) -> ProtectedTable:
         grand_total=cell(_GRAND) if table.grand_total else None,
         population=table.population,
     )
+
+
+def _rounded(table: Table) -> ProtectedTable:
+    def cell(pos: _Pos) -> Cell:
+        rounded = _round(_value(table, pos))
+        return Cell(value=rounded, display=str(rounded), suppressed=False)
+
+    return _build(table, cell)
 
 
 def protect(table: Table, policy: Policy) -> ProtectedTable:
@@ -561,8 +559,9 @@ def protect_all(tables: Sequence[Table], policy: Policy) -> list[ProtectedTable]
     _check_keys(tables)
     totals: dict[str, int] = {}
     for table in tables:
-        if table.population is not None and totals.setdefault(table.population, table.value(_GRAND)) != \
-                table.value(_GRAND):
+        total = _value(table, _GRAND)
+        # The audit assumes linked tables add up to the same number; if they do not, the tables are wrong.
+        if table.population is not None and totals.setdefault(table.population, total) != total:
             raise ValueError(f"tables of population {table.population!r} must have equal grand totals")
     if policy.rounding:
         return [_rounded(table) for table in tables]

@@ -9,6 +9,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from app.dates import format_datetime
 from app.reports import charts
 from app.reports.disclosure import Cell, ProtectedTable
 from app.reports.summaries import Summary
@@ -61,6 +62,7 @@ def summary_document(summary: Summary) -> dict[str, Any]:
     return {
         "title": "Anonymised evidence summary",
         "generated_at": summary.generated_at.isoformat(timespec="seconds"),
+        "generated": format_datetime(summary.generated_at),
         "parameters": [[label, value] for label, value in summary.params.describe()],
         "k": k,
         "rounding": summary.params.rounding,

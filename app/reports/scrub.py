@@ -87,7 +87,7 @@ _Found = tuple[int, int, _Kind]
 # written interchangeably at the end of words or in Persian-style spelling.
 _LETTER_FOLDS: dict[str, str] = {
     "ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ı": "i", "ŧ": "t", "æ": "ae", "œ": "oe", "þ": "th",
-    "ى": "ي", "ی": "ي", "ي": "ي", "ة": "ه", "ک": "ك", "ڪ": "ك",
+    "ى": "ي", "ی": "ي", "ة": "ه", "ک": "ك", "ڪ": "ك",
 }
 
 
@@ -117,7 +117,9 @@ def _fold_char(ch: str) -> str:
     if ch == _TATWEEL or unicodedata.category(ch) == "Cf":
         return ""
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", ch).casefold())
-    return "".join(c for c in decomposed if unicodedata.category(c) not in ("Mn", "Me")).translate(_FOLDS)
+    # Digits of every script read as ASCII digits: a date or number may be written "١٩٩٠" or "१९९०".
+    return "".join(str(unicodedata.decimal(c)) if unicodedata.category(c) == "Nd" else c
+                   for c in decomposed if unicodedata.category(c) not in ("Mn", "Me")).translate(_FOLDS)
 
 
 def _is_word(c: str) -> bool:
@@ -337,7 +339,7 @@ def _known_phones(original: str, phones: Iterable[str]) -> Iterator[tuple[int, i
     cores: list[tuple[str, int]] = []
     for phone in phones:
         digits = _digits(phone)
-        # The last nine digits are the subscriber's number in any country's written forms.
+        # Only the last nine digits survive every written form: +44, 0044, (0), a trunk 0 or a country code.
         core = digits[-9:]
         if len(core) >= 6:
             cores.append((core, len(digits) - len(core) + 3))
@@ -376,7 +378,7 @@ _POSTCODE_RE = re.compile(
     r"[ \t\u00a0]?\d[ABD-HJLNP-UW-Z]{2})(?!\w)", re.IGNORECASE)
 _HOME_OFFICE_RE = re.compile(r"(?<!\w)[A-Za-z]\d{6,8}(?:/\d{1,3})?(?!\w)")
 _HOME_OFFICE_GROUPS = re.compile(r"(?<![\w-])\d{4}(?:[- ]?\d{4}){3}(?![\w-])")
-_CASE_REFERENCE_RE = re.compile(r"(?<![\w-])[A-Z0-9]{4}-[A-Z0-9]{4}(?![\w-])")
+_CASE_REFERENCE_RE = re.compile(r"(?<![\w-])[A-Za-z0-9]{4}-[A-Za-z0-9]{4}(?![\w-])")
 _NHS_NUMBER = re.compile(r"(?<![\w+])\d{3} \d{3} \d{4}(?!\w)")
 _LONG_NUMBER = re.compile(r"(?<!\w)\d{9,}(?!\w)")
 
@@ -388,9 +390,13 @@ def _generic(original: str) -> Iterator[_Found]:
         for match in pattern.finditer(original):
             yield match.start(), match.end(), _HOME_OFFICE
     for match in _CASE_REFERENCE_RE.finditer(original):
-        # Our references never hold 0 or 1, so all-digit pairs with them are ranges such as "2019-2021".
         text = match.group()
-        if not (text.replace("-", "").isdigit() and ("0" in text or "1" in text)):
+        # In lower case only a digit tells a reference ("k7q2-m9xd") from a word pair ("self-harm"); and our
+        # references never hold 0 or 1, so digits alone with them are ranges such as "2019-2021".
+        if text.replace("-", "").isdigit():
+            if "0" not in text and "1" not in text:
+                yield match.start(), match.end(), _REFERENCE
+        elif text.isupper() or any(c.isdigit() for c in text):
             yield match.start(), match.end(), _REFERENCE
     for match in _POSTCODE_RE.finditer(original):
         yield match.start(), match.end(), _POSTCODE
@@ -487,7 +493,38 @@ def _resolve(original: str, found: Iterable[_Found]) -> list[_Found]:
             joined[-1] = (joined[-1][0], end, _NAME)
         else:
             joined.append((start, end, kind))
+    for i, (start, end, kind) in enumerate(joined):
+        if kind is _NAME:
+            floor = joined[i - 1][1] if i else 0
+            ceiling = joined[i + 1][0] if i + 1 < len(joined) else len(original)
+            joined[i] = (*_with_initials(original, start, end, floor, ceiling), kind)
     return joined
+
+
+def _initial_at(original: str, i: int) -> bool:
+    """Whether original[i:i + 2] is an initial such as "T." standing alone."""
+    return (i >= 0 and i + 1 < len(original) and original[i].isupper() and original[i + 1] == "."
+            and (i == 0 or not original[i - 1].isalnum())
+            and (i + 2 == len(original) or not original[i + 2].isalnum()))
+
+
+def _with_initials(original: str, start: int, end: int, floor: int, ceiling: int) -> tuple[int, int]:
+    """A name's initials written beside it ("J. M. O'Neill", "Amanuel T.") identify as much as the name."""
+    while True:
+        at = start
+        while at > floor and original[at - 1] in " \t":
+            at -= 1
+        if at - 2 < floor or not _initial_at(original, at - 2):
+            break
+        start = at - 2
+    while True:
+        at = end
+        while at < ceiling and original[at] in " \t":
+            at += 1
+        if at + 2 > ceiling or not _initial_at(original, at):
+            break
+        end = at + 2
+    return start, end
 
 
 def scrub(text: str, ids: Identifiers, *, pseudonym: str) -> Scrubbed:

@@ -192,6 +192,12 @@ def test_a_date_written_as_a_birth_date_is_replaced_even_if_it_is_not_the_record
     assert result.text == "Interview notes give DOB: [date of birth] and date of birth [date of birth]."
 
 
+def test_digits_of_other_scripts_are_read_as_digits() -> None:
+    result = scrub("تاريخ الميلاد ٠٧/٠٣/١٩٩٠ وفق الوثيقة", Identifiers(birth_dates=(date(1990, 3, 7),)),
+                   pseudonym=PSEUDONYM)
+    assert result.text == "تاريخ الميلاد [date of birth] وفق الوثيقة"
+
+
 def test_other_dates_that_share_the_birthday_are_kept() -> None:
     text = "Visited on 7 March 2024 and again on 14 March 2024."
     result = scrub(text, Identifiers(birth_dates=(date(1990, 3, 7),)), pseudonym=PSEUDONYM)
@@ -304,6 +310,8 @@ def test_coordinator_redactions_take_the_whole_word() -> None:
     ("B1234567/2", "[reference]", "Home Office reference"),
     ("1234-5678-9012-3456", "[reference]", "Home Office reference"),
     ("K7Q2-M9XD", "[reference]", "reference"),
+    ("k7q2-m9xd", "[reference]", "reference"),
+    ("2345-6789", "[reference]", "reference"),
     ("943 476 5919", "[reference]", "reference"),
 ])
 def test_generic_patterns_are_replaced_without_being_known(found: str, label: str, reason: str) -> None:
