@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, delete, insert, make_url, select, text
 from sqlalchemy.orm import Session
 
@@ -32,6 +33,12 @@ from app.config import get_settings  # noqa: E402
 from app.db import Base, build_engine, get_engine, reset_engine_cache  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
+
+# CI draws the same examples on every run, so a red build is always reproducible; a developer can explore new
+# ones with HYPOTHESIS_PROFILE=explore.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("explore", derandomize=False, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def is_postgres(url: str = TEST_DATABASE_URL) -> bool:

@@ -475,23 +475,31 @@ class _Protector:
             choice = line.total
         return choice
 
-    def _widen(self, item: _Item, component: Sequence[int]) -> bool:
-        """Hide one more count to give the item more room; False when there is nothing left to hide."""
+    def _choices(self, item: _Item, component: Sequence[int]) -> Iterator[_Item]:
+        """Counts worth hiding to give the item more room, best first (lazily: each one costs some work)."""
         touching = self.member_of.get(item, []) + self.total_of.get(item, [])
         ranked = sorted(touching, key=lambda line: self._slack(item, line))
         binding = [line for line in ranked if self._slack(item, line) < math.inf]
         loose = [line for line in ranked if self._slack(item, line) == math.inf]
-        choices = [self._more_in(line, item) for line in binding]
+        for line in binding:
+            if (choice := self._more_in(line, item)) is not None:
+                yield choice
         if item[1] == _GRAND:
             # A linked table's published total is this total too.
-            choices += [(t, _GRAND) for t in component if t != item[0] and self.shown((t, _GRAND))
-                        and self.value((t, _GRAND)) > 0]
-        choices += [self._more_in(line, item) for line in loose]
+            yield from ((t, _GRAND) for t in component if t != item[0] and self.shown((t, _GRAND))
+                        and self.value((t, _GRAND)) > 0)
+        for line in loose:
+            if (choice := self._more_in(line, item)) is not None:
+                yield choice
         # Last resort before refusing: anything still published in the same table, then in the linked ones.
         for scope in ([item[0]], component):
             rest = [i for i in self._items(scope) if self.shown(i) and self.value(i) > 0]
-            choices += sorted(rest, key=self.value)[:1]
-        choice = next((c for c in choices if c is not None), None)
+            if rest:
+                yield min(rest, key=self.value)
+
+    def _widen(self, item: _Item, component: Sequence[int]) -> bool:
+        """Hide one more count to give the item more room; False when there is nothing left to hide."""
+        choice = next(self._choices(item, component), None)
         if choice is None:
             return False
         self.hidden.add(choice)

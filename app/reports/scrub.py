@@ -331,7 +331,8 @@ def _digits(text: str) -> str:
     return "".join(str(unicodedata.digit(c)) for c in text if c.isdigit())
 
 
-_DIGIT_RUN = re.compile(r"\d(?:[ \t\u00a0()\-./]{0,3}\d)*")
+# Separators between digits: a few punctuation marks mixed with spaces (people pad "+44 -  (0)7700...").
+_DIGIT_RUN = re.compile(r"\d(?:[ \t\u00a0()\-./]{0,8}\d)*")
 
 
 def _known_phones(original: str, phones: Iterable[str]) -> Iterator[tuple[int, int]]:
@@ -355,7 +356,7 @@ def _known_phones(original: str, phones: Iterable[str]) -> Iterator[tuple[int, i
                 # Take the country code or trunk 0 written before it, but not a neighbouring number.
                 while first > 0 and at - first < prefix:
                     gap = original[positions[first - 1] + 1:positions[first]]
-                    if len(gap) > 3 or "." in gap or "/" in gap:
+                    if len(gap.replace(" ", "")) > 3 or "." in gap or "/" in gap:
                         break
                     first -= 1
                 start, end = positions[first], positions[at + len(core) - 1] + 1

@@ -69,15 +69,16 @@ def release_summary(db: Session, user: User, params: SummaryParams, output_forma
     if override_reason is not None and (user.role is not Role.admin or not override_reason.strip()):
         raise ReleaseRefused("Only an administrator can override the differencing guard, and only with a reason.")
     policy = Policy(k=k, rounding=params.rounding)
-    ids = summaries.population_ids(db, params, today)
-    clash = differencing_clash(db, ids, k)
-    if clash is not None and override_reason is None:
-        raise ReleaseRefused(
-            f"This summary counts a population that differs from release {clash.id} "
-            f"({clash.created_at.date().isoformat()}) by fewer than {k} people. Publishing both would let a "
-            "reader subtract one from the other and learn about those people. Choose a different period or "
-            "filters, or ask an administrator to override with a reason.", differencing=True)
-    computed = summaries.compute(db, params, today, zone)
+    with summaries.population(db, params, today):
+        ids = summaries.population_ids(db)
+        clash = differencing_clash(db, ids, k)
+        if clash is not None and override_reason is None:
+            raise ReleaseRefused(
+                f"This summary counts a population that differs from release {clash.id} "
+                f"({clash.created_at.date().isoformat()}) by fewer than {k} people. Publishing both would let a "
+                "reader subtract one from the other and learn about those people. Choose a different period or "
+                "filters, or ask an administrator to override with a reason.", differencing=True)
+        computed = summaries.compute(db, params, today, zone)
     try:
         summary = summaries.build(computed, params, policy, now)
     except DisclosureRefused as exc:

@@ -7,12 +7,14 @@ import struct
 import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, distinct, func, or_, select, union
+import sqlalchemy as sa
+from sqlalchemy import ColumnElement, Select, case, distinct, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from app.consent.models import Consent, ConsentPurpose
@@ -98,8 +100,37 @@ def population_query(params: SummaryParams, today: date) -> Select[tuple[int]]:
     return select(Visit.person_id).where(*_visits_in_scope(params, today)).distinct()
 
 
-def population_ids(db: Session, params: SummaryParams, today: date) -> list[int]:
-    return list(db.scalars(population_query(params, today).order_by(Visit.person_id)))
+# The population of one summary, worked out once and joined by every table that follows. Temporary: private to
+# the connection and gone when the summary is done.
+_population = sa.Table(
+    "summary_population", sa.MetaData(),
+    sa.Column("person_id", sa.Integer, primary_key=True),
+    # Whether any of the person's visits in scope recorded a moderate or high risk of self-harm or suicide.
+    sa.Column("risky", sa.Integer, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+POPULATION = select(_population.c.person_id)
+
+
+@contextmanager
+def population(db: Session, params: SummaryParams, today: date) -> Iterator[None]:
+    """Materialises the people counted for the duration of the block. One pass over the visits in scope serves
+    the population and the per-person risk flag; every table after it reads this small keyed table instead."""
+    connection = db.connection()
+    _population.create(connection)
+    try:
+        risky = func.max(case((Visit.risk.in_([RiskLevel.moderate, RiskLevel.high]), 1), else_=0))
+        db.execute(_population.insert().from_select(
+            ["person_id", "risky"],
+            select(Visit.person_id, risky).where(*_visits_in_scope(params, today)).group_by(Visit.person_id)))
+        yield
+    finally:
+        _population.drop(connection)
+
+
+def population_ids(db: Session) -> list[int]:
+    """The sorted ids of the people counted; only inside `population()`."""
+    return list(db.scalars(POPULATION.order_by(_population.c.person_id)))
 
 
 def fingerprint(ids: Sequence[int]) -> str:
@@ -154,25 +185,30 @@ def _column(key: str, title: str, rows: Sequence[str], counts: Sequence[int], co
 
 
 def compute(db: Session, params: SummaryParams, today: date, zone: ZoneInfo) -> Computed:
+    """Every table, before disclosure control. Only inside `population()`."""
     scope = _visits_in_scope(params, today)
-    people = select(Visit.person_id).where(*scope).distinct().scalar_subquery()
-    in_people = (lambda column: column.in_(people))  # noqa: E731 - one subquery, reused by every table
+    in_people = (lambda column: column.in_(POPULATION))  # noqa: E731
     start_at, end_at = _period_bounds(params, zone)
     tables: list[Table] = []
 
-    n_people = db.scalar(select(func.count()).select_from(population_query(params, today).subquery())) or 0
+    n_people = db.scalar(select(func.count()).select_from(_population)) or 0
     tables.append(_column("people_seen", "People seen", ["People seen"], [n_people], "People",
                           total=True, population="people"))
 
     # Visits: by how they were made, and where (a facility only ever as an aggregate count).
-    by_mode = dict(db.execute(select(Visit.mode, func.count()).where(*scope).group_by(Visit.mode)).all())
+    # One pass over the visits in scope gives both visit tables.
+    by_mode: Counter[VisitMode] = Counter()
+    by_facility_id: Counter[int | None] = Counter()
+    for mode, facility_id, n in db.execute(select(Visit.mode, Visit.facility_id, func.count()).where(*scope)
+                                           .group_by(Visit.mode, Visit.facility_id)):
+        by_mode[mode] += n
+        by_facility_id[facility_id] += n
     modes = list(VisitMode)
     tables.append(_column("visits_by_mode", "Visits by how they were made", [MODE_LABELS[m] for m in modes],
                           [by_mode.get(m, 0) for m in modes], "Visits", total=True, population="visits"))
-    by_facility = db.execute(
-        select(Facility.name, func.count()).select_from(Visit).outerjoin(Facility, Facility.id == Visit.facility_id)
-        .where(*scope).group_by(Facility.name).order_by(Facility.name)
-    ).all()
+    names = dict(db.execute(select(Facility.id, Facility.name)).all())
+    by_facility = [((names[f] if f is not None else None), n) for f, n in by_facility_id.items()]
+    by_facility.sort(key=lambda pair: (pair[0] is None, pair[0] or ""))
     tables.append(_column("visits_by_facility", "Visits by place of detention",
                           [name or "No place recorded (phone or video)" for name, _ in by_facility],
                           [n for _, n in by_facility], "Visits", total=True, population="visits"))
@@ -192,7 +228,7 @@ def compute(db: Session, params: SummaryParams, today: date, zone: ZoneInfo) -> 
         in_people(HealthEvent.person_id), HealthEvent.kind == HealthEventKind.self_harm,
         HealthEvent.started_at >= start_at, HealthEvent.started_at < end_at)) or 0
     suicidal_rows = union(
-        select(Visit.person_id.label("pid")).where(*scope, Visit.risk.in_([RiskLevel.moderate, RiskLevel.high])),
+        select(_population.c.person_id.label("pid")).where(_population.c.risky == 1),
         select(Rule35Record.person_id.label("pid")).where(
             in_people(Rule35Record.person_id), Rule35Record.limb == Rule35Limb.suicidal_intentions,
             Rule35Record.written_date >= params.start_date, Rule35Record.written_date <= params.end_date),
@@ -228,7 +264,7 @@ def compute(db: Session, params: SummaryParams, today: date, zone: ZoneInfo) -> 
                            sum(n for level, n in by_level.items() if level not in (1, 2, 3))],
                           "People", total=True, population="people"))
 
-    bands, outcomes, days = _detention(db, people, params, n_people)
+    bands, outcomes, days = _detention(db, POPULATION, params, n_people)
     tables.append(_column("length_of_detention", "People by length of detention (Home Office bands)",
                           [b.label for b in clock.BANDS] + [NO_DETENTION],
                           [bands.get(b.label, 0) for b in clock.BANDS] + [bands.get(NO_DETENTION, 0)],

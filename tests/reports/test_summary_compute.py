@@ -24,6 +24,12 @@ def _counts(computed: summaries.Computed, key: str) -> dict[str, tuple[int, ...]
     return dict(zip(table.row_labels, table.counts, strict=True))
 
 
+def _compute(db, params, today) -> summaries.Computed:  # type: ignore[no-untyped-def]
+    with summaries.population(db, params, today):
+        assert summaries.population_ids(db) == sorted(summaries.population_ids(db))
+        return summaries.compute(db, params, today, get_settings().zone)
+
+
 def _params(today, days=60):  # type: ignore[no-untyped-def]
     return SummaryParams(start_date=today - timedelta(days=days), end_date=today)
 
@@ -66,7 +72,7 @@ def test_each_table_counts_what_it_says(db, research_people, today):
     db.add(Referral(person_id=b.id, organisation_id=legal.id, made_by_id=actor, status=ReferralStatus.draft))
     db.commit()
 
-    computed = summaries.compute(db, _params(today), today, get_settings().zone)
+    computed = _compute(db, _params(today), today)
     assert computed.people == 8
     assert _counts(computed, "people_seen") == {"People seen": (8,)}
     modes = _counts(computed, "visits_by_mode")
@@ -98,7 +104,7 @@ def test_lengths_are_measured_to_the_end_of_the_period_and_outcomes_read_from_th
         episode.end_date = today - timedelta(days=5)
         episode.end_reason = EndReason.bailed
     db.commit()
-    computed = summaries.compute(db, _params(today), today, get_settings().zone)
+    computed = _compute(db, _params(today), today)
     outcomes = _counts(computed, "outcomes")
     assert outcomes["Granted bail by the Tribunal"] == (2,)
     assert outcomes[summaries.NO_DETENTION] == (1,)
