@@ -15,6 +15,7 @@ from app.audit.models import AuditEvent
 from app.auth.models import Role
 from app.consent.models import Consent
 from app.reports.models import ReleaseKind, SummaryRelease
+from app.reports.views import render_summary_html
 from tests.conftest import page_csrf
 from tests.reports.conftest import period
 
@@ -141,6 +142,10 @@ def test_downloads_are_kept_and_served_again_exactly(client, signed_in, research
     pdf = db.scalars(select(SummaryRelease).where(SummaryRelease.output_format == "pdf")).one()
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.output)).pages)
     assert "Anonymised evidence summary" in text and "People seen" in text
+    # The PDF is drawn from the printable page, charts included.
+    document = json.loads(db.scalars(select(SummaryRelease.output).where(SummaryRelease.output_format == "json")).one())
+    printable = render_summary_html(document)
+    assert printable.count("<svg") == len(document["tables"]) and "Rule 35 reports by limb and outcome" in printable
     listing = client.get("/reports/releases")
     assert listing.status_code == 200 and listing.text.count("/reports/releases/") >= 3
 
