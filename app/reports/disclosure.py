@@ -15,6 +15,8 @@ MIN_K = 5
 DEFAULT_K = 10
 ROUNDING_BASE = 5
 TOTAL = "total"
+# What a reader sees for every hidden count (the Office for National Statistics' mark for "confidential").
+HIDDEN = "[c]"
 
 # HiGHS answers within about 1e-7 per constraint; counts are whole numbers, so anything closer than this to a
 # whole number is that number, and the bound is rounded inwards (which only ever makes the audit stricter).
@@ -162,8 +164,9 @@ def _round(n: int) -> int:
 
 
 def _hidden(k: int) -> Cell:
-    # Primary and secondary suppression look the same, so a reader cannot tell which hidden cells are small.
-    return Cell(value=None, display=f"<{k}", suppressed=True)
+    # Primary and secondary suppression look the same, so a reader cannot tell which hidden cells are small; and
+    # the mark claims no range, because a cell hidden to protect another may hold any number (not "<10").
+    return Cell(value=None, display=HIDDEN, suppressed=True)
 
 
 def _is_small(n: int, k: int) -> bool:
@@ -383,13 +386,16 @@ class _Line:
 
 
 def _lines(t: int, table: Table) -> list[_Line]:
+    """Lines of cells come first: pairing hidden cells is cheaper than hiding a total, which then needs its own pair."""
     n_rows, n_cols = len(table.row_labels), len(table.col_labels)
     lines: list[_Line] = []
     if table.row_totals:
         lines += [_Line(tuple((t, (r, c)) for c in range(n_cols)), (t, (r, -1))) for r in range(n_rows)]
-        lines.append(_Line(tuple((t, (r, -1)) for r in range(n_rows)), (t, _GRAND)))
     if table.col_totals:
         lines += [_Line(tuple((t, (r, c)) for r in range(n_rows)), (t, (-1, c))) for c in range(n_cols)]
+    if table.row_totals:
+        lines.append(_Line(tuple((t, (r, -1)) for r in range(n_rows)), (t, _GRAND)))
+    if table.col_totals:
         lines.append(_Line(tuple((t, (-1, c)) for c in range(n_cols)), (t, _GRAND)))
     if not table.row_totals and not table.col_totals:
         # Kept even without a published grand total: a linked table may publish it.
@@ -452,13 +458,10 @@ class _Protector:
         return min(options, key=lambda m: (self._category(m, line), self.value(m), line.members.index(m)))
 
     def _pair_up(self, lines: Sequence[_Line]) -> None:
-        changed = True
-        while changed:
-            changed = False
-            for line in lines:
-                if self.shown(line.total) and self._hidden_members(line) == 1:
-                    self.hidden.add(self._candidate(line) or line.total)
-                    changed = True
+        # Start again from the first line after every change, so that lines of cells are always settled first.
+        while (lonely := next((line for line in lines
+                               if self.shown(line.total) and self._hidden_members(line) == 1), None)) is not None:
+            self.hidden.add(self._candidate(lonely) or lonely.total)
 
     def _slack(self, item: _Item, line: _Line) -> float:
         """How far the line alone lets the item move; infinite when the line alone does not bind it."""

@@ -16,10 +16,10 @@ from app.reports.summaries import Summary
 
 GUARANTEE = (
     "Only people whose consent to anonymised research stood on the day of release are counted. "
-    "Counts from 1 to {below} are not shown (\"<{k}\"); where a table has totals, further cells are hidden so "
-    "that no hidden count can be worked out by subtraction, and a linear-programming check proved that every "
-    "hidden count could be any of at least {k} values. Percentages, means and medians are shown only for at "
-    "least {k} people."
+    "Counts from 1 to {below} are hidden, shown as [c]; where a table has totals, further counts of any size are "
+    "hidden the same way so that no small one can be worked out by subtraction, and a linear-programming check "
+    "proved that every hidden count could be any of at least {k} values. Percentages, means and medians are "
+    "shown only for at least {k} people."
 )
 ROUNDING_GUARANTEE = (
     "Only people whose consent to anonymised research stood on the day of release are counted. Every count "

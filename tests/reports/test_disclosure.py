@@ -126,18 +126,18 @@ def test_policy_defaults_and_threshold_floor() -> None:
 
 
 def test_primary_suppression_shows_below_k() -> None:
-    assert publish_count(7, POLICY) == Cell(value=None, display="<10", suppressed=True)
-    assert publish_count(1, Policy(k=6)) == Cell(value=None, display="<6", suppressed=True)
+    assert publish_count(7, POLICY) == Cell(value=None, display="[c]", suppressed=True)
+    assert publish_count(1, Policy(k=6)) == Cell(value=None, display="[c]", suppressed=True)
     assert publish_count(5, Policy(k=6)).suppressed
     assert publish_count(6, Policy(k=6)) == Cell(value=6, display="6", suppressed=False)
     assert publish_count(10, POLICY) == Cell(value=10, display="10", suppressed=False)
-    assert publish_count(9, POLICY).display == "<10"
+    assert publish_count(9, POLICY).display == "[c]"
 
 
 def test_zero_is_published_as_zero() -> None:
     assert publish_count(0, POLICY) == Cell(value=0, display="0", suppressed=False)
     table = protect(one_way("z", (0, 3, 12), total=False), POLICY)
-    assert column(table) == ["0", "<10", "12"]
+    assert column(table) == ["0", "[c]", "12"]
     assert table.cells[0][0] == Cell(0, "0", False)
 
 
@@ -181,22 +181,22 @@ def test_mean_and_median_need_k_values() -> None:
 
 def test_table_without_totals_needs_only_primary_suppression() -> None:
     table = protect(one_way("plain", (3, 40, 25, 0), total=False), POLICY)
-    assert column(table) == ["<10", "40", "25", "0"]
+    assert column(table) == ["[c]", "40", "25", "0"]
     [interval] = audit([table], POLICY)
     assert (interval.row, interval.low, interval.high, interval.width) == ("r0", 0, None, math.inf)
 
 
 def test_small_totals_are_suppressed_too() -> None:
     table = protect(one_way("small", (3, 4, 0)), POLICY)
-    assert column(table) == ["<10", "<10", "0"]
-    assert table.grand_total == Cell(None, "<10", True)
+    assert column(table) == ["[c]", "[c]", "0"]
+    assert table.grand_total == Cell(None, "[c]", True)
     assert all(i.high is None for i in audit([table], POLICY))
 
 
 def test_secondary_suppression_one_way_with_grand_total() -> None:
     table = protect(one_way("one", (3, 0, 40, 25)), POLICY)
     # The smallest non-zero published cell is hidden with the 3, so the total cannot give it back.
-    assert column(table) == ["<10", "0", "40", "<10"]
+    assert column(table) == ["[c]", "0", "40", "[c]"]
     assert table.grand_total == Cell(68, "68", False)
     intervals = audit([table], POLICY)
     assert [(i.row, i.low, i.high) for i in intervals] == [("r0", 0, 28), ("r3", 0, 28)]
@@ -206,7 +206,7 @@ def test_secondary_suppression_two_way_with_all_totals() -> None:
     table = protect(RULE35, POLICY)
     displays = [[c.display for c in row] for row in table.cells]
     # A rectangle: every row and column with a hidden cell holds two, so no subtraction recovers the 3.
-    assert displays == [["<10", "<10", "25"], ["30", "40", "20"], ["<10", "<10", "18"]]
+    assert displays == [["[c]", "[c]", "25"], ["30", "40", "20"], ["[c]", "[c]", "18"]]
     assert [c.display for c in margins(table)] == ["40", "90", "55", "57", "65", "63", "185"]
     for row in table.cells:
         assert sum(c.suppressed for c in row) in (0, 2)
@@ -225,7 +225,7 @@ def test_two_small_hidden_cells_in_a_line_get_more_suppression() -> None:
     with pytest.raises(DisclosureRefused, match=r"between 0 and 7.*k = 10"):
         audit([weak], POLICY)
     safe = protect(table, POLICY)
-    assert column(safe) == ["<10", "<10", "<10", "60"]
+    assert column(safe) == ["[c]", "[c]", "[c]", "60"]
     assert safe.grand_total is not None and safe.grand_total.value == 117
     assert all(i.width >= 10 for i in audit([safe], POLICY))
 
@@ -240,19 +240,47 @@ def test_a_total_is_hidden_when_its_line_has_nothing_else_to_hide() -> None:
     assert all(i.width >= 10 for i in intervals)
 
 
+def test_when_a_line_has_no_cell_left_to_hide_its_total_goes() -> None:
+    table = Table("two", "Two by two", ("a", "b"), ("x", "y"), ((6, 5), (10, 3)), row_totals=True, col_totals=True)
+    weak = protect(table, Policy(secondary=False))
+    assert [c.display for c in margins(weak)] == ["11", "13", "16", "[c]"]
+    assert attack([weak])[("two", 0, 0)] == pytest.approx((6, 6))
+    safe = protect(table, POLICY)
+    # Pairing the 6 with the 10 is not enough: row "a" (11) and column "x" (16) still pin the 6 to [3, 11].
+    assert [[c.display for c in row] for row in safe.cells] == [["[c]", "[c]"], ["[c]", "[c]"]]
+    assert [c.display for c in margins(safe)] == ["[c]", "13", "16", "[c]"]
+    six = audit([safe], POLICY)[0]
+    assert (six.row, six.col, six.low, six.high) == ("a", "x", 3, 16)
+    assert all(high - low >= 10 for low, high in attack([safe]).values())
+
+
+def test_widening_a_linked_total_hides_the_other_tables_total_then_gives_up() -> None:
+    grand = (-1, -1)
+    grid = Table("grid", "Grid", ("a", "b"), ("x", "y"), ((20, 30), (40, 50)), row_totals=True, col_totals=True,
+                 grand_total=True, population="people")
+    other = one_way("other", (140,), population="people")
+    protector = disclosure._Protector([grid, other], 10)
+    protector.hidden = {(0, (r, c)) for r in range(2) for c in range(2)} | {(0, (0, -1)), (0, (-1, 0)), (0, grand)}
+    # Its own lines leave the grid's total free; only the linked table's published 140 pins it.
+    assert protector._widen((0, grand), [0, 1])
+    assert (1, grand) in protector.hidden
+    protector.hidden |= set(protector._items([0, 1]))
+    assert not protector._widen((0, grand), [0, 1])
+
+
 def test_linked_tables_are_protected_together() -> None:
     # The same people by two breakdowns: the reader knows both add up to the same number.
     by_level = one_way("by_level", (3, 20), total=False, population="people")
     by_band = one_way("by_band", (23,), total=True, population="people")
     alone = [protect(by_level, POLICY), protect(by_band, POLICY)]
-    assert column(alone[0]) == ["<10", "20"]
+    assert column(alone[0]) == ["[c]", "20"]
     with pytest.raises(DisclosureRefused, match='Table "Table by_level".*between 3 and 3') as refused:
         audit(alone, POLICY)
     assert refused.value.table_key == "by_level"
     assert attack(alone)[("by_level", 0, 0)] == pytest.approx((3, 3))
 
     together = protect_all([by_level, by_band], POLICY)
-    assert column(together[0]) == ["<10", "<10"]
+    assert column(together[0]) == ["[c]", "[c]"]
     assert column(together[1]) == ["23"] and together[1].grand_total == Cell(23, "23", False)
     assert all(i.width >= 10 for i in audit(together, POLICY))
     assert all(high - low >= 10 for low, high in attack(together).values())
@@ -280,7 +308,7 @@ def test_hidden_values_never_reach_the_protected_table() -> None:
     for row in protected.cells:
         for cell in row:
             assert (cell.value is None) == cell.suppressed
-            assert cell.display == "<10" if cell.suppressed else cell.display == str(cell.value)
+            assert cell.display == "[c]" if cell.suppressed else cell.display == str(cell.value)
 
 
 def test_refusal_names_the_table_cell_interval_and_k() -> None:
@@ -295,6 +323,31 @@ def test_refusal_names_the_table_cell_interval_and_k() -> None:
                           "range of 0, narrower than the threshold k = 10.")
     with pytest.raises(DisclosureRefused, match="Rule 35"):
         protect_all([RULE35], Policy(secondary=False))
+
+
+def shown(n: int) -> Cell:
+    return Cell(n, str(n), False)
+
+
+HIDDEN = Cell(None, "[c]", True)
+
+
+@pytest.mark.parametrize(("row_totals", "col_totals", "grand", "where", "value"), [
+    ((HIDDEN, shown(70)), None, None, 'the total of row "a"', 42),
+    (None, (shown(32), HIDDEN), None, 'the total of column "y"', 80),
+    (None, None, HIDDEN, "the overall total", 112),
+])
+def test_audit_catches_a_hidden_total_that_is_the_sum_of_published_cells(
+        row_totals: tuple[Cell, ...] | None, col_totals: tuple[Cell, ...] | None, grand: Cell | None,
+        where: str, value: int) -> None:
+    published = ProtectedTable(key="hand", title="Hand-made", row_labels=("a", "b"), col_labels=("x", "y"),
+                               cells=((shown(12), shown(30)), (shown(20), shown(50))), row_totals=row_totals,
+                               col_totals=col_totals, grand_total=grand, population=None)
+    with pytest.raises(DisclosureRefused) as refused:
+        audit([published], POLICY)
+    assert refused.value.reason == (f'Table "Hand-made": the hidden count at {where} can be worked out from the '
+                                    f"published figures to lie between {value} and {value}, a range of 0, narrower "
+                                    "than the threshold k = 10.")
 
 
 def test_protect_all_refuses_when_nothing_more_can_be_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -356,7 +409,7 @@ def check_protected(table: Table, protected: ProtectedTable, k: int) -> None:
     pairs += list(zip(true_margins(table), margins(protected), strict=True))
     for true, cell in pairs:
         if cell.suppressed:
-            assert cell.value is None and cell.display == f"<{k}"
+            assert cell.value is None and cell.display == "[c]"
         else:
             assert cell.value == true and cell.display == str(true)
             assert not 1 <= true < k
@@ -441,14 +494,14 @@ def test_attacker_recovers_a_hidden_cell_only_when_secondary_suppression_is_off(
                        ("People",), ((4,), (61,), (38,)), grand_total=True)
     weak = protect(admissions, Policy(secondary=False))
     assert [c.display for c in margins(weak)] == ["103"]
-    assert column(weak) == ["<10", "61", "38"]
-    # 103 - 61 - 38: the "<10" at Brook House is exactly 4.
+    assert column(weak) == ["[c]", "61", "38"]
+    # 103 - 61 - 38: the "[c]" at Brook House is exactly 4.
     assert attack([weak]) == {("admissions", 0, 0): pytest.approx((4, 4))}
     with pytest.raises(DisclosureRefused, match='Table "Admissions by facility".*"Brook House".*between 4 and 4'):
         audit([weak], POLICY)
 
     safe = protect(admissions, POLICY)
-    assert column(safe) == ["<10", "61", "<10"]
+    assert column(safe) == ["[c]", "61", "[c]"]
     found = attack([safe])
     assert set(found) == {("admissions", 0, 0), ("admissions", 2, 0)}
     assert all(high - low >= 10 for low, high in found.values())

@@ -61,14 +61,14 @@ def test_small_numbers_are_hidden_in_every_format(client, signed_in, research_pe
     research_people(3)
     signed_in(Role.researcher)
     document = _document(client, _release(client, today))
-    assert _headline(document)["People seen"] == "<10"
+    assert _headline(document)["People seen"] == "[c]"
     lengths = next(t for t in document["tables"] if t["key"] == "length_of_detention")
-    hidden = [c for row in lengths["rows"] for c in row["cells"] if c["display"] == "<10"]
+    hidden = [c for row in lengths["rows"] for c in row["cells"] if c["display"] == "[c]"]
     assert hidden and all(c["value"] is None for c in hidden)
     response = _release(client, today, output_format="csv")
     text = client.get(response.headers["location"]).content.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
-    assert ["People seen", "<10"] in rows
+    assert ["People seen", "[c]"] in rows
     assert not any(cell == "3" for row in rows for cell in row)
 
 
