@@ -84,6 +84,31 @@ def create_user(
     console.print(f"[green]Created {form.role.value} {form.email}.[/green]")
 
 
+@cli.command("reset-mfa")
+def reset_mfa(email: str = typer.Option(..., "--email", help="Sign-in e-mail address of the account.")) -> None:
+    """Remove an account's two-factor sign-in and end its sessions, for when no administrator can sign in to do
+    it (the only admin lost both their phone and their recovery codes). Recorded in the audit log."""
+    from sqlalchemy import select
+
+    from app.audit import service as audit
+    from app.auth import mfa
+    from app.auth.models import User
+    from app.db import get_sessionmaker
+
+    with get_sessionmaker()() as db:
+        user = db.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is None:
+            err.print(f"No account has the e-mail {email}; nothing was changed.")
+            raise typer.Exit(1)
+        was_enrolled = mfa.is_enrolled(user)
+        ended = mfa.reset(db, user)
+        audit.record(db, "admin.user_mfa_reset", actor_id=None, object_type="user", object_id=user.id,
+                     was_enrolled=was_enrolled, sessions_ended=ended)
+        db.commit()
+    console.print(f"Two-factor sign-in removed for {email}; {ended} session(s) ended. They set it up again when "
+                  "they next sign in.")
+
+
 @cli.command("seed-demo")
 def seed_demo(
     people: int = typer.Option(60, "--people", min=0, help="How many synthetic people to generate."),

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)
     login_throttle_window_minutes: int = Field(default=15, ge=1)
+    # Two-factor sign-in: unset means required in production only, so the demo signs in with just the password.
+    mfa_required: bool | None = None
+    # The account name authenticator apps show beside the codes.
+    mfa_issuer: str = Field(default="Casework tracker", min_length=1, max_length=60)
     # Alert thresholds (see app/alerts/rules.py for what each rule means and where it comes from).
     alert_detained_days: int = Field(default=28, ge=1)
     alert_band_crossed_recent_days: int = Field(default=7, ge=1)
@@ -81,6 +85,8 @@ class Settings(BaseSettings):
             self.secret_key = _development_secret(self.var_dir)
         elif len(self.secret_key) < 32:
             raise ValueError("CASEWORK_SECRET_KEY must be at least 32 characters")
+        if self.mfa_required is None:
+            self.mfa_required = self.environment is Environment.production
         return self
 
     @property

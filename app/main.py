@@ -9,8 +9,11 @@ from sqlalchemy import text
 
 import app.models  # noqa: F401  (every mapper configured before the first query)
 from app.alerts.views import router as home_router
+from app.audit import logs
+from app.audit.views import router as audit_router
 from app.auth.deps import PUBLIC
-from app.auth.views import admin_router
+from app.auth.mfa_views import router as mfa_router
+from app.auth.views import admin_router, sessions_router
 from app.auth.views import router as auth_router
 from app.config import PROJECT_ROOT, get_settings
 from app.consent.views import router as consent_router
@@ -32,12 +35,13 @@ ROUTERS: tuple[APIRouter, ...] = (
     auth_router, home_router, admin_router, people_router, facilities_router, episodes_router,
     visits_router, health_events_router, evidence_router, documents_router, rule35_router,
     consent_router, referrals_router, organisations_router, reports_router,
-    narratives_router,
+    narratives_router, mfa_router, audit_router, sessions_router,
 )
 
 
 def create_app() -> FastAPI:
     settings = get_settings()
+    logs.install()
     app = FastAPI(
         title="Detention casework tracker",
         docs_url=None, redoc_url=None, openapi_url=None,  # no machine API is published

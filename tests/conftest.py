@@ -3,11 +3,13 @@ CASEWORK_TEST_DATABASE_URL says so), reset to its just-migrated state before eve
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
 import tempfile
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -90,7 +92,12 @@ def clean_database(request: pytest.FixtureRequest) -> None:
     engine: Engine = request.getfixturevalue("engine")
     snapshot = request.getfixturevalue("reference_rows")
     tables = Base.metadata.sorted_tables
+    create_guard, drop_guard = _audit_guard_statements(engine.dialect.name)
     with engine.begin() as conn:
+        # audit_events refuses DELETE and TRUNCATE (migration 0005), so the reset lifts that guard for the
+        # length of its own transaction and puts it back before committing: no test ever runs without it.
+        for statement in drop_guard:
+            conn.execute(text(statement))
         if is_postgres():
             conn.execute(text("TRUNCATE " + ", ".join(t.name for t in tables) + " RESTART IDENTITY CASCADE"))
         else:
@@ -106,6 +113,19 @@ def clean_database(request: pytest.FixtureRequest) -> None:
                     conn.execute(text(
                         f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                         f"(SELECT max(id) FROM {table.name}))"))
+        for statement in create_guard:
+            conn.execute(text(statement))
+
+
+@lru_cache
+def _audit_guard_statements(dialect: str) -> tuple[list[str], list[str]]:
+    # Read from the migration itself, so the guard put back is exactly the one the migration made.
+    path = Path(__file__).resolve().parent.parent / "migrations" / "versions" / "0005_audit_append_only.py"
+    spec = importlib.util.spec_from_file_location("migration_0005_audit_append_only", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.trigger_statements(dialect)
 
 
 def _has_sqlite_sequence(conn) -> bool:  # type: ignore[no-untyped-def]

@@ -88,3 +88,26 @@ def test_seed_demo_is_refused_in_production(monkeypatch):
         get_settings.cache_clear()
     assert result.exit_code == 2
     assert "never loaded into a production database" in result.output
+
+
+def test_reset_mfa_removes_the_second_factor_and_is_audited(db, make_user):
+    import pyotp
+
+    from app.audit.models import AuditEvent
+    from app.auth import mfa
+    from app.config import get_settings
+
+    user = make_user(Role.admin)
+    db.rollback()
+    user = db.get(User, user.id)
+    secret = pyotp.random_base32()
+    assert mfa.enrol(db, get_settings(), user, secret, pyotp.TOTP(secret).now()) is not None
+    db.commit()
+    result = runner.invoke(cli, ["reset-mfa", "--email", user.email.upper()])
+    assert result.exit_code == 0, result.output
+    db.rollback()
+    assert not mfa.is_enrolled(db.get(User, user.id))
+    assert db.scalar(select(func.count()).select_from(AuditEvent)
+                     .where(AuditEvent.action == "admin.user_mfa_reset", AuditEvent.object_id == str(user.id))) == 1
+    missing = runner.invoke(cli, ["reset-mfa", "--email", "nobody@example.org"])
+    assert missing.exit_code == 1 and "nothing was changed" in missing.output

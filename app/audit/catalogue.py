@@ -8,6 +8,12 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "auth.sign_in_throttled": frozenset({"scope"}),
     "auth.sign_out": frozenset(),
     "auth.session_expired": frozenset({"reason"}),
+    # --- two-factor sign-in (app/auth/mfa.py) ---
+    "auth.password_accepted": frozenset({"next_step"}),
+    "auth.mfa_verified": frozenset({"method", "recovery_codes_left"}),
+    "auth.mfa_failed": frozenset({"reason", "step"}),
+    "auth.mfa_enrolled": frozenset({"via"}),
+    "admin.user_mfa_reset": frozenset({"was_enrolled", "sessions_ended"}),
     "security.csrf_rejected": frozenset({"reason", "path"}),
     "security.permission_denied": frozenset({"permission", "path"}),
     "admin.user_created": frozenset({"role"}),
@@ -75,6 +81,12 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "narrative.approved": frozenset({"narrative_id"}),
     "narrative.refused": frozenset({"narrative_id", "reason"}),
     "narrative.exported": frozenset({"narrative_id", "release_id", "output_format", "output_sha256"}),
+    # --- the audit viewer and session administration (app/audit/views.py, app/auth/views.py) ---
+    "audit.viewed": frozenset({"filters", "page"}),
+    "audit.exported": frozenset({"filters"}),
+    "admin.session_ended": frozenset({"session_user_id"}),
+    "admin.user_sessions_ended": frozenset({"sessions_ended"}),
+    "admin.user_password_set": frozenset({"sessions_ended"}),
 }
 
 

@@ -116,6 +116,14 @@ def authenticated(request: Request, db: DbSession) -> tuple[UserSession, User]:
             db.commit()
         raise NotAuthenticated(expired=True)
     assert lookup.session is not None and lookup.user is not None
+    if get_settings().mfa_required and lookup.user.mfa_enabled_at is None:
+        # A session begun before two-factor sign-in was required ends, rather than carry on on a password alone.
+        service.end_session(lookup.session, reason="mfa_required")
+        audit.record(db, "auth.session_expired", actor_id=lookup.user.id, outcome=Outcome.failure,
+                     ip_address=client_ip(request), correlation_id=request.state.correlation_id,
+                     reason="mfa_required")
+        db.commit()
+        raise NotAuthenticated(expired=True)
     return lookup.session, lookup.user
 
 

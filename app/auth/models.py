@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, true
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, LargeBinary, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, str_enum, utcnow
@@ -35,6 +35,11 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deactivated_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
+    # Two-factor sign-in (app/auth/mfa.py): the TOTP secret only as AES-GCM ciphertext, set once enrolment is
+    # confirmed, and the last time step accepted, so that no code is ever accepted twice.
+    mfa_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    mfa_enabled_at: Mapped[datetime | None]
+    mfa_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     sessions: Mapped[list[UserSession]] = relationship(back_populates="user", lazy="raise")
 
@@ -77,3 +82,45 @@ class LoginAttempt(Base):
     ip_address: Mapped[str] = mapped_column(String(45))
     attempted_at: Mapped[datetime] = mapped_column(default=utcnow)
     succeeded: Mapped[bool]
+
+
+class MfaRecoveryCode(Base):
+    """A one-time recovery code. Only its SHA-256 is stored: the code carries 80 random bits, so a slow hash
+    would add nothing against guessing and would make every sign-in check ten argon2 hashes."""
+
+    __tablename__ = "mfa_recovery_codes"
+    __table_args__ = (Index("ix_mfa_recovery_codes_user_id_code_hash", "user_id", "code_hash", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
+
+
+class PendingStep(enum.StrEnum):
+    verify = "verify"  # enrolled: enter a code
+    enrol = "enrol"  # two-factor sign-in is required and not yet set up
+
+
+class MfaPendingSignIn(Base):
+    """A browser whose password was right but whose second factor is still to come. It is not a session:
+    its cookie opens only the second-factor pages, and only the SHA-256 of that cookie is stored."""
+
+    __tablename__ = "mfa_pending_sign_ins"
+    __table_args__ = (
+        CheckConstraint("expires_at > created_at", name="expiry_after_creation"),
+        Index("ix_mfa_pending_sign_ins_expires_at", "expires_at"),
+        Index("ix_mfa_pending_sign_ins_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    step: Mapped[PendingStep] = mapped_column(str_enum(PendingStep, "pending_step"))
+    next_path: Mapped[str] = mapped_column(String(2000), default="/")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    failed_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    ip_address: Mapped[str | None] = mapped_column(String(45))

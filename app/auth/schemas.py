@@ -50,3 +50,17 @@ class UserUpdateForm(BaseModel):
 
     display_name: str = Field(title="Name", min_length=1, max_length=120)
     role: Role = Field(title="Role")
+
+
+class NewPasswordForm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(title="New password", min_length=1, max_length=1024)
+
+    @field_validator("password")
+    @classmethod
+    def _password(cls, value: str) -> str:
+        problem = password_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value

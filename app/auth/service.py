@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -51,7 +52,8 @@ def throttle_state(db: Session, settings: Settings, email: str, ip_address: str)
     return None
 
 
-def sign_in(db: Session, settings: Settings, email: str, password: str, ip_address: str) -> SignInResult:
+def sign_in(db: Session, settings: Settings, email: str, password: str, ip_address: str,
+            *, session_waits: Callable[[User], bool] | None = None) -> SignInResult:
     email = normalise_email(email)
     throttled = throttle_state(db, settings, email, ip_address)
     if throttled:
@@ -71,6 +73,8 @@ def sign_in(db: Session, settings: Settings, email: str, password: str, ip_addre
         return SignInResult(user=user, failure="bad_credentials")
     if not user.is_active:
         return SignInResult(user=user, failure="inactive")
+    if session_waits is not None and session_waits(user):
+        return SignInResult(user=user)  # the password was right; no session until the second factor
     token = start_session(db, settings, user, ip_address)
     return SignInResult(user=user, token=token)
 
@@ -224,3 +228,37 @@ def reactivate_user(db: Session, user: User) -> None:
     user.is_active = True
     user.deactivated_at = None
     db.flush()
+
+
+# --- session administration and password changes ---------------------------------------------------
+
+def active_sessions(db: Session, settings: Settings) -> list[tuple[UserSession, User]]:
+    """Sessions that would still be accepted now: not ended, and within both the absolute and the idle limit."""
+    now = utcnow()
+    return [(s, u) for s, u in db.execute(
+        select(UserSession, User).join(User, User.id == UserSession.user_id)
+        .where(UserSession.ended_at.is_(None), UserSession.expires_at > now,
+               UserSession.last_seen_at > now - timedelta(minutes=settings.session_idle_minutes),
+               User.is_active.is_(True))
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+    ).all()]
+
+
+def set_password(db: Session, user: User, password: str, *, keep_session_id: int | None = None) -> int:
+    """A new password for `user`; every session they have open ends, so whoever held the old one is out.
+    `keep_session_id` spares the session of someone changing their own password."""
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    ended = end_other_sessions(db, user.id, keep_session_id=keep_session_id, reason="password_changed")
+    db.flush()
+    return ended
+
+
+def end_other_sessions(db: Session, user_id: int, *, keep_session_id: int | None, reason: str) -> int:
+    statement = (update(UserSession)
+                 .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+                 .values(ended_at=utcnow(), end_reason=reason)
+                 .execution_options(synchronize_session=False))
+    if keep_session_id is not None:
+        statement = statement.where(UserSession.id != keep_session_id)
+    return db.execute(statement).rowcount or 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import timedelta
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
@@ -11,7 +12,7 @@ from starlette.responses import Response
 
 from app.audit import service as audit
 from app.audit.models import Outcome
-from app.auth import service
+from app.auth import mfa, mfa_views, service
 from app.auth.deps import (
     PUBLIC,
     CurrentSession,
@@ -21,10 +22,10 @@ from app.auth.deps import (
     safe_next,
     session_cookie_name,
 )
-from app.auth.models import Role, User
+from app.auth.models import Role, User, UserSession
 from app.auth.permissions import Permission
-from app.auth.schemas import SignInForm, UserCreateForm, UserUpdateForm
-from app.config import get_settings
+from app.auth.schemas import NewPasswordForm, SignInForm, UserCreateForm, UserUpdateForm
+from app.config import DEMO_PASSWORD, get_settings
 from app.db import DbSession
 from app.web import flash
 from app.web.forms import FORM_ERROR, PostedForm, PublicForm, validate_form
@@ -92,7 +93,8 @@ def login_submit(request: Request, db: DbSession, form: PublicForm) -> Response:
                            next_path=str(result.values.get("next") or "/"))
     data = result.data
     assert data is not None
-    outcome = service.sign_in(db, settings, data.email, data.password, ip)
+    outcome = service.sign_in(db, settings, data.email, data.password, ip,
+                              session_waits=lambda user: mfa.second_step(settings, user) is not None)
     actor_id = outcome.user.id if outcome.user is not None else None
     if outcome.failure:
         if outcome.failure.startswith("throttled"):
@@ -107,6 +109,10 @@ def login_submit(request: Request, db: DbSession, form: PublicForm) -> Response:
         return _login_page(request, status_code=401, values={"email": data.email},
                            errors={FORM_ERROR: BAD_CREDENTIALS}, next_path=data.next or "/")
 
+    if outcome.token is None and outcome.user is not None:
+        response = mfa_views.begin_second_step(request, db, outcome.user, data.next)
+        response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+        return response
     assert outcome.token is not None and outcome.user is not None
     previous = request.cookies.get(session_cookie_name())
     if previous:
@@ -237,4 +243,73 @@ def user_reactivate(request: Request, user_id: int, db: DbSession, admin: User =
                  ip_address=client_ip(request), correlation_id=request.state.correlation_id)
     response = RedirectResponse("/admin/users", status_code=303)
     flash.add(response, f"{user.display_name} can sign in again.")
+    return response
+
+
+@admin_router.post("/{user_id}/password")
+def user_set_password(request: Request, user_id: int, db: DbSession, form: PostedForm, current: CurrentSession,
+                      admin: User = ManageUsers) -> Response:
+    user = _user_or_404(db, user_id)
+    result = validate_form(form, NewPasswordForm)
+    if result.data is not None and get_settings().is_production and result.data.password == DEMO_PASSWORD:
+        result.errors["password"] = "The public demo password cannot be used here."  # noqa: S105 (a message)
+    if not result.ok or result.data is None:
+        return render(request, "admin/user_edit.html", {
+            "user": user, "errors": result.errors, "roles": ROLE_CHOICES,
+            "values": {"display_name": user.display_name, "role": user.role.value}}, status_code=422)
+    own_session = current[0].id if user.id == admin.id else None
+    ended = service.set_password(db, user, result.data.password, keep_session_id=own_session)
+    audit.record(db, "admin.user_password_set", actor_id=admin.id, object_type="user", object_id=user.id,
+                 ip_address=client_ip(request), correlation_id=request.state.correlation_id, sessions_ended=ended)
+    response = RedirectResponse(f"/admin/users/{user.id}", status_code=303)
+    flash.add(response, f"New password set for {user.display_name}; {ended} open session(s) ended.")
+    return response
+
+
+# --- admin: sessions -----------------------------------------------------------------------------
+
+sessions_router = APIRouter(prefix="/admin/sessions")
+
+
+@sessions_router.get("", dependencies=[ManageUsers])
+def sessions_list(request: Request, db: DbSession, current: CurrentSession) -> Response:
+    settings = get_settings()
+    rows = service.active_sessions(db, settings)
+    idle = timedelta(minutes=settings.session_idle_minutes)
+    return render(request, "admin/sessions.html", {
+        "rows": [(s, u, min(s.expires_at, s.last_seen_at + idle)) for s, u in rows],
+        "current_session_id": current[0].id,
+    })
+
+
+@sessions_router.post("/{session_id}/end")
+def session_end(request: Request, session_id: int, db: DbSession, current: CurrentSession,
+                admin: User = ManageUsers) -> Response:
+    session = db.get(UserSession, session_id)
+    if session is None:
+        raise HTTPException(status_code=404)
+    response = RedirectResponse("/admin/sessions", status_code=303)
+    if session.ended_at is not None:
+        flash.add(response, "That session had already ended; nothing was changed.")
+        return response
+    service.end_session(session, reason="ended_by_admin")
+    audit.record(db, "admin.session_ended", actor_id=admin.id, object_type="session", object_id=session.id,
+                 ip_address=client_ip(request), correlation_id=request.state.correlation_id,
+                 session_user_id=session.user_id)
+    flash.add(response, "Session ended: that browser must sign in again." if session.id != current[0].id
+              else "Your own session ended: sign in again to carry on.")
+    return response
+
+
+@sessions_router.post("/users/{user_id}/end")
+def user_sessions_end(request: Request, user_id: int, db: DbSession, current: CurrentSession,
+                      admin: User = ManageUsers) -> Response:
+    user = _user_or_404(db, user_id)
+    # Someone ending all their own sessions keeps the one they are using, as with a new password.
+    ended = service.end_all_sessions(db, user.id, reason="ended_by_admin") if user.id != admin.id else (
+        service.end_other_sessions(db, user.id, keep_session_id=current[0].id, reason="ended_by_admin"))
+    audit.record(db, "admin.user_sessions_ended", actor_id=admin.id, object_type="user", object_id=user.id,
+                 ip_address=client_ip(request), correlation_id=request.state.correlation_id, sessions_ended=ended)
+    response = RedirectResponse("/admin/sessions", status_code=303)
+    flash.add(response, f"{ended} session(s) of {user.display_name} ended.")
     return response
