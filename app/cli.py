@@ -132,6 +132,22 @@ def seed_demo(
         console.print(f"[green]Added {result.people} fictional people.[/green]")
 
 
+@cli.command("refresh-alerts")
+def refresh_alerts() -> None:
+    """Work out every case's alert flags again (after changing an alert setting, or nightly from cron)."""
+    from sqlalchemy import update
+
+    from app.alerts.models import PersonAlertState
+    from app.alerts.state import EPOCH
+    from app.db import get_engine
+    from app.demo.generator import refresh_alert_states
+
+    engine = get_engine()
+    with engine.begin() as connection:
+        connection.execute(update(PersonAlertState).values(valid_until=EPOCH))
+    console.print(f"Alert flags worked out for {refresh_alert_states(engine)} cases.")
+
+
 def print_demo_sign_ins() -> None:
     from app.demo.generator import DEMO_USERS
 

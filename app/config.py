@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     alert_nrm_decision_working_days: int = Field(default=5, ge=1)
     dashboard_upcoming_days: int = Field(default=7, ge=1)
     dashboard_no_visit_days: int = Field(default=28, ge=1)
+    # How many stale alert flags one dashboard request re-checks before counting (see app/alerts/state.py).
+    alert_refresh_budget: int = Field(default=2000, ge=100)
     # Disclosure control for anonymised summaries (DESIGN section 4): counts below k are never published.
     disclosure_k: int = Field(default=10, ge=5, le=100)
     host: str = "127.0.0.1"

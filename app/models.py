@@ -1,5 +1,6 @@
 """Imports every table module so that Base.metadata is complete (Alembic, tests, the CLI)."""
 
+from app.alerts.models import PersonAlertState
 from app.audit.models import AuditEvent, Revision
 from app.auth.models import LoginAttempt, User, UserSession
 from app.consent.models import Consent
@@ -37,6 +38,7 @@ __all__ = [
     "Organisation",
     "Person",
     "PersonAarIndicator",
+    "PersonAlertState",
     "PersonLanguage",
     "PersonNameToken",
     "Placement",
@@ -50,3 +52,4 @@ __all__ = [
     "VisitAarIndicator",
     "VisitAddendum",
 ]
+import app.alerts.state  # noqa: E402,F401  (registers the hook that marks alert flags stale on every change)

@@ -186,7 +186,24 @@ def seed_demo(engine: Engine, *, people: int, password: str, seed: int = 2026, t
                 setattr(result, field, getattr(result, field) + len(table_rows))
             if progress is not None:
                 progress(count)
+    refresh_alert_states(engine)
     return result
+
+
+def refresh_alert_states(engine: Engine) -> int:
+    """Works out every case's alert flags after a bulk load, which bypasses the session hook that marks them."""
+    from app.alerts import service as alerts
+    from app.alerts import state
+    from app.alerts.models import PersonAlertState
+    from app.config import get_settings, organisation_today
+
+    settings = get_settings()
+    with Session(engine) as session:
+        state.refresh(session, alerts.Cutoffs.for_day(organisation_today(settings), settings), settings.zone,
+                      everyone=True)
+        count = session.scalar(select(func.count()).select_from(PersonAlertState)) or 0
+        session.commit()
+    return count
 
 
 @contextmanager

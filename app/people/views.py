@@ -12,6 +12,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
 from app.alerts import service as alerts
+from app.alerts import state as alert_state
+from app.alerts.models import PersonAlertState
 from app.alerts.rules import RULES
 from app.audit import revisions
 from app.audit import service as audit
@@ -104,8 +106,10 @@ def people_list(request: Request, db: DbSession, user: User = ViewCaseload) -> R
     cutoffs = alerts.Cutoffs.for_day(today, settings)
     condition = None
     if query.alert:
-        alert_id = query.alert
-        condition = lambda episode: alerts.sql_condition(alert_id, cutoffs, episode)  # noqa: E731
+        # The same kept flags the dashboard counts, so each of its numbers is the length of the list it links to.
+        alert_state.refresh(db, cutoffs, settings.zone, budget=settings.alert_refresh_budget)
+        flagged = select(PersonAlertState.person_id).where(alert_state.has(query.alert))
+        condition = lambda _episode: Person.id.in_(flagged)  # noqa: E731
     page = service.list_people(db, user, query, alert_condition=condition)
     badges = alerts.firing(db, cutoffs, [row.id for row in page.rows])
     for row in page.rows:

@@ -1,0 +1,155 @@
+"""Keeping every case's alert flags fresh: invalidated by any change to the case, recomputed when stale."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, event, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, aliased
+
+from app.alerts import service as alerts
+from app.alerts.models import PersonAlertState
+from app.alerts.rules import RULES
+from app.detention.models import DetentionEpisode, Facility, FacilityType, Placement
+from app.health_events.models import HealthEvent, HealthEventKind
+from app.people.models import Person
+from app.referrals.models import NrmReferral, Referral
+
+# Bit i of PersonAlertState.flags is FLAGS[i]. Append only: reordering would misread stored rows until they
+# are recomputed.
+FLAGS: tuple[str, ...] = (*RULES, alerts.UPCOMING, alerts.NO_RECENT_VISIT)
+BIT = {flag: 1 << i for i, flag in enumerate(FLAGS)}
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+# Rules counted in hours (food and fluid refusal, the admission examination) can start firing between two
+# writes; a case with one of them pending is re-checked this often.
+HOURLY_RECHECK = timedelta(minutes=10)
+_CHUNK = 2000
+
+
+def _next_midnight(cutoffs: alerts.Cutoffs, zone: Any) -> datetime:
+    local = datetime.combine(cutoffs.today + timedelta(days=1), time(0), zone)
+    return local.astimezone(UTC)
+
+
+def compute(db: Session, cutoffs: alerts.Cutoffs, person_ids: Sequence[int],
+            zone: Any) -> dict[int, tuple[int, datetime]]:
+    """Flags and validity for these people, in three statements whatever their number."""
+    if not person_ids:
+        return {}
+    current = aliased(DetentionEpisode)
+    ids = list(person_ids)
+    rows = db.execute(
+        select(Person.id, *(case((alerts.sql_condition(flag, cutoffs, current, among=ids), BIT[flag]), else_=0)
+                            for flag in FLAGS))
+        .select_from(Person)
+        .outerjoin(current, and_(current.person_id == Person.id, current.end_date.is_(None)))
+        .where(Person.id.in_(ids))
+    ).all()
+    # Whoever has something counted in hours still running, and not yet firing, is re-checked soon; everyone
+    # else at midnight, when every day-counted rule next moves. (Once an hour-counted rule fires it stays on
+    # until a change to the case, which marks the flags stale anyway.)
+    refusing = set(db.scalars(select(HealthEvent.person_id).where(
+        HealthEvent.person_id.in_(ids), HealthEvent.ended_at.is_(None),
+        HealthEvent.kind.in_([HealthEventKind.food_refusal, HealthEventKind.fluid_refusal]))))
+    awaiting_exam = set(db.scalars(
+        select(DetentionEpisode.person_id)
+        .join(Placement, Placement.episode_id == DetentionEpisode.id)
+        .join(Facility, Facility.id == Placement.facility_id)
+        .where(DetentionEpisode.person_id.in_(ids), DetentionEpisode.end_date.is_(None),
+               Placement.date_out.is_(None), Placement.gp_exam_at.is_(None),
+               Facility.type.in_([FacilityType.irc, FacilityType.sthf]))))
+    midnight = _next_midnight(cutoffs, zone)
+    soon = min(midnight, cutoffs.now + HOURLY_RECHECK)
+    result: dict[int, tuple[int, datetime]] = {}
+    for row in rows:
+        person_id, flags = row[0], sum(row[1:])
+        pending = ((person_id in refusing and not flags & BIT["food_fluid_refusal"])
+                   or (person_id in awaiting_exam and not flags & BIT["no_admission_exam"]))
+        result[person_id] = (flags, soon if pending else midnight)
+    return result
+
+
+def _upsert(db: Session, values: list[dict[str, Any]]) -> None:
+    if not values:
+        return
+    dialect = db.get_bind().dialect.name
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(PersonAlertState).values(values)
+    statement = statement.on_conflict_do_update(
+        index_elements=[PersonAlertState.person_id],
+        set_={"flags": statement.excluded.flags, "valid_until": statement.excluded.valid_until,
+              "computed_at": statement.excluded.computed_at})
+    db.execute(statement)
+
+
+def refresh(db: Session, cutoffs: alerts.Cutoffs, zone: Any, *, everyone: bool = False,
+            budget: int | None = None) -> int:
+    """Recomputes stale rows, the longest-stale first, at most `budget` of them, and returns how many stale rows
+    remain. The budget keeps one request short after midnight, when every case goes stale at once; the rest
+    follow on later requests (or `casework refresh-alerts` from cron). `everyone` also computes people with no
+    row yet, as after a bulk load that bypassed the session."""
+    stale = select(PersonAlertState.person_id).where(PersonAlertState.valid_until <= cutoffs.now)
+    ids = list(db.scalars(stale.order_by(PersonAlertState.valid_until).limit(budget)))
+    if everyone:
+        ids += db.scalars(select(Person.id).outerjoin(PersonAlertState, PersonAlertState.person_id == Person.id)
+                          .where(PersonAlertState.person_id.is_(None)))
+    _recompute(db, cutoffs, zone, sorted(set(ids)))
+    if budget is None and not everyone:
+        return 0
+    return db.scalar(select(func.count()).select_from(PersonAlertState)
+                     .where(PersonAlertState.valid_until <= cutoffs.now)) or 0
+
+
+def _recompute(db: Session, cutoffs: alerts.Cutoffs, zone: Any, ids: list[int]) -> None:
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        computed = compute(db, cutoffs, chunk, zone)
+        _upsert(db, [{"person_id": pid, "flags": flags, "valid_until": until, "computed_at": cutoffs.now}
+                     for pid, (flags, until) in computed.items()])
+
+
+def has(flag: str) -> Any:
+    return PersonAlertState.flags.op("&")(BIT[flag]) != 0
+
+
+# --- invalidation ------------------------------------------------------------------------------------------
+
+def _person_ids_touched(session: Session) -> set[int]:
+    ids: set[int] = set()
+    episodes: set[int] = set()
+    referrals: set[int] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, PersonAlertState):
+            continue
+        if isinstance(obj, Person):
+            if obj.id is not None:
+                ids.add(obj.id)
+        elif isinstance(obj, Placement):
+            episodes.add(obj.episode_id)
+        elif isinstance(obj, NrmReferral):
+            referrals.add(obj.referral_id)
+        else:
+            person_id = getattr(obj, "person_id", None)
+            if isinstance(person_id, int):
+                ids.add(person_id)
+    if episodes:
+        ids |= set(session.scalars(select(DetentionEpisode.person_id).where(DetentionEpisode.id.in_(episodes))))
+    if referrals:
+        ids |= set(session.scalars(select(Referral.person_id).where(Referral.id.in_(referrals))))
+    return ids
+
+
+@event.listens_for(Session, "after_flush")
+def _invalidate(session: Session, _context: Any) -> None:
+    """Any change to a case marks its flags stale in the same transaction, so no write path can forget to."""
+    new_people = [obj.id for obj in session.new if isinstance(obj, Person)]
+    ids = _person_ids_touched(session) - set(new_people)
+    if ids:
+        session.execute(update(PersonAlertState).where(PersonAlertState.person_id.in_(ids))
+                        .values(valid_until=EPOCH).execution_options(synchronize_session=False))
+    if new_people:
+        _upsert(session, [{"person_id": pid, "flags": 0, "valid_until": EPOCH, "computed_at": None}
+                          for pid in new_people])
