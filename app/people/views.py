@@ -24,7 +24,7 @@ from app.auth.permissions import Permission
 from app.config import get_settings, organisation_today
 from app.db import DbSession
 from app.detention import clock
-from app.detention.models import Facility
+from app.detention.models import END_REASON_LABELS, Facility
 from app.people import sections, service, timeline
 from app.people.models import AAR_INDICATOR_LABELS, AarIndicator, BirthPrecision, Person, PersonStatus, Sex
 from app.people.schemas import AssignForm, PersonForm, nationality_choices, nationality_name
@@ -37,6 +37,8 @@ ViewCaseload = Depends(require(Permission.view_caseload))
 ViewPerson = Depends(require(Permission.view_person))
 EditPerson = Depends(require(Permission.edit_person))
 LIST_FIELDS = frozenset({"aar_indicators"})
+AAR_SOURCE_LABELS = {"self_declared": "Self-declared", "professional_evidence": "Professional evidence",
+                     "home_office": "Home Office decision"}
 
 
 def _audit(db: DbSession, request: Request, action: str, actor: User, person: Person | None = None,
@@ -142,8 +144,7 @@ def _form_context(values: dict[str, Any], errors: dict[str, str], **extra: Any) 
             (BirthPrecision.approximate, "Estimated year"), (BirthPrecision.disputed, "Age disputed"),
             (BirthPrecision.unknown, "Not known"))],
         "indicators": [(i.value, AAR_INDICATOR_LABELS[i]) for i in AarIndicator],
-        "aar_sources": [("self_declared", "Self-declared"), ("professional_evidence", "Professional evidence"),
-                        ("home_office", "Home Office decision")],
+        "aar_sources": list(AAR_SOURCE_LABELS.items()),
         **extra,
     }
 
@@ -253,6 +254,7 @@ def person_show(request: Request, reference: str, db: DbSession, user: User = Vi
         "entries": timeline.build(db, person.id, episodes, placements), "history": history,
         "changed_fields": revisions.changed_fields, "nationality_name": nationality_name,
         "indicator_labels": {i.value: label for i, label in AAR_INDICATOR_LABELS.items()},
+        "end_reason_labels": END_REASON_LABELS, "aar_source_labels": AAR_SOURCE_LABELS,
         "errors": {}, "values": {},
     })
 
