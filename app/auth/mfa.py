@@ -141,8 +141,9 @@ def provisioning_uri(settings: Settings, user: User, secret: str) -> str:
 
 def qr_svg(uri: str) -> Markup:
     """The QR code as inline SVG: drawn here, so the page needs no script and makes no outside request."""
+    # Without a fixed size (only a viewBox) the code shrinks to fit a phone screen; CSS caps how large it grows.
     svg = segno.make(uri, error="m").svg_inline(scale=5, border=4, dark="#000", light="#fff", svgclass="qr-code",
-                                                title="QR code for your authenticator app")
+                                                title="QR code for your authenticator app", omitsize=True)
     return Markup(svg)  # noqa: S704 - segno's own output, from our own URI; no user text reaches it unescaped
 
 
