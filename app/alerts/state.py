@@ -92,7 +92,10 @@ def refresh(db: Session, cutoffs: alerts.Cutoffs, zone: Any, *, everyone: bool =
     follow on later requests (or `casework refresh-alerts` from cron). `everyone` also computes people with no
     row yet, as after a bulk load that bypassed the session."""
     stale = select(PersonAlertState.person_id).where(PersonAlertState.valid_until <= cutoffs.now)
-    ids = list(db.scalars(stale.order_by(PersonAlertState.valid_until).limit(budget)))
+    # Several PostgreSQL workers refreshing at once take disjoint rows (SKIP LOCKED) instead of colliding on the
+    # same upserts; SQLite runs one writer at a time and renders no FOR UPDATE.
+    ids = list(db.scalars(stale.order_by(PersonAlertState.valid_until).limit(budget)
+                          .with_for_update(skip_locked=True)))
     if everyone:
         ids += db.scalars(select(Person.id).outerjoin(PersonAlertState, PersonAlertState.person_id == Person.id)
                           .where(PersonAlertState.person_id.is_(None)))
