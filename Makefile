@@ -26,3 +26,18 @@ migrate: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var *.egg-info
+
+# Benchmarks (bench/): load-test tools live in bench/requirements.txt, installed into the same .venv.
+.PHONY: bench bench-quick
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+$(BENCH_STAMP): $(STAMP) bench/requirements.txt
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python bench/durability.py
+	$(BIN)/python bench/run.py
+
+bench-quick: $(BENCH_STAMP)
+	$(BIN)/python bench/run.py --quick --output var/bench/benchmarks-quick.md

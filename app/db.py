@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -115,10 +117,30 @@ def build_engine(url: str, echo: bool = False, *, immediate: bool = True) -> Eng
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
 
+# Benchmark mode (CASEWORK_BENCH_COUNT_SQL=1, never in production): each request carries a one-item list that the
+# listener below adds to, so the harness can read the statements a page cost from the X-SQL-Statements header.
+# A mutable holder, because sync endpoints run in a copy of the request's context.
+sql_statement_counter: ContextVar[list[int] | None] = ContextVar("sql_statement_counter", default=None)
+
+
+def bench_mode() -> bool:
+    return os.environ.get("CASEWORK_BENCH_COUNT_SQL") == "1" and not get_settings().is_production
+
+
+def _count_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    counter = sql_statement_counter.get()
+    # BEGIN is left out so SQLite (explicit BEGIN IMMEDIATE) and PostgreSQL (implicit) count alike.
+    if counter is not None and not statement.lstrip().upper().startswith("BEGIN"):
+        counter[0] += 1
+
+
 @lru_cache
 def get_engine() -> Engine:
     settings = get_settings()
-    return build_engine(settings.database_url, echo=settings.sql_echo)
+    engine = build_engine(settings.database_url, echo=settings.sql_echo)
+    if bench_mode():
+        event.listen(engine, "before_cursor_execute", _count_statement)
+    return engine
 
 
 @lru_cache
