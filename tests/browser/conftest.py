@@ -62,7 +62,7 @@ def _no_browser(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium_path() -> Path:
     if not CHROMIUM.exists():
         _no_browser(f"No Chromium at {CHROMIUM}: install it with `apt-get install -y chromium` "
@@ -128,7 +128,7 @@ class LiveServer:
             engine.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     root = tmp_path_factory.mktemp("browser-server")
     port = _free_port()
@@ -177,7 +177,7 @@ def live_server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(chromium_path: Path) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
@@ -187,7 +187,7 @@ def browser(chromium_path: Path) -> Iterator[object]:
         chromium.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def shots() -> helpers.Screenshots:
     folder = screenshot_dir()
     folder.mkdir(parents=True, exist_ok=True)
@@ -205,7 +205,7 @@ def _context(browser, live_server: LiveServer, *, javascript: bool = True, width
     return context
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def signed_in_state(browser, live_server: LiveServer) -> Callable[[str], dict]:  # type: ignore[no-untyped-def]
     """The cookies of a signed-in session per account, made once: signing in is slow on purpose (argon2)."""
     states: dict[str, dict] = {}
@@ -221,7 +221,7 @@ def signed_in_state(browser, live_server: LiveServer) -> Callable[[str], dict]: 
     return state
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def page_as(browser, live_server: LiveServer, signed_in_state) -> Iterator[Callable[[str | None], helpers.Page]]:  # type: ignore[no-untyped-def]
     """One long-lived page per account for the page tour, which only reads: a new browser context for each of
     fifty pages would cost more than the pages themselves."""
@@ -253,7 +253,7 @@ def new_page(browser, live_server: LiveServer, signed_in_state) -> Iterator[Call
         context.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def demo(live_server: LiveServer) -> dict[str, Record]:
     """Records of the demo data that the page tour opens, read straight from the server's own database.
     Where it can, each comes from one well-filled person (detained, assigned to the demo clinician) so that the

@@ -255,7 +255,15 @@ class Keyboard(Pointer):
 
     def attach(self, field: Locator, path: Path) -> None:
         # The file picker opens from the keyboard; the test answers it as a person would by choosing the file.
+        from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
         self.focus(field)
-        with self.page.expect_file_chooser() as chooser:
-            self.page.keyboard.press("Space")
+        try:
+            with self.page.expect_file_chooser(timeout=5_000) as chooser:
+                self.page.keyboard.press("Space")
+        except PlaywrightTimeoutError:
+            # A busy machine can swallow the first key press on a file input; Enter opens the picker too.
+            self.focus(field)
+            with self.page.expect_file_chooser() as chooser:
+                self.page.keyboard.press("Enter")
         chooser.value.set_files(str(path))
