@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.alerts.rules import RULES, AlertRule
 from app.config import Settings
+from app.consent import service as consent_service
 from app.consent.models import Consent, ConsentPurpose
 from app.db import utcnow
 from app.detention import clock
@@ -100,8 +101,7 @@ def _in_windows(start: Any, windows: tuple[tuple[date, date], ...]) -> list[Colu
 
 
 def _consent_is_current(purpose: ConsentPurpose, today: date) -> list[ColumnElement[bool]]:
-    return [Consent.purpose == purpose, Consent.given_date <= today,
-            or_(Consent.withdrawn_date.is_(None), Consent.withdrawn_date > today)]
+    return [Consent.purpose == purpose, consent_service.current_on(today)]
 
 
 def sql_condition(rule_id: str, cutoffs: Cutoffs, episode: Any = DetentionEpisode,

@@ -16,6 +16,7 @@ from app.audit.models import AuditEvent, Outcome
 from app.auth.models import User
 from app.config import Settings
 from app.people.models import Person
+from app.web.spreadsheet import csv_cell
 
 PAGE_SIZE = 50
 # The "who" filter's value for events no signed-in user caused (sign-in attempts for unknown addresses).
@@ -197,14 +198,6 @@ def page_of_events(db: Session, settings: Settings, chosen: AuditFilter) -> Page
 CSV_HEADER = ["occurred_at_utc", "user_id", "user_name", "user_email", "action", "action_description",
               "outcome", "object_type", "object_id", "person_reference", "ip_address", "correlation_id",
               "details_json"]
-
-
-def csv_cell(value: object) -> str:
-    """A cell a spreadsheet shows as text: one that could start a formula gets a leading apostrophe."""
-    text = "" if value is None else str(value)
-    if text.startswith(("=", "+", "-", "@", "\t", "\r", "\n")):
-        return "'" + text
-    return text
 
 
 def csv_rows(db: Session, settings: Settings, chosen: AuditFilter, *, batch: int = 500) -> Iterator[list[str]]:

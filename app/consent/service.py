@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.audit import revisions
@@ -32,9 +32,14 @@ class ConsentRuleError(ValueError):
 
 # --- the public question ----------------------------------------------------------------------------
 
-def _current_on(on: date) -> ColumnElement[bool]:
+def current_on(on: date) -> ColumnElement[bool]:
     """Given on or before `on` and not withdrawn on or before it: a withdrawal takes effect on its own day."""
     return and_(Consent.given_date <= on, or_(Consent.withdrawn_date.is_(None), Consent.withdrawn_date > on))
+
+
+def people_consenting(purpose: ConsentPurpose, on: date) -> Select[tuple[int]]:
+    """The ids of people whose consent for `purpose` stands on the day `on`, as a subquery for IN."""
+    return select(Consent.person_id).where(Consent.purpose == purpose, current_on(on))
 
 
 def has_current_consent(db: Session, person_id: int, purpose: ConsentPurpose, *, organisation_id: int | None = None,
@@ -44,7 +49,7 @@ def has_current_consent(db: Session, person_id: int, purpose: ConsentPurpose, *,
     purpose = ConsentPurpose(purpose)
     if (purpose is ConsentPurpose.share_with_organisation) != (organisation_id is not None):
         raise ValueError("organisation_id is required for share_with_organisation and only for it")
-    condition = [Consent.person_id == person_id, Consent.purpose == purpose, _current_on(on)]
+    condition = [Consent.person_id == person_id, Consent.purpose == purpose, current_on(on)]
     if organisation_id is not None:
         condition.append(Consent.organisation_id == organisation_id)
     return bool(db.scalar(select(exists().where(*condition))))
@@ -52,7 +57,7 @@ def has_current_consent(db: Session, person_id: int, purpose: ConsentPurpose, *,
 
 def current_consents(db: Session, person_id: int, on: date) -> list[Consent]:
     """The person's consents that stand on the day `on`, oldest first."""
-    return list(db.scalars(select(Consent).where(Consent.person_id == person_id, _current_on(on))
+    return list(db.scalars(select(Consent).where(Consent.person_id == person_id, current_on(on))
                            .order_by(Consent.given_date, Consent.id)))
 
 

@@ -13,6 +13,7 @@ from app.dates import format_datetime
 from app.reports import charts
 from app.reports.disclosure import Cell, ProtectedTable
 from app.reports.summaries import Summary
+from app.web.spreadsheet import csv_cell
 
 GUARANTEE = (
     "Only people whose consent to anonymised research stood on the day of release are counted. "
@@ -120,8 +121,7 @@ class _SafeWriter:
         self._writer = writer
 
     def writerow(self, row: list[Any]) -> None:
-        self._writer.writerow(["'" + c if isinstance(c, str) and c.startswith(("=", "+", "-", "@")) else c
-                               for c in row])
+        self._writer.writerow([csv_cell(c) for c in row])
 
 
 def summary_charts(document: dict[str, Any]) -> dict[str, Markup]:

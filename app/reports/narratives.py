@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.consent.models import Consent, ConsentPurpose
+from app.consent import service as consent_service
+from app.consent.models import ConsentPurpose
 from app.consent.service import has_current_consent
 from app.detention import clock
 from app.detention.models import FACILITY_TYPE_LABELS, DetentionEpisode, Facility, Placement
@@ -23,6 +24,7 @@ from app.evidence.schemas import KIND_LABELS as EVIDENCE_KIND_LABELS
 from app.health_events.models import HealthEvent
 from app.health_events.schemas import KIND_LABELS as HEALTH_EVENT_LABELS
 from app.people.models import AAR_INDICATOR_LABELS, Identity, IdentityAlias, Person, PersonAarIndicator, Sex
+from app.people.schemas import nationality_name
 from app.referrals.models import Organisation, Referral, ReferralStatus
 from app.referrals.schemas import ORGANISATION_TYPE_LABELS, STATUS_LABELS
 from app.reports.models import CaseNarrative, NarrativeStatus
@@ -83,16 +85,12 @@ def _nationality(db: Session, person: Person, today: date, k: int) -> str:
     if person.nationality is None:
         return "Nationality not recorded"
     sharing = db.scalar(
-        select(func.count(func.distinct(Person.id))).join(Consent, Consent.person_id == Person.id).where(
-            Person.nationality == person.nationality, Consent.purpose == ConsentPurpose.anonymised_research,
-            Consent.given_date <= today, or_(Consent.withdrawn_date.is_(None), Consent.withdrawn_date > today))
+        select(func.count()).select_from(Person).where(
+            Person.nationality == person.nationality,
+            Person.id.in_(consent_service.people_consenting(ConsentPurpose.anonymised_research, today)))
     ) or 0
     if sharing >= k:
-        import pycountry
-
-        country = pycountry.countries.get(alpha_2=person.nationality)
-        if country is not None:
-            return getattr(country, "common_name", None) or country.name
+        return nationality_name(person.nationality)
     return f"From {world_region(person.nationality)}"
 
 
@@ -313,9 +311,8 @@ def visible_to_researchers(db: Session, today: date) -> list[CaseNarrative]:
     return list(db.scalars(
         select(CaseNarrative).where(
             CaseNarrative.status == NarrativeStatus.released,
-            CaseNarrative.person_id.in_(select(Consent.person_id).where(
-                Consent.purpose == ConsentPurpose.anonymised_research, Consent.given_date <= today,
-                or_(Consent.withdrawn_date.is_(None), Consent.withdrawn_date > today))))
+            CaseNarrative.person_id.in_(consent_service.people_consenting(ConsentPurpose.anonymised_research,
+                                                                          today)))
         .order_by(CaseNarrative.approved_at.desc())))
 
 

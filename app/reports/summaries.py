@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement, Select, case, distinct, func, or_, select, union
 from sqlalchemy.orm import Session
 
-from app.consent.models import Consent, ConsentPurpose
+from app.consent import service as consent_service
+from app.consent.models import ConsentPurpose
 from app.dates import format_date
 from app.detention import clock
 from app.detention.models import (
@@ -70,12 +71,7 @@ class SummaryParams:
 
 def _research_consent_current(today: date) -> ColumnElement[bool]:
     """People whose consent to anonymised research stands today: the day of the release, not the period's."""
-    return Visit.person_id.in_(
-        select(Consent.person_id).where(
-            Consent.purpose == ConsentPurpose.anonymised_research, Consent.given_date <= today,
-            or_(Consent.withdrawn_date.is_(None), Consent.withdrawn_date > today),
-        )
-    )
+    return Visit.person_id.in_(consent_service.people_consenting(ConsentPurpose.anonymised_research, today))
 
 
 def _visits_in_scope(params: SummaryParams, today: date) -> list[ColumnElement[bool]]:

@@ -59,8 +59,7 @@ def _form_page(request: Request, db: DbSession, user: User, *, values: dict[str,
 @router.get("/summary")
 def summary_form(request: Request, db: DbSession, user: User = ViewSummaries) -> Response:
     today = organisation_today(get_settings())
-    start = today.replace(year=today.year - 1) + timedelta(days=1) if not (today.month == 2 and today.day == 29) \
-        else today - timedelta(days=365)
+    start = today - timedelta(days=364)  # the last 365 days, today included
     return _form_page(request, db, user, values={"start_date": start.isoformat(), "end_date": today.isoformat(),
                                                  "output_format": "html"}, errors={})
 

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEvent, Outcome
-from app.audit.viewer import PAGE_SIZE, csv_cell
+from app.audit.viewer import PAGE_SIZE
 from app.auth.models import Role
+from app.web.spreadsheet import csv_cell
 
 ROW = 'data-label="Action"'
 
