@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import JSONB
@@ -98,10 +98,47 @@ def _configure_sqlite(engine: Engine, *, immediate: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # Requests write (session touch, audit rows) after reading; a deferred transaction that later
-        # needs the write lock fails at once with "database is locked". Taking it up front makes
-        # concurrent writers queue on busy_timeout instead.
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # A request that only reads (and at most appends an audit row or two at its end) starts with a plain
+        # BEGIN: its reads see one snapshot and block nobody. Anything else takes the write lock up front: a
+        # transaction that reads and then writes would otherwise fail at once with "database is locked" when
+        # another writer committed in between, whereas a lock taken up front makes writers queue on busy_timeout.
+        read_first = not immediate or connection.get_execution_options().get(READ_FIRST, False)
+        connection.info[_SNAPSHOT] = read_first
+        connection.exec_driver_sql("BEGIN" if read_first else "BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_execute(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if connection.info.get(_SNAPSHOT) and statement.lstrip()[:9].upper().startswith(_WRITES):
+            _take_write_lock(connection)
+
+
+# SQLite: an execution option asking for a read-first transaction (see _configure_sqlite), and the connection
+# info key that says the open transaction is still a read snapshot.
+READ_FIRST = "casework_read_first"
+_SNAPSHOT = "casework_read_snapshot"
+# Statements that end the snapshot first. A savepoint and DDL (even of a temporary table) count as writes: ending
+# the snapshot after them would commit or drop them halfway through the work they belong to.
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "CREATE", "DROP", "ALTER")
+
+
+def _take_write_lock(connection: Any) -> None:
+    """Ends the read snapshot and carries on in a write transaction on the same connection. Nothing was written
+    yet, so ending the snapshot loses nothing; reads after this see the latest commits."""
+    connection.info[_SNAPSHOT] = False
+    dbapi_connection = connection.connection.dbapi_connection
+    dbapi_connection.execute("COMMIT")
+    dbapi_connection.execute("BEGIN IMMEDIATE")
+
+
+def begin_write(db: Session) -> bool:
+    """Call before the reads that a write depends on (read, decide, write). On SQLite, a read-first transaction
+    takes the write lock now, so nothing can change what is read before this transaction commits, and True says
+    that earlier reads may be out of date. Otherwise, and on PostgreSQL, it does nothing and returns False."""
+    connection = db.connection()
+    if connection.info.get(_SNAPSHOT):
+        _take_write_lock(connection)
+        return True
+    return False
 
 
 def build_engine(url: str, echo: bool = False, *, immediate: bool = True) -> Engine:
@@ -156,9 +193,16 @@ def reset_engine_cache() -> None:
     get_sessionmaker.cache_clear()
 
 
-def get_db() -> Iterator[Session]:
-    """One session and one transaction per request: committed when the endpoint returns, else rolled back."""
+def get_db(request: Request) -> Iterator[Session]:
+    """One session and one transaction per request: committed when the endpoint returns, else rolled back.
+
+    A GET or HEAD reads first: on SQLite it takes the write lock only when it writes (its audit rows, which
+    are flushed with the commit), so page views do not queue behind each other or behind form posts."""
     session = get_sessionmaker()()
+    if request.method in READ_METHODS:
+        session.autoflush = False
+        session.info[DEFER_FLUSH] = True
+        session.connection(execution_options={READ_FIRST: True})
     try:
         yield session
         session.commit()
@@ -167,6 +211,11 @@ def get_db() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+READ_METHODS = frozenset({"GET", "HEAD"})
+# Session info key: writes that need no immediate flush (audit rows) wait for the commit.
+DEFER_FLUSH = "casework_defer_flush"
 
 
 # scope="function" makes FastAPI run the commit before the response is sent, so a client never sees

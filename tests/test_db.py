@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.auth.models import Role
-from app.db import DbSession, get_engine
+from app.db import DbSession, begin_write, get_engine
 from app.detention.models import DetentionEpisode
 from app.people.models import Person, PersonStatus
 from app.referrals.models import Organisation, OrganisationType
@@ -162,3 +162,90 @@ def test_reference_data_is_back_after_each_test(db):
     # Earlier tests added organisations; the reset restores exactly the migrated set.
     assert "Committed org" not in set(db.scalars(select(Organisation.name)))
     assert datetime.now(UTC).year >= 2026
+
+
+def _writer_holding_the_lock(engine, name: str, hold: float, has_lock: threading.Event,
+                             errors: list[BaseException]) -> threading.Thread:
+    def write() -> None:
+        try:
+            with Session(engine) as session:
+                session.add(Organisation(name=name, type=OrganisationType.other))
+                session.flush()
+                has_lock.set()
+                time.sleep(hold)
+                session.commit()
+        except BaseException as exc:  # noqa: BLE001 - the test reports any failure
+            errors.append(exc)
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    assert has_lock.wait(5)
+    return thread
+
+
+@sqlite_only
+def test_a_page_view_reads_while_a_form_post_holds_the_write_lock_and_still_writes_its_audit_row(engine):
+    # The post holds SQLite's write lock for a second. The page view must read at once instead of queueing
+    # behind it, and its own write at the end must land although the post committed after the view's snapshot
+    # began (a plain deferred transaction would fail then with "database is locked").
+    read_at: list[float] = []
+    app = FastAPI()
+
+    @app.get("/view")
+    def view(db: DbSession) -> dict[str, int]:
+        count = db.scalar(select(func.count()).select_from(Organisation)) or 0
+        read_at.append(time.monotonic())
+        db.add(Organisation(name="Written by a page view", type=OrganisationType.other))
+        return {"count": count}
+
+    errors: list[BaseException] = []
+    has_lock = threading.Event()
+    with TestClient(app) as client:
+        started = time.monotonic()
+        post = _writer_holding_the_lock(engine, "Slow post org", 1.0, has_lock, errors)
+        response = client.get("/view")
+        post.join()
+    assert errors == []
+    assert response.status_code == 200
+    assert read_at[0] - started < 0.5  # read without waiting for the post's lock
+    with Session(engine) as session:
+        names = set(session.scalars(select(Organisation.name)))
+    assert {"Slow post org", "Written by a page view"} <= names
+
+
+@sqlite_only
+def test_begin_write_takes_the_lock_and_later_reads_see_commits_made_since_the_snapshot(engine):
+    app = FastAPI()
+    seen: dict[str, object] = {}
+
+    @app.get("/decide")
+    def decide(db: DbSession) -> dict[str, str]:
+        seen["before"] = db.scalar(select(func.count()).select_from(Organisation))
+        with Session(engine) as other:
+            other.add(Organisation(name="Committed meanwhile", type=OrganisationType.other))
+            other.commit()
+        seen["stale"] = db.scalar(select(func.count()).select_from(Organisation))
+        seen["took_lock"] = begin_write(db)
+        seen["after"] = db.scalar(select(func.count()).select_from(Organisation))
+        seen["again"] = begin_write(db)
+        return {}
+
+    with TestClient(app) as client:
+        assert client.get("/decide").status_code == 200
+    assert seen["stale"] == seen["before"]  # one snapshot while only reading
+    assert seen["took_lock"] is True and seen["again"] is False
+    assert seen["after"] == seen["before"] + 1
+
+
+def test_form_posts_never_read_first(engine):
+    app = FastAPI()
+    took: list[bool] = []
+
+    @app.post("/post")
+    def post(db: DbSession) -> dict[str, str]:
+        took.append(begin_write(db))
+        return {}
+
+    with TestClient(app) as client:
+        assert client.post("/post").status_code == 200
+    assert took == [False]  # already holding the write lock (SQLite) or nothing to do (PostgreSQL)

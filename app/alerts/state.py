@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session, aliased
 from app.alerts import service as alerts
 from app.alerts.models import PersonAlertState
 from app.alerts.rules import RULES
+from app.audit.models import AuditEvent
+from app.db import begin_write
 from app.detention.models import DetentionEpisode, Facility, FacilityType, Placement
 from app.health_events.models import HealthEvent, HealthEventKind
 from app.people.models import Person
@@ -94,8 +96,12 @@ def refresh(db: Session, cutoffs: alerts.Cutoffs, zone: Any, *, everyone: bool =
     stale = select(PersonAlertState.person_id).where(PersonAlertState.valid_until <= cutoffs.now)
     # Several PostgreSQL workers refreshing at once take disjoint rows (SKIP LOCKED) instead of colliding on the
     # same upserts; SQLite runs one writer at a time and renders no FOR UPDATE.
-    ids = list(db.scalars(stale.order_by(PersonAlertState.valid_until).limit(budget)
-                          .with_for_update(skip_locked=True)))
+    due = stale.order_by(PersonAlertState.valid_until).limit(budget).with_for_update(skip_locked=True)
+    ids = list(db.scalars(due))
+    # Flags computed from a page view's snapshot could overwrite a change committed since: read again under
+    # the write lock.
+    if (ids or everyone) and begin_write(db):
+        ids = list(db.scalars(due))
     if everyone:
         ids += db.scalars(select(Person.id).outerjoin(PersonAlertState, PersonAlertState.person_id == Person.id)
                           .where(PersonAlertState.person_id.is_(None)))
@@ -125,7 +131,7 @@ def _person_ids_touched(session: Session) -> set[int]:
     episodes: set[int] = set()
     referrals: set[int] = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, PersonAlertState):
+        if isinstance(obj, PersonAlertState | AuditEvent):  # an audit row (a view, a refusal) changes no case
             continue
         if isinstance(obj, Person):
             if obj.id is not None:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import catalogue
 from app.audit.models import AuditEvent, Outcome
+from app.db import DEFER_FLUSH
 
 
 def record(
@@ -36,5 +37,6 @@ def record(
         details=details,
     )
     db.add(event)
-    db.flush()
+    if not db.info.get(DEFER_FLUSH):
+        db.flush()
     return event

@@ -9,6 +9,7 @@ from sqlalchemy import delete, select, update
 from app.alerts import service as alerts
 from app.alerts import state
 from app.alerts.models import PersonAlertState
+from app.audit import service as audit
 from app.auth.models import Role, User
 from app.config import get_settings
 from app.consent.models import Consent, ConsentMethod, ConsentPurpose
@@ -70,6 +71,20 @@ def test_any_change_to_the_case_marks_its_flags_stale(db, make_person, today):
     state.refresh(db, cutoffs, get_settings().zone)
     assert "consent_missing" not in _kept(db, person.id)
     assert _kept(db, person.id) == _live(db, cutoffs, person.id)
+
+
+def test_viewing_a_case_leaves_its_flags_valid(db, make_person, today):
+    # A view writes an audit row that names the person; it changes nothing the alerts read.
+    person = make_person("Fictivo", "Viewed", detained_days=40)
+    db.rollback()
+    state.refresh(db, _cutoffs(today), get_settings().zone)
+    db.commit()
+    valid_until = _row(db, person.id).valid_until
+    actor = db.scalars(select(User.id).where(User.role == Role.admin)).first()
+    audit.record(db, "person.viewed", actor_id=actor, person_id=person.id, object_type="person",
+                 object_id=person.id)
+    db.flush()
+    assert _row(db, person.id).valid_until == valid_until > datetime.now(UTC)
 
 
 def test_flags_expire_at_midnight_and_sooner_while_something_counted_in_hours_runs(db, make_person, today):
