@@ -134,18 +134,21 @@ def seed_demo(
 
 @cli.command("refresh-alerts")
 def refresh_alerts() -> None:
-    """Work out every case's alert flags again (after changing an alert setting, or nightly from cron)."""
+    """Work out every case's alert flags again and refresh the query planner's statistics (after changing an
+    alert setting, or nightly from cron)."""
     from sqlalchemy import update
 
     from app.alerts.models import PersonAlertState
     from app.alerts.state import EPOCH
-    from app.db import get_engine
+    from app.db import get_engine, refresh_statistics
     from app.demo.generator import refresh_alert_states
 
     engine = get_engine()
     with engine.begin() as connection:
         connection.execute(update(PersonAlertState).values(valid_until=EPOCH))
     console.print(f"Alert flags worked out for {refresh_alert_states(engine)} cases.")
+    refresh_statistics(engine)
+    console.print("Query planner statistics refreshed.")
 
 
 def print_demo_sign_ins() -> None:

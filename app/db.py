@@ -154,6 +154,13 @@ def build_engine(url: str, echo: bool = False, *, immediate: bool = True) -> Eng
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
 
+def refresh_statistics(engine: Engine) -> None:
+    """ANALYZE: the statistics the query planner chooses indexes by. Without them SQLite guesses, and at
+    100,000 people a guess can pick an index that reads every open referral to answer for one person."""
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE")
+
+
 # Benchmark mode (CASEWORK_BENCH_COUNT_SQL=1, never in production): each request carries a one-item list that the
 # listener below adds to, so the harness can read the statements a page cost from the X-SQL-Statements header.
 # A mutable holder, because sync endpoints run in a copy of the request's context.

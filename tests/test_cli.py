@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
+from app.alerts.models import PersonAlertState
 from app.auth.models import Role, User
 from app.auth.passwords import verify_password
 from app.cli import cli
+from tests.case_fixtures import make_person, today  # noqa: F401 - fixtures
+from tests.conftest import is_postgres
 
 runner = CliRunner()
 
@@ -111,3 +116,25 @@ def test_reset_mfa_removes_the_second_factor_and_is_audited(db, make_user):
                      .where(AuditEvent.action == "admin.user_mfa_reset", AuditEvent.object_id == str(user.id))) == 1
     missing = runner.invoke(cli, ["reset-mfa", "--email", "nobody@example.org"])
     assert missing.exit_code == 1 and "nothing was changed" in missing.output
+
+
+def test_refresh_alerts_works_out_flags_and_refreshes_planner_statistics(engine, db, make_person):  # noqa: F811
+    person = make_person("Fictivo", "Nightly", detained_days=40)
+    started = datetime.now(UTC)
+    with engine.begin() as conn:
+        if is_postgres():
+            conn.execute(text("DELETE FROM person_alert_states"))
+        else:
+            conn.execute(text("ANALYZE"))  # the statistics table exists from here on; empty it
+            conn.execute(text("DELETE FROM sqlite_stat1"))
+            conn.execute(text("DELETE FROM person_alert_states"))
+    result = runner.invoke(cli, ["refresh-alerts"])
+    assert result.exit_code == 0, result.output
+    assert "Query planner statistics refreshed." in result.output
+    with engine.connect() as conn:
+        assert conn.execute(select(PersonAlertState.flags).where(PersonAlertState.person_id == person.id)).scalar()
+        if is_postgres():
+            analysed = conn.execute(text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'people'"))
+            assert analysed.scalar() >= started
+        else:
+            assert conn.execute(text("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'people'")).scalar() > 0

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.alerts import service as alerts
 from app.alerts.models import PersonAlertState
-from app.alerts.rules import RULES
+from app.alerts.rules import RULES, AlertRule
 from app.audit.models import AuditEvent
 from app.db import begin_write
 from app.detention.models import DetentionEpisode, Facility, FacilityType, Placement
@@ -118,6 +118,16 @@ def _recompute(db: Session, cutoffs: alerts.Cutoffs, zone: Any, ids: list[int]) 
         computed = compute(db, cutoffs, chunk, zone)
         _upsert(db, [{"person_id": pid, "flags": flags, "valid_until": until, "computed_at": cutoffs.now}
                      for pid, (flags, until) in computed.items()])
+
+
+def firing(db: Session, cutoffs: alerts.Cutoffs, person_ids: list[int]) -> dict[int, list[AlertRule]]:
+    """The same answer as `alerts.firing`, read from the kept flags: one indexed lookup for a page of people,
+    with the live rules worked out only for those whose flags are stale (just changed, or not yet refreshed)."""
+    kept = dict(db.execute(select(PersonAlertState.person_id, PersonAlertState.flags).where(
+        PersonAlertState.person_id.in_(person_ids), PersonAlertState.valid_until > cutoffs.now)).all())
+    answer = {pid: [rule for rule_id, rule in RULES.items() if flags & BIT[rule_id]] for pid, flags in kept.items()}
+    stale = [pid for pid in person_ids if pid not in kept]
+    return answer | (alerts.firing(db, cutoffs, stale) if stale else {})
 
 
 def has(flag: str) -> Any:

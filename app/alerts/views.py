@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from app.alerts import dashboard
 from app.alerts import service as alerts
+from app.alerts import state as alert_state
 from app.alerts.rules import RULES
 from app.auth.deps import require
 from app.auth.models import Role, User
@@ -34,7 +35,7 @@ def home(request: Request, db: DbSession, user: User = Depends(require(Permissio
         context["figures"] = dashboard.figures(db, user, cutoffs)
     if user.role is Role.clinician:
         page = people_service.list_people(db, user, people_service.PeopleQuery())
-        badges = alerts.firing(db, cutoffs, [row.id for row in page.rows])
+        badges = alert_state.firing(db, cutoffs, [row.id for row in page.rows])
         for row in page.rows:
             row.alerts = badges.get(row.id, [])
         context["caseload"] = page

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import Role, User
 from app.auth.passwords import hash_password
 from app.consent.models import Consent
+from app.db import refresh_statistics
 from app.demo import names
 from app.detention.models import DetentionEpisode, Facility, Placement
 from app.evidence.models import EvidenceItem, Finding, Rule35Record
@@ -187,6 +188,7 @@ def seed_demo(engine: Engine, *, people: int, password: str, seed: int = 2026, t
             if progress is not None:
                 progress(count)
     refresh_alert_states(engine)
+    refresh_statistics(engine)
     return result
 
 

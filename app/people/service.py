@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Date, and_, cast, exists, func, literal_column, null, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from app.audit import revisions
@@ -206,24 +206,45 @@ def list_people(db: Session, user: User, query: PeopleQuery, *, alert_condition=
     if search is not None:
         where.append(search)
 
-    total = db.scalar(select(func.count()).select_from(base.where(*where).subquery())) or 0
+    # Only the filters on the current episode need it joined to count; counting people alone reads one index.
+    counted = base if query.facility_id is not None or alert_condition is not None else select(Person.id)
+    total = db.scalar(select(func.count()).select_from(counted.where(*where).subquery())) or 0
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, query.page), pages)
+    offset = (page - 1) * PAGE_SIZE
 
-    order = ([current.start_date.is_(None), current.start_date.asc(), Person.id] if query.sort == "days"
-             else [Person.created_at.desc(), Person.id.desc()])
+    if query.sort == "days":
+        # Longest current detention first, then everyone not detained. Sorting the whole caseload on the outer
+        # join's nullable start date reads every open case; each half below reads its own index in order instead
+        # (open episodes by start date, people by id) and stops at the rows this page needs.
+        detained = (
+            select(Person.id.label("id"), literal_column("0").label("grp"), current.start_date.label("since"))
+            .select_from(Person).join(current, and_(current.person_id == Person.id, current.end_date.is_(None)))
+            .where(*where).order_by(current.start_date, Person.id).limit(offset + PAGE_SIZE)
+        )
+        others = (
+            base.add_columns(literal_column("1").label("grp"), cast(null(), Date).label("since"))
+            .where(current.id.is_(None), *where).order_by(Person.id).limit(offset + PAGE_SIZE)
+        )
+        both = union_all(select(detained.subquery()), select(others.subquery())).subquery()
+        ids = select(both).order_by(both.c.grp, both.c.since, both.c.id).limit(PAGE_SIZE).offset(offset).subquery()
+        order = [ids.c.grp, ids.c.since, ids.c.id]
+    else:
+        recent = base.add_columns(Person.created_at.label("created")).where(*where).subquery()
+        ids = (select(recent).order_by(recent.c.created.desc(), recent.c.id.desc())
+               .limit(PAGE_SIZE).offset(offset).subquery())
+        order = [ids.c.created.desc(), ids.c.id.desc()]
     rows = db.execute(
         select(Person.id, Person.reference, Identity.given_names, Identity.family_name, Person.status,
                Person.nationality, current.start_date, current.end_date, current.last_bail_application_date,
                current.last_bail_outcome, Facility.name)
-        .select_from(Person)
+        .select_from(ids)
+        .join(Person, Person.id == ids.c.id)
         .join(Identity, Identity.person_id == Person.id)
         .outerjoin(current, and_(current.person_id == Person.id, current.end_date.is_(None)))
         .outerjoin(placement, and_(placement.episode_id == current.id, placement.date_out.is_(None)))
         .outerjoin(Facility, Facility.id == placement.facility_id)
-        .where(*where)
         .order_by(*order)
-        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).all()
     return Page([PersonRow(*row) for row in rows], total, page, pages)
 

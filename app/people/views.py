@@ -113,7 +113,7 @@ def people_list(request: Request, db: DbSession, user: User = ViewCaseload) -> R
         flagged = select(PersonAlertState.person_id).where(alert_state.has(query.alert))
         condition = lambda _episode: Person.id.in_(flagged)  # noqa: E731
     page = service.list_people(db, user, query, alert_condition=condition)
-    badges = alerts.firing(db, cutoffs, [row.id for row in page.rows])
+    badges = alert_state.firing(db, cutoffs, [row.id for row in page.rows])
     for row in page.rows:
         row.alerts = badges.get(row.id, [])
     facilities = db.scalars(select(Facility).order_by(Facility.name)).all()

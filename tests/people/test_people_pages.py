@@ -163,3 +163,23 @@ def test_researcher_is_refused_a_person_page(client, signed_in, make_person):
     person = make_person("Research", "Refused")
     signed_in(Role.researcher)
     assert client.get(f"/people/{person.reference}").status_code == 403
+
+
+def test_longest_detention_first_then_the_rest_across_a_page_boundary(db, make_user, make_person):
+    from app.people import service
+
+    coordinator = make_user(Role.coordinator)
+    detained = [make_person("Held", f"Days{days}", detained_days=days) for days in (5, 300, 40, 41, 2)]
+    free = [make_person("Free", f"Person{n}") for n in range(48)]
+    free.append(make_person("Detained", "Thenclosed", detained_days=700, closed=True))
+    db.rollback()
+    first = service.list_people(db, coordinator, service.PeopleQuery())
+    second = service.list_people(db, coordinator, service.PeopleQuery(page=2))
+    assert (first.total, first.pages, second.page) == (53, 2, 2)
+    order = [row.family_name for row in first.rows + second.rows]
+    assert order[:5] == ["Days300", "Days41", "Days40", "Days5", "Days2"]
+    assert order[5:] == [f"Person{n}" for n in range(48)]  # then everyone not detained, oldest record first
+    assert len(first.rows) == 50 and all(row.facility == "Brook House" for row in first.rows[:5])
+    recent = service.list_people(db, coordinator, service.PeopleQuery(sort="recent"))
+    newest_first = sorted((p.id for p in detained + free[:48]), reverse=True)  # created one after another
+    assert [row.id for row in recent.rows] == newest_first[:50]
