@@ -144,8 +144,10 @@ class EmergencyAccessForm(BaseModel):
     @classmethod
     def _a_real_sentence(cls, value: str) -> str:
         text = " ".join(value.split())
-        words = [w for w in text.split(" ") if any(c.isalpha() for c in w)]
-        if len(text) < EMERGENCY_REASON_MIN_CHARS or len(words) < EMERGENCY_REASON_MIN_WORDS:
+        # Words of two letters or more, not all the same: "x x x x" or "test test test test" is not a reason.
+        words = [w.lower() for w in text.split(" ") if sum(c.isalpha() for c in w) >= 2]
+        if (len(text) < EMERGENCY_REASON_MIN_CHARS or len(words) < EMERGENCY_REASON_MIN_WORDS
+                or len(set(words)) < 3):
             raise ValueError(
                 f"Describe the emergency in a sentence of at least {EMERGENCY_REASON_MIN_WORDS} words and "
                 f"{EMERGENCY_REASON_MIN_CHARS} characters, for example why this person's record is needed now.")
