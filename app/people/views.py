@@ -356,6 +356,5 @@ def emergency_access_open(request: Request, reference: str, db: DbSession, form:
                  correlation_id=request.state.correlation_id, access_id=access.id, reason=access.reason,
                  expires_at=access.expires_at.isoformat())
     response = RedirectResponse(back, status_code=303)
-    flash.add(response, f"Emergency access open until {emergency.until_words(access.expires_at)}. Every page you "
-                        "open is recorded with your reason, and a coordinator will review it.", kind="warning")
+    flash.add(response, "Emergency access opened.", kind="warning")
     return response
