@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     mfa_required: bool | None = None
     # The account name authenticator apps show beside the codes.
     mfa_issuer: str = Field(default="Casework tracker", min_length=1, max_length=60)
+    # Break-glass: how long a clinician's emergency access to a person not assigned to them lasts (15 min - 12 h).
+    break_glass_minutes: int = Field(default=240, ge=15, le=12 * 60)
     # Alert thresholds (see app/alerts/rules.py for what each rule means and where it comes from).
     alert_detained_days: int = Field(default=28, ge=1)
     alert_band_crossed_recent_days: int = Field(default=7, ge=1)

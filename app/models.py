@@ -9,6 +9,7 @@ from app.evidence.models import Document, EvidenceItem, Finding, Rule35Record
 from app.health_events.models import HealthEvent
 from app.people.models import (
     Assignment,
+    EmergencyAccess,
     Identity,
     IdentityAlias,
     Person,
@@ -27,6 +28,7 @@ __all__ = [
     "Consent",
     "DetentionEpisode",
     "Document",
+    "EmergencyAccess",
     "EvidenceItem",
     "Facility",
     "Finding",

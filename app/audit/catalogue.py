@@ -30,6 +30,10 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "person.clinician_assigned": frozenset({"clinician_id"}),
     "person.clinician_unassigned": frozenset({"clinician_id"}),
     "people.listed": frozenset({"filters", "results"}),
+    # --- break-glass (app/people/emergency.py): every use of emergency access carries its reason ---
+    "emergency_access.opened": frozenset({"access_id", "reason", "expires_at"}),
+    "emergency_access.used": frozenset({"access_id", "reason", "path"}),
+    "emergency_access.reviewed": frozenset({"access_id", "clinician_id", "note", "was_live"}),
     "detention.episode_started": frozenset({"episode_id"}),
     "detention.episode_ended": frozenset({"episode_id", "reason"}),
     "detention.transferred": frozenset({"episode_id", "placement_id"}),

@@ -41,6 +41,9 @@ LABELS = {
     "admin.session_ended": "Administration: session ended",
     "admin.user_sessions_ended": "Administration: all sessions of a user ended",
     "admin.user_password_set": "Administration: new password set",
+    "emergency_access.opened": "Emergency access opened (break-glass)",
+    "emergency_access.used": "Record opened under emergency access",
+    "emergency_access.reviewed": "Emergency access reviewed",
 }
 
 

@@ -18,16 +18,22 @@ class Permission(enum.StrEnum):
     manage_users = "manage_users"
     manage_reference_data = "manage_reference_data"
     view_audit = "view_audit"
+    # Break-glass: a clinician opening a person not assigned to them in an emergency, for a limited time.
+    break_glass = "break_glass"
+    review_emergency_access = "review_emergency_access"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.admin: frozenset(Permission),
+    # Admins and coordinators see every person already: they never need to break glass.
+    Role.admin: frozenset(Permission) - {Permission.break_glass},
     Role.coordinator: frozenset({
         Permission.view_home, Permission.view_caseload, Permission.view_person, Permission.edit_person,
         Permission.record_clinical, Permission.view_summaries, Permission.prepare_narratives,
+        Permission.review_emergency_access,
     }),
     Role.clinician: frozenset({
         Permission.view_home, Permission.view_caseload, Permission.view_person, Permission.record_clinical,
+        Permission.break_glass,
     }),
     # Researchers never see a person: aggregates and released narratives only.
     Role.researcher: frozenset({Permission.view_home, Permission.view_summaries}),

@@ -217,3 +217,31 @@ class PersonNameToken(Base):
     token: Mapped[str] = mapped_column(String(100), primary_key=True)
     phonetic: Mapped[str] = mapped_column(String(20))
     source: Mapped[NameSource] = mapped_column(str_enum(NameSource, "name_source"))
+
+
+class EmergencyAccess(Base):
+    """Break-glass: a clinician's time-limited access to a person not assigned to them, opened by the clinician
+    with a reason and kept until a coordinator or administrator has reviewed it."""
+
+    __tablename__ = "emergency_access_grants"
+    __table_args__ = (
+        CheckConstraint("expires_at > granted_at", name="expires_after_granted"),
+        CheckConstraint("(reviewed_at IS NULL) = (reviewed_by_id IS NULL)", name="reviewed_by_and_at_together"),
+        CheckConstraint("reviewed_at IS NULL OR reviewed_at >= granted_at", name="reviewed_after_granted"),
+        # A clinician's access to one person is checked on every page they open under it.
+        Index("ix_emergency_access_grants_clinician_person_expires", "clinician_id", "person_id", "expires_at"),
+        # The coordinators' dashboard lists the ones still to review.
+        Index("ix_emergency_access_grants_unreviewed", "granted_at",
+              sqlite_where=text("reviewed_at IS NULL"), postgresql_where=text("reviewed_at IS NULL")),
+        Index("ix_emergency_access_grants_person_id", "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(Text)
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    reviewed_at: Mapped[datetime | None]
+    review_note: Mapped[str | None] = mapped_column(Text)

@@ -125,3 +125,38 @@ class AssignForm(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     clinician_id: int = Field(title="Clinician")
+
+
+# A reason someone reviewing the access later can judge: a sentence, not "urgent" or "x".
+EMERGENCY_REASON_MIN_CHARS = 20
+EMERGENCY_REASON_MIN_WORDS = 4
+
+
+class EmergencyAccessForm(BaseModel):
+    """A clinician opening a person not assigned to them in an emergency."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(title="Reason for emergency access", max_length=2000)
+    next: str | None = Field(default=None, max_length=300)
+
+    @field_validator("reason")
+    @classmethod
+    def _a_real_sentence(cls, value: str) -> str:
+        text = " ".join(value.split())
+        # Words of two letters or more, not all the same: "x x x x" or "test test test test" is not a reason.
+        words = [w.lower() for w in text.split(" ") if sum(c.isalpha() for c in w) >= 2]
+        if (len(text) < EMERGENCY_REASON_MIN_CHARS or len(words) < EMERGENCY_REASON_MIN_WORDS
+                or len(set(words)) < 3):
+            raise ValueError(
+                f"Describe the emergency in a sentence of at least {EMERGENCY_REASON_MIN_WORDS} words and "
+                f"{EMERGENCY_REASON_MIN_CHARS} characters, for example why this person's record is needed now.")
+        return text
+
+
+class EmergencyReviewForm(BaseModel):
+    """A coordinator or administrator marking an emergency access reviewed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(default=None, title="Review note", max_length=1000)

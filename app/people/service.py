@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Date, and_, cast, exists, func, literal_column, null, or_, select, union_all
@@ -20,6 +20,7 @@ from app.people import names
 from app.people.models import (
     AliasKind,
     Assignment,
+    EmergencyAccess,
     Identity,
     IdentityAlias,
     Person,
@@ -37,7 +38,11 @@ PAGE_SIZE = 50
 
 
 class NotAllowed(Exception):
-    """The user may not see this person (a clinician not assigned to them)."""
+    """The user may not see this person (a clinician not assigned to them, with no live emergency access)."""
+
+    def __init__(self, person: Person) -> None:
+        super().__init__("not allowed")
+        self.person = person
 
 
 class VersionConflict(Exception):
@@ -93,14 +98,38 @@ def visible_to(user: User) -> ColumnElement[bool] | None:
     return None
 
 
-def get_visible(db: Session, user: User, reference: str) -> Person | None:
-    """The person with this reference, or None if there is none; NotAllowed if this user may not see them."""
+def live_emergency_access(db: Session, clinician_id: int, person_id: int,
+                          now: datetime | None = None) -> EmergencyAccess | None:
+    """The clinician's emergency access to this person that has not yet expired, if any."""
+    return db.scalar(
+        select(EmergencyAccess)
+        .where(EmergencyAccess.clinician_id == clinician_id, EmergencyAccess.person_id == person_id,
+               EmergencyAccess.expires_at > (now or utcnow()))
+        .order_by(EmergencyAccess.expires_at.desc()).limit(1))
+
+
+def find_visible(db: Session, user: User, reference: str) -> tuple[Person | None, EmergencyAccess | None]:
+    """The person with this reference (None if there is none) and, when a clinician sees them only through
+    break-glass, the live emergency access that lets them; NotAllowed if this user may not see them.
+    Emergency access opens a record, never a caseload: lists go by `visible_to`, which ignores it."""
     person = db.scalar(select(Person).where(Person.reference == reference))
     if person is None:
-        return None
-    if user.role is Role.clinician and not db.scalar(select(open_assignment(person.id, user.id))):
-        raise NotAllowed
-    return person
+        return None, None
+    if user.role is not Role.clinician or db.scalar(select(open_assignment(person.id, user.id))):
+        return person, None
+    access = live_emergency_access(db, user.id, person.id)
+    if access is None:
+        raise NotAllowed(person)
+    return person, access
+
+
+def get_visible(db: Session, user: User, reference: str) -> Person | None:
+    """The person with this reference, or None if there is none; NotAllowed if this user may not see them."""
+    return find_visible(db, user, reference)[0]
+
+
+def is_assigned(db: Session, clinician_id: int, person_id: int) -> bool:
+    return bool(db.scalar(select(open_assignment(person_id, clinician_id))))
 
 
 # --- listing and search --------------------------------------------------------------------------

@@ -20,14 +20,20 @@ from app.audit import service as audit
 from app.audit.models import Outcome, Revision
 from app.auth.deps import client_ip, require
 from app.auth.models import Role, User
-from app.auth.permissions import Permission
+from app.auth.permissions import Permission, has_permission
 from app.config import get_settings, organisation_today
 from app.db import DbSession
 from app.detention import clock
 from app.detention.models import END_REASON_LABELS, Facility
-from app.people import sections, service, timeline
+from app.people import emergency, sections, service, timeline
 from app.people.models import AAR_INDICATOR_LABELS, AarIndicator, BirthPrecision, Person, PersonStatus, Sex
-from app.people.schemas import AssignForm, PersonForm, nationality_choices, nationality_name
+from app.people.schemas import (
+    AssignForm,
+    EmergencyAccessForm,
+    PersonForm,
+    nationality_choices,
+    nationality_name,
+)
 from app.web import flash
 from app.web.forms import FORM_ERROR, PostedForm, validate_form
 from app.web.templating import render
@@ -36,6 +42,7 @@ router = APIRouter(prefix="/people")
 ViewCaseload = Depends(require(Permission.view_caseload))
 ViewPerson = Depends(require(Permission.view_person))
 EditPerson = Depends(require(Permission.edit_person))
+BreakGlass = Depends(require(Permission.break_glass))
 LIST_FIELDS = frozenset({"aar_indicators"})
 AAR_SOURCE_LABELS = {"self_declared": "Self-declared", "professional_evidence": "Professional evidence",
                      "home_office": "Home Office decision"}
@@ -50,16 +57,28 @@ def _audit(db: DbSession, request: Request, action: str, actor: User, person: Pe
 
 def person_or_refuse(db: DbSession, request: Request, user: User, reference: str) -> Person:
     try:
-        person = service.get_visible(db, user, reference)
-    except service.NotAllowed:
+        person, access = service.find_visible(db, user, reference)
+    except service.NotAllowed as refused:
         # Refused and recorded; the transaction rolls back, so commit the audit row first.
         audit.record(db, "security.permission_denied", actor_id=user.id, outcome=Outcome.denied,
                      ip_address=client_ip(request), correlation_id=request.state.correlation_id,
                      permission="assigned_clinician", path=request.url.path)
         db.commit()
+        if has_permission(user.role, Permission.break_glass):
+            # The refusal page offers break-glass, coming back to the page asked for (a GET) once it is open.
+            wanted = request.url.path if request.method == "GET" else None
+            request.state.emergency_offer = emergency.Offer(
+                refused.person.reference, emergency.return_path(refused.person.reference, wanted))
         raise HTTPException(status_code=403) from None
     if person is None:
         raise HTTPException(status_code=404)
+    if access is not None:
+        # Every request served under break-glass is recorded as such, with the reason given.
+        audit.record(db, "emergency_access.used", actor_id=user.id, person_id=person.id,
+                     object_type="emergency_access", object_id=access.id, ip_address=client_ip(request),
+                     correlation_id=request.state.correlation_id, access_id=access.id, reason=access.reason,
+                     path=request.url.path)
+        request.state.emergency_access = emergency.LiveAccess(access.id, access.reason, access.expires_at)
     return person
 
 
@@ -296,4 +315,46 @@ def assignment_end(request: Request, reference: str, assignment_id: int, db: DbS
     _audit(db, request, "person.clinician_unassigned", user, person, clinician_id=assignment.clinician_id)
     response = RedirectResponse(f"/people/{reference}#assignments", status_code=303)
     flash.add(response, "Clinician unassigned.")
+    return response
+
+
+# --- break-glass ---------------------------------------------------------------------------------
+
+@router.post("/{reference}/emergency-access")
+def emergency_access_open(request: Request, reference: str, db: DbSession, form: PostedForm,
+                          user: User = BreakGlass) -> Response:
+    """A clinician opens a person not assigned to them, in an emergency, giving the reason."""
+    person = db.scalar(select(Person).where(Person.reference == reference))
+    if person is None:
+        raise HTTPException(status_code=404)
+    result = validate_form(form, EmergencyAccessForm)
+    wanted = form.get("next")
+    back = emergency.return_path(reference, wanted if isinstance(wanted, str) else None)
+    try:
+        if result.data is None:
+            # Checked before the reason, so an assigned clinician is not asked for one they do not need.
+            if service.is_assigned(db, user.id, person.id):
+                raise emergency.NotNeeded
+            live = service.live_emergency_access(db, user.id, person.id)
+            if live is not None:
+                raise emergency.AlreadyOpen(live)
+            return render(request, "people/emergency_access.html", {
+                "offer": emergency.Offer(reference, back), "values": result.values, "errors": result.errors,
+            }, status_code=422)
+        access = emergency.open_access(db, user, person, result.data.reason)
+    except emergency.NotNeeded:
+        response = RedirectResponse(back, status_code=303)
+        flash.add(response, "This person is assigned to you: no emergency access is needed.", kind="info")
+        return response
+    except emergency.AlreadyOpen as exc:
+        response = RedirectResponse(back, status_code=303)
+        flash.add(response, f"Your emergency access to this record is already open until "
+                            f"{emergency.until_words(exc.access.expires_at)}.", kind="info")
+        return response
+    audit.record(db, "emergency_access.opened", actor_id=user.id, person_id=person.id,
+                 object_type="emergency_access", object_id=access.id, ip_address=client_ip(request),
+                 correlation_id=request.state.correlation_id, access_id=access.id, reason=access.reason,
+                 expires_at=access.expires_at.isoformat())
+    response = RedirectResponse(back, status_code=303)
+    flash.add(response, "Emergency access opened.", kind="warning")
     return response

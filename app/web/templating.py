@@ -45,6 +45,9 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, *
         "csrf_token": getattr(state, "csrf_token", None),
         "flashes": flash.pop(request),
         "correlation_id": getattr(state, "correlation_id", None),
+        # Break-glass: the banner on pages opened under emergency access, the form on a refusal it could lift.
+        "emergency_access": getattr(state, "emergency_access", None),
+        "emergency_offer": getattr(state, "emergency_offer", None),
     }
     ctx.update(context or {})
     response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
