@@ -30,6 +30,9 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "person.clinician_assigned": frozenset({"clinician_id"}),
     "person.clinician_unassigned": frozenset({"clinician_id"}),
     "people.listed": frozenset({"filters", "results"}),
+    # --- subject access (app/people/subject_access.py) ---
+    "person.subject_access_exported": frozenset({"documents", "size_bytes", "sha256"}),
+    "person.subject_access_refused": frozenset({"reason", "size_bytes", "limit_bytes"}),
     "detention.episode_started": frozenset({"episode_id"}),
     "detention.episode_ended": frozenset({"episode_id", "reason"}),
     "detention.transferred": frozenset({"episode_id", "placement_id"}),

@@ -18,6 +18,7 @@ class Permission(enum.StrEnum):
     manage_users = "manage_users"
     manage_reference_data = "manage_reference_data"
     view_audit = "view_audit"
+    export_subject_access = "export_subject_access"  # a person's whole record for them (UK GDPR Art. 15)
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -25,6 +26,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.coordinator: frozenset({
         Permission.view_home, Permission.view_caseload, Permission.view_person, Permission.edit_person,
         Permission.record_clinical, Permission.view_summaries, Permission.prepare_narratives,
+        Permission.export_subject_access,
     }),
     Role.clinician: frozenset({
         Permission.view_home, Permission.view_caseload, Permission.view_person, Permission.record_clinical,
