@@ -277,7 +277,7 @@ def assignment_add(request: Request, reference: str, db: DbSession, form: Posted
         response = RedirectResponse(f"/people/{reference}#assignments", status_code=303)
         flash.add(response, error, kind="warning")
         return response
-    assert result.data is not None
+    assert result.data is not None  # noqa: S101  (type narrowing: the code above guarantees it)
     _audit(db, request, "person.clinician_assigned", user, person, clinician_id=result.data.clinician_id)
     response = RedirectResponse(f"/people/{reference}#assignments", status_code=303)
     flash.add(response, "Clinician assigned.")
