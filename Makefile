@@ -20,6 +20,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff check --select S .
 
 migrate: $(STAMP)
 	$(BIN)/casework migrate

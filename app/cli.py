@@ -1,4 +1,4 @@
-"""The `casework` command: serve, migrate, create users and load demo data."""
+"""The `casework` command: serve, migrate, create users, load demo data and back up the database."""
 
 from __future__ import annotations
 
@@ -149,6 +149,45 @@ def refresh_alerts() -> None:
     console.print(f"Alert flags worked out for {refresh_alert_states(engine)} cases.")
     refresh_statistics(engine)
     console.print("Query planner statistics refreshed.")
+
+
+@cli.command()
+def backup(
+    path: str = typer.Argument(..., help="The backup file to write, e.g. /backups/casework-2026-03-01.sqlite3."),
+    force: bool = typer.Option(False, "--force", help="Replace the file if it already exists."),
+) -> None:
+    """Copy the SQLite database while the application keeps running, check the copy and print what it holds.
+    For PostgreSQL, print the pg_dump and pg_restore commands to use instead."""
+    from pathlib import Path
+
+    from app import backup as backups
+
+    settings = get_settings()
+    if not settings.is_sqlite:
+        dump, restore = backups.postgres_commands(settings.database_url, path)
+        err.print("This installation uses PostgreSQL: back it up with PostgreSQL's own tools, which copy a "
+                  "consistent snapshot while the application runs. Nothing was written.", soft_wrap=True)
+        err.print("\nBack up (custom format, compressed):", soft_wrap=True)
+        err.print(f"  {dump}", soft_wrap=True, markup=False, highlight=False)
+        err.print("\nRestore into a new, empty database, check it, then point CASEWORK_DATABASE_URL at it:",
+                  soft_wrap=True)
+        err.print(f"  {restore}", soft_wrap=True, markup=False, highlight=False)
+        err.print("\nThe password comes from PGPASSWORD or ~/.pgpass. Keep the encryption master key backed up "
+                  "separately from these files: without it the encrypted fields cannot be read.", soft_wrap=True)
+        raise typer.Exit(2)
+    try:
+        summary = backups.backup_sqlite(settings.database_url, Path(path), force=force)
+    except backups.BackupError as exc:
+        err.print(str(exc), soft_wrap=True, markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    console.print(f"[green]Backup written to {summary.path}[/green]", soft_wrap=True, highlight=False)
+    console.print(f"  size: {summary.size_bytes:,} bytes", highlight=False)
+    console.print("  integrity check: ok; foreign key check: ok", highlight=False)
+    state = "at the head" if summary.at_head else f"NOT at the head ({summary.migration_head})"
+    console.print(f"  migration: {summary.migration} ({state})", highlight=False)
+    console.print(f"  holds: {summary.people:,} people, {summary.documents:,} documents, {summary.tables} tables",
+                  highlight=False)
+    console.print("Keep the encryption master key backed up separately from this file.", highlight=False)
 
 
 def print_demo_sign_ins() -> None:

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     session_absolute_hours: int = Field(default=12, ge=1, le=7 * 24)
     upload_limit_mb: int = Field(default=20, ge=1, le=500)
+    # A subject access export is built in memory: the largest ZIP one may be.
+    subject_access_limit_mb: int = Field(default=500, ge=10, le=4000)
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)
     login_throttle_window_minutes: int = Field(default=15, ge=1)

@@ -34,6 +34,9 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "emergency_access.opened": frozenset({"access_id", "reason", "expires_at"}),
     "emergency_access.used": frozenset({"access_id", "reason", "path"}),
     "emergency_access.reviewed": frozenset({"access_id", "clinician_id", "note", "was_live"}),
+    # --- subject access (app/people/subject_access.py) ---
+    "person.subject_access_exported": frozenset({"documents", "size_bytes", "sha256"}),
+    "person.subject_access_refused": frozenset({"reason", "size_bytes", "limit_bytes"}),
     "detention.episode_started": frozenset({"episode_id"}),
     "detention.episode_ended": frozenset({"episode_id", "reason"}),
     "detention.transferred": frozenset({"episode_id", "placement_id"}),

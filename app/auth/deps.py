@@ -115,7 +115,7 @@ def authenticated(request: Request, db: DbSession) -> tuple[UserSession, User]:
                          reason=lookup.problem)
             db.commit()
         raise NotAuthenticated(expired=True)
-    assert lookup.session is not None and lookup.user is not None
+    assert lookup.session is not None and lookup.user is not None  # noqa: S101  (type narrowing: the code above guarantees it)
     if get_settings().mfa_required and lookup.user.mfa_enabled_at is None:
         # A session begun before two-factor sign-in was required ends, rather than carry on on a password alone.
         service.end_session(lookup.session, reason="mfa_required")

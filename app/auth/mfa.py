@@ -199,7 +199,7 @@ def check_code(db: Session, settings: Settings, user: User, code: str, at: datet
     digits = normalise_totp(code)
     if digits is None:
         return _spend_recovery_code(db, user, code)
-    assert user.mfa_secret is not None
+    assert user.mfa_secret is not None  # noqa: S101  (type narrowing: the code above guarantees it)
     try:
         secret = decrypt_secret(settings, user.id, user.mfa_secret)
     except SecretUnreadable:

@@ -65,7 +65,7 @@ def begin_second_step(request: Request, db: Session, user: User, next_path: str 
     """After a right password: no session yet, only a pending sign-in that opens the second-factor pages."""
     settings = get_settings()
     step = mfa.second_step(settings, user)
-    assert step is not None
+    assert step is not None  # noqa: S101  (type narrowing: the code above guarantees it)
     token = mfa.start_pending(db, user, step, safe_next(next_path), client_ip(request))
     audit.record(db, "auth.password_accepted", actor_id=user.id, ip_address=client_ip(request),
                  correlation_id=request.state.correlation_id, next_step=step.value)

@@ -21,6 +21,7 @@ class Permission(enum.StrEnum):
     # Break-glass: a clinician opening a person not assigned to them in an emergency, for a limited time.
     break_glass = "break_glass"
     review_emergency_access = "review_emergency_access"
+    export_subject_access = "export_subject_access"  # a person's whole record for them (UK GDPR Art. 15)
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -30,6 +31,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.view_home, Permission.view_caseload, Permission.view_person, Permission.edit_person,
         Permission.record_clinical, Permission.view_summaries, Permission.prepare_narratives,
         Permission.review_emergency_access,
+        Permission.export_subject_access,
     }),
     Role.clinician: frozenset({
         Permission.view_home, Permission.view_caseload, Permission.view_person, Permission.record_clinical,

@@ -92,7 +92,7 @@ def login_submit(request: Request, db: DbSession, form: PublicForm) -> Response:
                            values={"email": result.values.get("email", "")},
                            next_path=str(result.values.get("next") or "/"))
     data = result.data
-    assert data is not None
+    assert data is not None  # noqa: S101  (type narrowing: the code above guarantees it)
     outcome = service.sign_in(db, settings, data.email, data.password, ip,
                               session_waits=lambda user: mfa.second_step(settings, user) is not None)
     actor_id = outcome.user.id if outcome.user is not None else None
@@ -113,7 +113,7 @@ def login_submit(request: Request, db: DbSession, form: PublicForm) -> Response:
         response = mfa_views.begin_second_step(request, db, outcome.user, data.next)
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
         return response
-    assert outcome.token is not None and outcome.user is not None
+    assert outcome.token is not None and outcome.user is not None  # noqa: S101  (type narrowing: the code above guarantees it)
     previous = request.cookies.get(session_cookie_name())
     if previous:
         # A fresh token at every sign-in; whatever session the browser held before is closed.

@@ -83,7 +83,7 @@ def _shift_month(year: int, month: int, months: int) -> tuple[int, int]:
 def reached_on(start: date, t: Threshold) -> date:
     if t.days is not None:
         return start + timedelta(days=t.days - 1)
-    assert t.months is not None
+    assert t.months is not None  # noqa: S101  (type narrowing: the code above guarantees it)
     year, month = _shift_month(start.year, start.month, t.months)
     if start.day <= _days_in_month(year, month):
         return date(year, month, start.day)
@@ -97,7 +97,7 @@ def latest_start_reaching(t: Threshold, on: date) -> date:
     This is what lets SQL filter open episodes by `start_date <= :cutoff` on an index."""
     if t.days is not None:
         return on - timedelta(days=t.days - 1)
-    assert t.months is not None
+    assert t.months is not None  # noqa: S101  (type narrowing: the code above guarantees it)
     # reached_on is non-decreasing in the start date. Starts in the month M months before `on` reach the
     # threshold in `on`'s month on their own day of the month, or (when `on`'s month is shorter than theirs)
     # never earlier than the 1st of the month after. Starts in the month after that reach it after `on`'s month.
@@ -111,7 +111,7 @@ def band_on(start: date, on: date) -> Band:
         raise ValueError(f"band_on: {on} is before the start date {start}")
     band = BANDS[0]
     for b in BANDS[1:]:
-        assert b.starts_at is not None
+        assert b.starts_at is not None  # noqa: S101  (type narrowing: the code above guarantees it)
         if reached_on(start, b.starts_at) > on:
             break
         band = b

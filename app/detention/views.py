@@ -245,7 +245,7 @@ def _submit(request: Request, db: DbSession, user: User, reference: str, kind: s
             episode = service.start_episode(db, user.id, person, version=data.version, today=today, **fields)
             action, details, message = "detention.episode_started", {"episode_id": episode.id}, "Detention recorded."
         else:
-            assert episode_id is not None
+            assert episode_id is not None  # noqa: S101  (type narrowing: the code above guarantees it)
             operation = {"transfer": service.record_transfer, "end": service.end_episode,
                          "bail": service.record_bail, "exam": service.record_gp_exam}[kind]
             outcome = operation(db, user.id, person, episode_id, version=data.version, today=today, **fields)

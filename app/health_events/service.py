@@ -55,7 +55,7 @@ def record_event(db: Session, actor: User, person: Person, data: HealthEventForm
         errors["ended_date"] = f"The end must be after the start ({_at(started)})."
     if errors:
         raise HealthEventRuleError(errors)
-    assert data.kind is not None
+    assert data.kind is not None  # noqa: S101  (type narrowing: the code above guarantees it)
     event = HealthEvent(person_id=person.id, kind=data.kind, started_at=started, ended_at=ended, notes=data.notes,
                         recorded_by_id=actor.id)
     db.add(event)

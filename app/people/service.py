@@ -409,7 +409,7 @@ def update_person(db: Session, actor: User, person: Person, data: PersonForm) ->
     if not changed:
         return []
     identity = db.get(Identity, person.id)
-    assert identity is not None
+    assert identity is not None  # noqa: S101  (type narrowing: the code above guarantees it)
     _apply(person, identity, data)
     touch(person)  # even when only identity details changed
     db.flush()

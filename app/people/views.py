@@ -25,7 +25,7 @@ from app.config import get_settings, organisation_today
 from app.db import DbSession
 from app.detention import clock
 from app.detention.models import END_REASON_LABELS, Facility
-from app.people import emergency, sections, service, timeline
+from app.people import emergency, sections, service, subject_access, timeline
 from app.people.models import AAR_INDICATOR_LABELS, AarIndicator, BirthPrecision, Person, PersonStatus, Sex
 from app.people.schemas import (
     AssignForm,
@@ -43,6 +43,7 @@ ViewCaseload = Depends(require(Permission.view_caseload))
 ViewPerson = Depends(require(Permission.view_person))
 EditPerson = Depends(require(Permission.edit_person))
 BreakGlass = Depends(require(Permission.break_glass))
+ExportSubjectAccess = Depends(require(Permission.export_subject_access))
 LIST_FIELDS = frozenset({"aar_indicators"})
 AAR_SOURCE_LABELS = {"self_declared": "Self-declared", "professional_evidence": "Professional evidence",
                      "home_office": "Home Office decision"}
@@ -295,7 +296,7 @@ def assignment_add(request: Request, reference: str, db: DbSession, form: Posted
         response = RedirectResponse(f"/people/{reference}#assignments", status_code=303)
         flash.add(response, error, kind="warning")
         return response
-    assert result.data is not None
+    assert result.data is not None  # noqa: S101  (type narrowing: the code above guarantees it)
     _audit(db, request, "person.clinician_assigned", user, person, clinician_id=result.data.clinician_id)
     response = RedirectResponse(f"/people/{reference}#assignments", status_code=303)
     flash.add(response, "Clinician assigned.")
@@ -358,3 +359,30 @@ def emergency_access_open(request: Request, reference: str, db: DbSession, form:
     response = RedirectResponse(back, status_code=303)
     flash.add(response, "Emergency access opened.", kind="warning")
     return response
+
+
+# --- subject access ------------------------------------------------------------------------------
+
+@router.post("/{reference}/subject-access")
+def subject_access_export(request: Request, reference: str, db: DbSession,
+                          user: User = ExportSubjectAccess) -> Response:
+    """The person's whole record for them: person.json, their documents and summary.pdf in one ZIP.
+    A POST (it writes an audit row) sent from the person page with the CSRF token."""
+    person = person_or_refuse(db, request, user, reference)
+    limit = get_settings().subject_access_limit_mb * 1024 * 1024
+    try:
+        export = subject_access.build(db, person, user, limit_bytes=limit)
+    except subject_access.ExportTooLarge as exc:
+        _audit(db, request, "person.subject_access_refused", user, person, outcome=Outcome.failure,
+               reason="too_large", size_bytes=exc.size_bytes, limit_bytes=exc.limit_bytes)
+        response = RedirectResponse(f"/people/{reference}#subject-access", status_code=303)
+        flash.add(response, (f"This record's documents come to more than the {limit // (1024 * 1024)} MB a subject "
+                             "access export may hold, so nothing was made. An administrator can raise "
+                             "CASEWORK_SUBJECT_ACCESS_LIMIT_MB."), kind="warning")
+        return response
+    _audit(db, request, "person.subject_access_exported", user, person, documents=export.documents,
+           size_bytes=len(export.content), sha256=export.sha256)
+    return Response(content=export.content, media_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{export.filename}"',
+        "Cache-Control": "no-store",
+    })

@@ -312,7 +312,7 @@ def create_referral(db: Session, actor_id: int, person: Person, data: ReferralFo
         errors["follow_up_date"] = "The follow-up date is when to chase the referral: choose today or a later date."
     if errors:
         raise RuleError(errors)
-    assert organisation is not None
+    assert organisation is not None  # noqa: S101  (type narrowing: the code above guarantees it)
     referral = Referral(person_id=person.id, organisation_id=organisation.id, reason=_clean(data.reason),
                         made_by_id=actor_id, status=ReferralStatus.draft, follow_up_date=data.follow_up_date)
     db.add(referral)
@@ -384,7 +384,7 @@ def record_response(db: Session, actor_id: int, person: Person, referral_id: int
                        else f"This referral is already {STATUS_LABELS[referral.status].lower()}.")
             raise RuleError({"__form__": message})
         raise RuleError({"status": "An accepted referral can only be recorded as completed."})
-    assert referral.made_date is not None
+    assert referral.made_date is not None  # noqa: S101  (type narrowing: the code above guarantees it)
     if response_date > today:
         raise RuleError({"response_date": "The date of the response cannot be in the future."})
     earliest, what = referral.made_date, "the date the referral was made"

@@ -368,7 +368,7 @@ def referral_status(request: Request, reference: str, referral_id: int, db: DbSe
 
 def _nrm_values(referral: Referral) -> dict[str, Any]:
     nrm = referral.nrm
-    assert nrm is not None
+    assert nrm is not None  # noqa: S101  (type narrowing: the code above guarantees it)
 
     def plain(value: object) -> str:
         if value is None:
@@ -386,7 +386,7 @@ def _nrm_page(request: Request, db: DbSession, person: Person, referral: Referra
               values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
               status_code: int = 200) -> Response:
     nrm = referral.nrm
-    assert nrm is not None
+    assert nrm is not None  # noqa: S101  (type narrowing: the code above guarantees it)
     responders = service.first_responders(db, keep_id=nrm.first_responder_id)
     return render(request, "referrals/nrm_form.html", {
         "person": person, "details": load_details(db, person), "referral": referral,

@@ -153,7 +153,7 @@ class _Writer:
 def compose(db: Session, narrative: CaseNarrative, today: date, k: int) -> dict[str, Any]:
     """The narrative's content from the live record: generated facts, and free text scrubbed of identifiers."""
     person = db.get(Person, narrative.person_id)
-    assert person is not None
+    assert person is not None  # noqa: S101  (type narrowing: the code above guarantees it)
     episodes = list(db.scalars(select(DetentionEpisode).where(DetentionEpisode.person_id == person.id)
                                .order_by(DetentionEpisode.start_date)))
     placements = db.execute(

@@ -47,7 +47,7 @@ def differencing_clash(db: Session, ids: list[int], k: int) -> SummaryRelease | 
     )
     mine = frozenset(ids)
     for release in candidates:
-        assert release.population_ids is not None
+        assert release.population_ids is not None  # noqa: S101  (type narrowing: the code above guarantees it)
         difference = len(mine.symmetric_difference(summaries.unpack_ids(release.population_ids)))
         if 0 < difference < k:
             return release

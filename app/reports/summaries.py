@@ -350,7 +350,7 @@ def weighted_median(counts: Counter[int]) -> float | None:
         if seen >= total // 2 + 1:
             upper = value
             break
-    assert lower is not None and upper is not None
+    assert lower is not None and upper is not None  # noqa: S101  (type narrowing: the code above guarantees it)
     return (lower + upper) / 2
 
 
@@ -383,7 +383,7 @@ def build(computed: Computed, params: SummaryParams, policy: Policy, generated_a
         if any(c.suppressed or c.value is None for c in (released, maintained, no_response)):
             rates.append((label, None))
             continue
-        assert released.value is not None and maintained.value is not None and no_response.value is not None
+        assert released.value is not None and maintained.value is not None and no_response.value is not None  # noqa: S101  (type narrowing: the code above guarantees it)
         rates.append((label, disclosure.share(released.value,
                                               released.value + maintained.value + no_response.value, policy)))
     return Summary(params=params, k=policy.k, generated_at=generated_at, tables=protected, median_days=median,

@@ -1,0 +1,263 @@
+"""Subject access export: one person's whole record as a ZIP of JSON, their documents and a readable PDF, made by a
+coordinator or admin only, with the CSRF token, and recorded in the audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from app.audit.models import AuditEvent, Outcome
+from app.auth.models import Role, User
+from app.consent.models import Consent, ConsentMethod, ConsentPurpose
+from app.evidence.models import Consistency, Document, EvidenceItem, Finding, Rule35Limb, Rule35Record
+from app.health_events.models import HealthEvent, HealthEventKind
+from app.people import subject_access
+from app.people.models import AarIndicator
+from app.referrals.models import Organisation, Referral, ReferralStatus
+from app.reports.models import CaseNarrative
+from app.visits.models import RiskLevel, Visit, VisitAddendum, VisitMode, VisitStatus
+from tests.conftest import page_csrf
+from tests.evidence.conftest import PDF_BYTES, submit, upload
+
+OTHER_MARKER = "Vesperine-other-person-marker"
+OTHER_BYTES = PDF_BYTES.replace(b"%%EOF", b"% other person's scan\n%%EOF")
+
+
+def events(db, action: str) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
+    db.rollback()
+    return list(db.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+
+
+def add_visit(db, person_id: int, clinician: User, text: str, on: date) -> Visit:  # type: ignore[no-untyped-def]
+    visit = Visit(person_id=person_id, clinician_id=clinician.id, visit_date=on, mode=VisitMode.in_person,
+                  presenting_concerns=f"Concerns {text}", findings=f"Findings {text}", risk=RiskLevel.moderate,
+                  actions=f"Actions {text}", status=VisitStatus.signed, signed_at=datetime.now(UTC),
+                  signed_by_id=clinician.id)
+    db.add(visit)
+    db.flush()
+    db.add(VisitAddendum(visit_id=visit.id, author_id=clinician.id, text=f"Addendum {text}"))
+    return visit
+
+
+@pytest.fixture
+def record(client, db, signed_in, make_user, make_person, today):  # type: ignore[no-untyped-def]
+    """A coordinator signed in; a person with something in every section (and a PDF uploaded through the app);
+    another person whose record must not leak into the export."""
+    coordinator = signed_in(Role.coordinator, name="Cora Ordinate")
+    clinician = make_user(Role.clinician, name="Dr Fictional Clinic")
+    person = make_person("Zephyrine", "Quillfeather", detained_days=40, assigned_to=clinician,
+                         aliases="Zefa Quill", languages="Tigrinya, English", aar_indicators=[AarIndicator.torture],
+                         nationality="ER", birth_year=1990, birth_precision="year", home_office_reference="Q1234567")
+    other = make_person("Vesperine", "Otherwood", detained_days=5, assigned_to=clinician)
+
+    created = submit(client, f"/people/{person.reference}/evidence/new", {
+        "kind": "medico_legal_report", "issued_date": str(today - timedelta(days=3)), "sensitivity": "high",
+        "summary": "Summary of the medico-legal report"})
+    assert created.status_code == 303
+    item_page = created.headers["location"]
+    assert upload(client, item_page + "/documents", "MLR scan.pdf", PDF_BYTES, page=item_page).status_code == 303
+
+    db.rollback()
+    item = db.scalars(select(EvidenceItem).where(EvidenceItem.person_id == person.id)).one()
+    db.add(Finding(evidence_item_id=item.id, body_region="left_forearm", description="Linear scars, 3 cm",
+                   attributed_cause="Beating with a cable", consistency=Consistency.highly_consistent))
+    visit = add_visit(db, person.id, clinician, "of Zephyrine", today - timedelta(days=2))
+    # A document whose uploaded name is hostile: it must never become a path inside the ZIP.
+    db.add(Document(person_id=person.id, visit_id=visit.id, original_filename="../../../etc/cron.d/evil.pdf",
+                    content_type="application/pdf", size_bytes=len(PDF_BYTES) + 1,
+                    sha256=hashlib.sha256(PDF_BYTES + b"\n").hexdigest(), content=PDF_BYTES + b"\n",
+                    uploaded_by_id=clinician.id))
+    db.add(HealthEvent(person_id=person.id, kind=HealthEventKind.food_refusal,
+                       started_at=datetime.now(UTC) - timedelta(days=1), notes="Refusing food since the transfer",
+                       recorded_by_id=clinician.id))
+    db.add(Rule35Record(person_id=person.id, evidence_item_id=item.id, limb=Rule35Limb.torture,
+                        author_name="Dr Centre GP", written_date=today - timedelta(days=3),
+                        created_by_id=coordinator.id))
+    db.add(Consent(person_id=person.id, purpose=ConsentPurpose.care_record, given_date=today - timedelta(days=30),
+                   method=ConsentMethod.written, notes="Consent notes", recorded_by_id=coordinator.id))
+    organisation = db.scalars(select(Organisation).order_by(Organisation.name)).first()
+    db.add(Referral(person_id=person.id, organisation_id=organisation.id, reason="Needs legal advice",
+                    made_by_id=coordinator.id, status=ReferralStatus.draft))
+    db.add(CaseNarrative(person_id=person.id, pseudonym="Client Fictional-7", created_by_id=coordinator.id))
+
+    other_visit = add_visit(db, other.id, clinician, OTHER_MARKER, today - timedelta(days=1))
+    db.add(Document(person_id=other.id, visit_id=other_visit.id, original_filename=f"{OTHER_MARKER}.pdf",
+                    content_type="application/pdf", size_bytes=len(OTHER_BYTES),
+                    sha256=hashlib.sha256(OTHER_BYTES).hexdigest(), content=OTHER_BYTES, uploaded_by_id=clinician.id))
+    db.add(Consent(person_id=other.id, purpose=ConsentPurpose.care_record, given_date=today,
+                   method=ConsentMethod.verbal, notes=OTHER_MARKER, recorded_by_id=coordinator.id))
+    db.commit()
+    return person, other, coordinator, organisation
+
+
+def export(client, reference: str):  # type: ignore[no-untyped-def]
+    token = page_csrf(client, f"/people/{reference}")
+    return client.post(f"/people/{reference}/subject-access", data={"csrf_token": token}, follow_redirects=False)
+
+
+def test_coordinator_gets_the_whole_record_documents_and_a_readable_pdf(client, db, record):
+    person, other, coordinator, organisation = record
+    page = client.get(f"/people/{person.reference}")
+    assert f'action="/people/{person.reference}/subject-access"' in page.text
+
+    response = export(client, person.reference)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/zip"
+    assert response.headers["cache-control"] == "no-store"
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith(f'attachment; filename="subject-access-{person.reference}-')
+    assert "Zephyrine" not in disposition and "Quillfeather" not in disposition
+
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert archive.testzip() is None
+    db.rollback()
+    documents = list(db.scalars(select(Document).where(Document.person_id == person.id).order_by(Document.id)))
+    assert len(documents) == 2
+    expected_names = {"person.json", "summary.pdf"} | {f"documents/document-{d.id}.pdf" for d in documents}
+    assert set(archive.namelist()) == expected_names
+
+    raw = archive.read("person.json")
+    data = json.loads(raw)
+    assert json.loads(json.dumps(data)) == data
+    assert data["schema"] == "casework.subject-access" and data["schema_version"] == subject_access.SCHEMA_VERSION
+    assert data["sections"] == list(subject_access.SECTIONS)
+    for section in subject_access.SECTIONS:
+        assert section in data, section
+        assert data[section], f"section {section} is empty although the record has one"
+    assert data["reference"] == person.reference and data["generated_by"] == "Cora Ordinate"
+
+    assert data["identity"]["given_names"] == "Zephyrine" and data["identity"]["family_name"] == "Quillfeather"
+    assert data["identity"]["home_office_reference"] == "Q1234567"
+    assert [a["name"] for a in data["aliases"]] == ["Zefa Quill"]
+    assert data["languages"] == [{"language": "Tigrinya", "main": True}, {"language": "English", "main": False}]
+    assert data["aar_indicators"][0]["indicator"] == "torture"
+    assert data["person"]["nationality"] == "ER" and data["person"]["status"] == "detained"
+    assert date.fromisoformat(data["person"]["opened_date"])  # ISO dates
+    [episode] = data["detention_episodes"]
+    assert episode["placements"][0]["facility"] == "Brook House"
+    [visit] = data["visits"]
+    assert visit["mode"] == "in_person" and visit["risk"] == "moderate" and visit["status"] == "signed"
+    assert visit["findings"] == "Findings of Zephyrine" and visit["clinician"] == "Dr Fictional Clinic"
+    assert visit["addenda"][0]["text"] == "Addendum of Zephyrine"
+    assert datetime.fromisoformat(visit["signed_at"]).tzinfo is not None
+    assert visit["document_ids"] == [documents[1].id]
+    [item] = data["evidence_items"]
+    assert item["kind"] == "medico_legal_report" and item["summary"] == "Summary of the medico-legal report"
+    assert item["findings"][0]["consistency"] == "highly_consistent"
+    assert item["findings"][0]["description"] == "Linear scars, 3 cm"
+    assert item["document_ids"] == [documents[0].id]
+    assert data["rule35_records"][0]["limb"] == "35_3"
+    assert data["health_events"][0]["kind"] == "food_refusal"
+    assert data["consents"][0]["purpose"] == "care_record" and data["consents"][0]["recorded_by"] == "Cora Ordinate"
+    assert data["referrals"][0]["organisation"] == organisation.name
+    assert [a["clinician"] for a in data["assignments"]] == ["Dr Fictional Clinic"]
+    assert {r["table_name"] for r in data["revisions"]} >= {"people", "evidence_items", "documents"}
+
+    by_file = {d["file"]: d for d in data["documents"]}
+    for document in documents:
+        name = f"documents/document-{document.id}.pdf"
+        assert archive.read(name) == document.content
+        assert hashlib.sha256(archive.read(name)).hexdigest() == by_file[name]["sha256"]
+    # The uploaded bytes come back exactly as they were sent.
+    assert archive.read(f"documents/document-{documents[0].id}.pdf") == PDF_BYTES
+    assert by_file[f"documents/document-{documents[0].id}.pdf"]["original_filename"] == "MLR scan.pdf"
+
+    pdf_text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(archive.read("summary.pdf"))).pages)
+    assert "Zephyrine Quillfeather" in pdf_text
+    assert "Findings of Zephyrine" in pdf_text and "Linear scars" in pdf_text
+
+    # Nothing about the other person anywhere in the export.
+    assert OTHER_MARKER not in raw.decode() and "Otherwood" not in raw.decode()
+    assert OTHER_MARKER not in pdf_text and "Otherwood" not in pdf_text
+    assert all(archive.read(n) != OTHER_BYTES for n in archive.namelist())
+    assert other.reference not in raw.decode()
+
+    [event] = events(db, "person.subject_access_exported")
+    assert event.person_id == person.id and event.actor_user_id == coordinator.id
+    assert event.outcome is Outcome.success and event.object_id == person.reference
+    assert event.details == {"documents": 2, "size_bytes": len(response.content),
+                             "sha256": hashlib.sha256(response.content).hexdigest()}
+
+
+def test_a_hostile_uploaded_name_never_becomes_a_path_in_the_zip(client, db, record):
+    person = record[0]
+    archive = zipfile.ZipFile(io.BytesIO(export(client, person.reference).content))
+    for name in archive.namelist():
+        assert ".." not in name and not name.startswith("/") and "\\" not in name and "evil" not in name
+    data = json.loads(archive.read("person.json"))
+    assert "../../../etc/cron.d/evil.pdf" in [d["original_filename"] for d in data["documents"]]
+
+
+@pytest.mark.parametrize("role", [Role.clinician, Role.researcher])
+def test_other_roles_are_refused_and_the_refusal_recorded(client, db, make_person, make_user, signed_in, role):
+    coordinator = make_user(Role.coordinator)
+    user = signed_in(role)
+    person = make_person("Refusa", "Fictivo", assigned_to=user if role is Role.clinician else None)
+    if role is Role.clinician:
+        # Even the clinician assigned to the person sees no button and is refused.
+        page = client.get(f"/people/{person.reference}")
+        assert page.status_code == 200 and "subject-access" not in page.text
+        token = page_csrf(client, f"/people/{person.reference}")
+    else:
+        token = page_csrf(client, "/")
+    response = client.post(f"/people/{person.reference}/subject-access", data={"csrf_token": token},
+                           follow_redirects=False)
+    assert response.status_code == 403
+    assert "application/zip" not in response.headers.get("content-type", "")
+    [refusal] = events(db, "security.permission_denied")
+    assert refusal.actor_user_id == user.id and refusal.outcome is Outcome.denied
+    assert refusal.details["permission"] == "export_subject_access"
+    assert events(db, "person.subject_access_exported") == []
+    assert coordinator.id != user.id
+
+
+def test_without_the_csrf_token_nothing_is_exported(client, db, record):
+    person = record[0]
+    response = client.post(f"/people/{person.reference}/subject-access", data={}, follow_redirects=False)
+    assert response.status_code == 403
+    assert events(db, "person.subject_access_exported") == []
+    assert [e.details["reason"] for e in events(db, "security.csrf_rejected")] == ["missing token"]
+
+
+def test_get_never_exports(client, db, record):
+    person = record[0]
+    assert client.get(f"/people/{person.reference}/subject-access").status_code == 405
+    assert events(db, "person.subject_access_exported") == []
+
+
+def test_an_export_over_the_size_limit_is_refused_before_reading_documents(client, db, record, monkeypatch):
+    person = record[0]
+    from app.config import get_settings
+
+    monkeypatch.setattr(get_settings(), "subject_access_limit_mb", 10)
+    monkeypatch.setattr(subject_access, "OVERHEAD_BYTES", 10 * 1024 * 1024)  # documents now tip it over
+    read: list[int] = []
+    monkeypatch.setattr(subject_access.evidence_service, "get_document",
+                        lambda *args: read.append(1))  # type: ignore[func-returns-value]
+    response = export(client, person.reference)
+    assert response.status_code == 303 and response.headers["location"].endswith("#subject-access")
+    assert read == []
+    assert "more than the 10 MB" in client.get(response.headers["location"]).text
+    assert events(db, "person.subject_access_exported") == []
+    [refused] = events(db, "person.subject_access_refused")
+    assert refused.person_id == person.id and refused.outcome is Outcome.failure
+    assert refused.details["reason"] == "too_large" and refused.details["limit_bytes"] == 10 * 1024 * 1024
+
+
+def test_an_admin_may_export_a_person_with_an_empty_record(client, db, signed_in, make_person):
+    signed_in(Role.admin)
+    person = make_person("Emptia", "Fictivo")
+    response = export(client, person.reference)
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert set(archive.namelist()) == {"person.json", "summary.pdf"}
+    data = json.loads(archive.read("person.json"))
+    assert data["visits"] == [] and data["documents"] == [] and data["identity"]["given_names"] == "Emptia"
+    assert len(events(db, "person.subject_access_exported")) == 1
