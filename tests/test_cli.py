@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 from app.auth.models import Role, User
 from app.auth.passwords import verify_password
 from app.cli import cli
+from tests.conftest import TEST_MASTER_KEY
 
 runner = CliRunner()
 
@@ -80,6 +81,7 @@ def test_seed_demo_is_refused_in_production(monkeypatch):
     from app.config import get_settings
 
     monkeypatch.setenv("CASEWORK_ENVIRONMENT", "production")
+    monkeypatch.setenv("CASEWORK_MASTER_KEY", TEST_MASTER_KEY)
     get_settings.cache_clear()
     try:
         result = runner.invoke(cli, ["seed-demo", "--people", "5"])
