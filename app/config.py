@@ -94,6 +94,10 @@ class Settings(BaseSettings):
             raise ValueError("CASEWORK_SECRET_KEY must be at least 32 characters")
         if not self.master_key and self.master_key_file is None and self.environment is Environment.production:
             raise ValueError("CASEWORK_MASTER_KEY or CASEWORK_MASTER_KEY_FILE must be set in production")
+        if self.master_key_text:
+            from app.crypto.primitives import parse_master_keys
+
+            parse_master_keys(self.master_key_text)  # a malformed key stops start-up, not the first request
         if self.mfa_required is None:
             self.mfa_required = self.environment is Environment.production
         return self
