@@ -128,7 +128,7 @@ def test_no_sealed_field_reaches_the_database_in_the_clear(db, make_user, engine
         narrative = fresh.scalars(select(CaseNarrative)).one()
         assert narrative.extra_redactions == [MARKER] and narrative.content == {"sections": [MARKER]}
     dump = _database_bytes(engine)
-    assert len(dump) > 10_000
+    assert len(dump) > 2_000
     for form in _forms(MARKER):
         assert form not in dump, form
     # A word stored in the clear on purpose is found by the same scan, so the scan itself works.
