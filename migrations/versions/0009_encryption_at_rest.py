@@ -4,8 +4,8 @@ document bytes, narratives and revisions sealed with it, and name search on keye
 Existing rows are sealed in place (upgrade) and opened again (downgrade), so the master key configured for the
 application (CASEWORK_MASTER_KEY or CASEWORK_MASTER_KEY_FILE) must be set when this migration runs.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-21 20:01:58.741744
 """
 
@@ -22,8 +22,8 @@ from app.crypto.keyring import INDEX_KEY_LABEL, person_key_label
 from app.crypto.primitives import master_keyring, new_key, open_sealed, seal
 from app.people import names
 
-revision: str = '0008'
-down_revision: str | None = '0007'
+revision: str = '0009'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
