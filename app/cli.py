@@ -132,6 +132,46 @@ def seed_demo(
         console.print(f"[green]Added {result.people} fictional people.[/green]")
 
 
+@cli.command("generate-master-key")
+def generate_master_key(
+    key_id: str = typer.Option(..., "--id", help="A short name for the key, e.g. 2026-11."),
+) -> None:
+    """Print a new random master key entry ("id:base64") for CASEWORK_MASTER_KEY or the key file."""
+    from app.crypto.primitives import generate_master_key_entry
+
+    try:
+        console.print(generate_master_key_entry(key_id), highlight=False, soft_wrap=True)
+    except ValueError as exc:
+        err.print(str(exc))
+        raise typer.Exit(2) from None
+
+
+@cli.command("rotate-master-key")
+def rotate_master_key() -> None:
+    """Re-wrap every person's data key and the name-index key under the first configured master key.
+
+    Put the new key first in CASEWORK_MASTER_KEY (or the key file) and keep the old one after it, run this,
+    then remove the old key: nothing needs it any more. Runs in one transaction: if it stops, nothing changed.
+    """
+    from app.crypto.primitives import DecryptionError, master_keyring
+    from app.crypto.rotation import keys_to_rewrap, rotate
+    from app.db import get_engine
+
+    master = master_keyring()
+    engine = get_engine()
+    total = keys_to_rewrap(engine, master)
+    try:
+        with Progress(TextColumn("Re-wrapping data keys"), BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), console=console, transient=False) as progress:
+            task = progress.add_task("keys", total=total)
+            done = rotate(engine, master, progress=lambda n: progress.advance(task, n))
+    except DecryptionError as exc:
+        err.print(f"Nothing was changed: {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"[green]{done} data keys and the index key are now wrapped by master key "
+                  f"{master.current_id!r}.[/green] Other master keys can be removed from the settings.")
+
+
 @cli.command("refresh-alerts")
 def refresh_alerts() -> None:
     """Work out every case's alert flags again and refresh the query planner's statistics (after changing an

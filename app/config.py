@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     database_url: str = ""
     var_dir: Path = DEFAULT_VAR_DIR
     secret_key: str = Field(default="", repr=False)
+    # Master keys that wrap each person's data key (app/crypto): "id:base64" entries (32 random bytes each),
+    # separated by commas or new lines, the first one current; the others only open keys not yet re-wrapped
+    # by `casework rotate-master-key`. Or the same text in a file (CASEWORK_MASTER_KEY_FILE).
+    master_key: str = Field(default="", repr=False)
+    master_key_file: Path | None = None
     time_zone: str = "Europe/London"
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     session_absolute_hours: int = Field(default=12, ge=1, le=7 * 24)
@@ -91,6 +96,12 @@ class Settings(BaseSettings):
             self.secret_key = _development_secret(self.var_dir)
         elif len(self.secret_key) < 32:
             raise ValueError("CASEWORK_SECRET_KEY must be at least 32 characters")
+        if not self.master_key and self.master_key_file is None and self.environment is Environment.production:
+            raise ValueError("CASEWORK_MASTER_KEY or CASEWORK_MASTER_KEY_FILE must be set in production")
+        if self.master_key_text:
+            from app.crypto.primitives import parse_master_keys
+
+            parse_master_keys(self.master_key_text)  # a malformed key stops start-up, not the first request
         if self.mfa_required is None:
             self.mfa_required = self.environment is Environment.production
         return self
@@ -106,6 +117,16 @@ class Settings(BaseSettings):
     @property
     def upload_limit_bytes(self) -> int:
         return self.upload_limit_mb * 1024 * 1024
+
+    @property
+    def master_key_text(self) -> str:
+        """The configured master key entries: the setting, else the key file, else (development and tests
+        only) one key derived from the secret key, so the demo runs without configuration."""
+        if self.master_key:
+            return self.master_key
+        if self.master_key_file is not None:
+            return self.master_key_file.read_text()
+        return ""
 
     @property
     def is_sqlite(self) -> bool:

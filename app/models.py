@@ -4,6 +4,7 @@ from app.alerts.models import PersonAlertState
 from app.audit.models import AuditEvent, Revision
 from app.auth.models import LoginAttempt, User, UserSession
 from app.consent.models import Consent
+from app.crypto.models import IndexKey, PersonKey
 from app.detention.models import DetentionEpisode, Facility, Placement
 from app.evidence.models import Document, EvidenceItem, Finding, Rule35Record
 from app.health_events.models import HealthEvent
@@ -33,6 +34,7 @@ __all__ = [
     "Facility",
     "Finding",
     "HealthEvent",
+    "IndexKey",
     "Identity",
     "IdentityAlias",
     "LoginAttempt",
@@ -41,6 +43,7 @@ __all__ = [
     "Person",
     "PersonAarIndicator",
     "PersonAlertState",
+    "PersonKey",
     "PersonLanguage",
     "PersonNameToken",
     "Placement",

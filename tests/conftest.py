@@ -35,6 +35,8 @@ from app.config import get_settings  # noqa: E402
 from app.db import Base, build_engine, get_engine, reset_engine_cache  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
+# A fixed master key for tests that build production settings (production refuses to start without one).
+TEST_MASTER_KEY = "test:" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY="
 
 # CI draws the same examples on every run, so a red build is always reproducible; a developer can explore new
 # ones with HYPOTHESIS_PROFILE=explore.

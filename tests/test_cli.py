@@ -12,7 +12,7 @@ from app.auth.models import Role, User
 from app.auth.passwords import verify_password
 from app.cli import cli
 from tests.case_fixtures import make_person, today  # noqa: F401 - fixtures
-from tests.conftest import is_postgres
+from tests.conftest import TEST_MASTER_KEY, is_postgres
 
 runner = CliRunner()
 
@@ -85,6 +85,7 @@ def test_seed_demo_is_refused_in_production(monkeypatch):
     from app.config import get_settings
 
     monkeypatch.setenv("CASEWORK_ENVIRONMENT", "production")
+    monkeypatch.setenv("CASEWORK_MASTER_KEY", TEST_MASTER_KEY)
     get_settings.cache_clear()
     try:
         result = runner.invoke(cli, ["seed-demo", "--people", "5"])

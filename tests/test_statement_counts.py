@@ -27,9 +27,10 @@ from tests.conftest import csrf_from
 SMALL, LARGE = 5, 40
 # The target is at most 10 statements per page. The person page (one query per section) and the summary
 # (population, release log, differencing guard) are over it today: their bounds are what they cost now, so they
-# cannot get worse unnoticed while they are brought down to the target.
+# cannot get worse unnoticed while they are brought down to the target. The person page's 29th statement loads the
+# person's data key, which opens their sealed identity and clinical text (app/crypto).
 TARGET = 10
-BOUNDS = {"dashboard": TARGET, "people list": TARGET, "name search": TARGET, "person page": 28,
+BOUNDS = {"dashboard": TARGET, "people list": TARGET, "name search": TARGET, "person page": 29,
           "visit form": TARGET, "visit draft saved": TARGET, "summary": 19}
 PAGES = list(BOUNDS)
 # Pages whose statement count grows with the data today: (page, reason). strict, so fixing one fails until it

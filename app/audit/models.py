@@ -6,9 +6,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.crypto.fields import SealedField
 from app.db import Base, str_enum, utcnow
 
 
@@ -65,5 +66,9 @@ class Revision(Base):
     row_id: Mapped[int]
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     action: Mapped[RevisionAction] = mapped_column(str_enum(RevisionAction, "revision_action"))
-    before: Mapped[dict[str, Any] | None] = mapped_column()
-    after: Mapped[dict[str, Any] | None] = mapped_column()
+    before_sealed: Mapped[bytes | None] = mapped_column("before", LargeBinary)
+    after_sealed: Mapped[bytes | None] = mapped_column("after", LargeBinary)
+
+    # Copies of names and clinical text: sealed with the person's key when the revision is about a person.
+    before = SealedField("before_sealed", "revisions.before", "json", person_optional=True)
+    after = SealedField("after_sealed", "revisions.after", "json", person_optional=True)

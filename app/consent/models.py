@@ -5,9 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.crypto.fields import SealedField
 from app.db import Base, str_enum, utcnow
 
 
@@ -50,7 +51,8 @@ class Consent(Base):
     given_date: Mapped[date]
     method: Mapped[ConsentMethod] = mapped_column(str_enum(ConsentMethod, "consent_method"))
     interpreter_language: Mapped[str | None] = mapped_column(String(60))
-    notes: Mapped[str | None] = mapped_column(Text)
+    notes_sealed: Mapped[bytes | None] = mapped_column("notes", LargeBinary)
+    notes = SealedField("notes_sealed", "consents.notes")
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     withdrawn_date: Mapped[date | None]

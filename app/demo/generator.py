@@ -18,6 +18,10 @@ from sqlalchemy.orm import Session
 from app.auth.models import Role, User
 from app.auth.passwords import hash_password
 from app.consent.models import Consent
+from app.crypto.fields import seal_value, sealed_fields
+from app.crypto.keyring import index_key_for_connection, person_key_label
+from app.crypto.models import PersonKey
+from app.crypto.primitives import master_keyring, new_key
 from app.db import refresh_statistics
 from app.demo import names
 from app.detention.models import DetentionEpisode, Facility, Placement
@@ -32,7 +36,7 @@ from app.people.models import (
     PersonLanguage,
     PersonNameToken,
 )
-from app.people.names import token_rows
+from app.people.names import reference_digest, token_rows
 from app.referrals.models import NrmReferral, Organisation, Referral
 from app.visits.models import Visit, VisitAarIndicator, VisitAddendum
 
@@ -77,11 +81,13 @@ REFERRALS = _table(Referral)
 NRM = _table(NrmReferral)
 HEALTH_EVENTS = _table(HealthEvent)
 CONSENTS = _table(Consent)
+PERSON_KEYS = _table(PersonKey)
 
 # Parents before children, so that foreign keys hold at every statement.
 INSERT_ORDER = (
-    PEOPLE, IDENTITIES, IDENTITY_ALIASES, NAME_TOKENS, PERSON_LANGUAGES, PERSON_AAR, ASSIGNMENTS, EPISODES, PLACEMENTS,
-    VISITS, VISIT_AAR, VISIT_ADDENDA, EVIDENCE, FINDINGS, RULE35, REFERRALS, NRM, HEALTH_EVENTS, CONSENTS,
+    PEOPLE, PERSON_KEYS, IDENTITIES, IDENTITY_ALIASES, NAME_TOKENS, PERSON_LANGUAGES, PERSON_AAR, ASSIGNMENTS,
+    EPISODES, PLACEMENTS, VISITS, VISIT_AAR, VISIT_ADDENDA, EVIDENCE, FINDINGS, RULE35, REFERRALS, NRM,
+    HEALTH_EVENTS, CONSENTS,
 )
 # Tables whose integer ids the generator assigns itself (the others are keyed by their parent).
 ID_TABLES = tuple(t for t in INSERT_ORDER if "id" in t.c)
@@ -110,6 +116,7 @@ class SeedResult:
     visit_aar_indicators: int = 0
     visit_addenda: int = 0
     nrm_referrals: int = 0
+    person_keys: int = 0
     users_created: int = 0
 
     @property
@@ -127,8 +134,38 @@ _RESULT_FIELD = {
     EPISODES: "episodes", PLACEMENTS: "placements", VISITS: "visits", VISIT_AAR: "visit_aar_indicators",
     VISIT_ADDENDA: "visit_addenda", EVIDENCE: "evidence_items", FINDINGS: "findings",
     RULE35: "rule35_records", REFERRALS: "referrals", NRM: "nrm_referrals", HEALTH_EVENTS: "health_events",
-    CONSENTS: "consents",
+    CONSENTS: "consents", PERSON_KEYS: "person_keys",
 }
+
+# Sealed columns per table (app/crypto): (column, kind, where) for each SealedField of the table's model.
+_SEALED: dict[Table, list[tuple[str, str, str]]] = {
+    _table(model): [(f.where.split(".", 1)[1], f.kind, f.where) for f in sealed_fields(model)]
+    for model in (Identity, IdentityAlias, Visit, VisitAddendum, EvidenceItem, Finding, Rule35Record, Referral,
+                  HealthEvent, Consent, DetentionEpisode)
+}
+
+
+def _seal_batch(rows: dict[Table, list[dict[str, Any]]]) -> None:
+    """Give each new person a data key and seal their rows' sealed columns with it, as the application would."""
+    master = master_keyring()
+    keys: dict[int, bytes] = {}
+    now = datetime.now(UTC)
+    for person in rows[PEOPLE]:
+        key = keys[person["id"]] = new_key()
+        wrapped, key_id = master.wrap(key, person_key_label(person["id"]))
+        rows[PERSON_KEYS].append({"person_id": person["id"], "wrapped_key": wrapped, "master_key_id": key_id,
+                                  "created_at": now, "rewrapped_at": None})
+    person_of_visit = {row["id"]: row["person_id"] for row in rows[VISITS]}
+    person_of_item = {row["id"]: row["person_id"] for row in rows[EVIDENCE]}
+    for table, columns in _SEALED.items():
+        for row in rows[table]:
+            person_id = (person_of_visit[row["visit_id"]] if table is VISIT_ADDENDA
+                         else person_of_item[row["evidence_item_id"]] if table is FINDINGS else row["person_id"])
+            key = keys[person_id]
+            for column, kind, where in columns:
+                if row.get(column) is not None:
+                    row[column] = seal_value(key, kind, row[column], where)
+
 
 
 def ensure_demo_users(session: Session, password: str) -> int:
@@ -171,9 +208,12 @@ def seed_demo(engine: Engine, *, people: int, password: str, seed: int = 2026, t
     generator = _Generator(engine, people=people, seed=seed, today=today or datetime.now(UTC).date())
     result = SeedResult(users_created=users_created)
     with engine.connect() as connection, _large_sqlite_cache(connection):
+        with connection.begin():
+            generator.index_key = index_key_for_connection(connection)
         for first in range(0, people, BATCH_SIZE):
             count = min(BATCH_SIZE, people - first)
             rows = generator.batch(first, count)
+            _seal_batch(rows)
             with connection.begin():
                 for table in INSERT_ORDER:
                     if rows[table]:
@@ -354,6 +394,7 @@ class _Generator:
         self.references: set[str] = set()
         self.home_office_references: set[str] = set()
         self.detained_so_far = 0
+        self.index_key = b""  # the blind-index key, set by seed_demo before the first batch
 
         with engine.connect() as connection:
             users = dict(connection.execute(
@@ -543,6 +584,7 @@ class _Generator:
         self.rows[IDENTITIES].append({
             "person_id": person_id, "given_names": given_names, "family_name": family,
             "home_office_reference": ho_reference,
+            "home_office_reference_digest": reference_digest(self.index_key, ho_reference),
             "port_reference": f"DEMO-PORT-{rng.randrange(10**6):06d}" if rng.random() < 0.2 else None,
             "cid_number": f"DEMO-CID-{rng.randrange(10**7):07d}" if rng.random() < 0.3 else None,
             "other_numbers": None,
@@ -562,7 +604,7 @@ class _Generator:
                 self.rows[IDENTITY_ALIASES].append({
                     "id": self._id(IDENTITY_ALIASES), "person_id": person_id, "kind": "alias", "name": aliases[-1],
                 })
-        self.rows[NAME_TOKENS].extend(token_rows(person_id, given_names, family, aliases))
+        self.rows[NAME_TOKENS].extend(token_rows(self.index_key, person_id, given_names, family, aliases))
 
         self.rows[PERSON_LANGUAGES].append({"person_id": person_id, "language": language, "is_main": True})
         if rng.random() < 0.45:

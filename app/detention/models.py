@@ -6,9 +6,10 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text, true
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.crypto.fields import SealedField
 from app.db import Base, str_enum
 
 if TYPE_CHECKING:
@@ -102,7 +103,8 @@ class DetentionEpisode(Base):
     end_reason: Mapped[EndReason | None] = mapped_column(str_enum(EndReason, "end_reason"))
     last_bail_application_date: Mapped[date | None]
     last_bail_outcome: Mapped[BailOutcome | None] = mapped_column(str_enum(BailOutcome, "bail_outcome"))
-    notes: Mapped[str | None] = mapped_column(Text)
+    notes_sealed: Mapped[bytes | None] = mapped_column("notes", LargeBinary)
+    notes = SealedField("notes_sealed", "detention_episodes.notes")
 
     person: Mapped[Person] = relationship(back_populates="episodes", lazy="raise")
     placements: Mapped[list[Placement]] = relationship(

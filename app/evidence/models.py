@@ -5,9 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, false
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from app.crypto.fields import SealedField
 from app.db import Base, str_enum, utcnow
 
 
@@ -49,14 +50,17 @@ class EvidenceItem(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     kind: Mapped[EvidenceKind] = mapped_column(str_enum(EvidenceKind, "evidence_kind"))
-    author: Mapped[str | None] = mapped_column(String(200))
+    author_sealed: Mapped[bytes | None] = mapped_column("author", LargeBinary)
     issued_date: Mapped[date | None]
     received_date: Mapped[date | None]
-    summary: Mapped[str | None] = mapped_column(Text)
+    summary_sealed: Mapped[bytes | None] = mapped_column("summary", LargeBinary)
     sensitivity: Mapped[Sensitivity] = mapped_column(str_enum(Sensitivity, "sensitivity"),
                                                      default=Sensitivity.standard)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author = SealedField("author_sealed", "evidence_items.author")
+    summary = SealedField("summary_sealed", "evidence_items.summary")
 
     findings: Mapped[list[Finding]] = relationship(lazy="raise", cascade="all, delete-orphan")
 
@@ -70,9 +74,17 @@ class Finding(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     evidence_item_id: Mapped[int] = mapped_column(ForeignKey("evidence_items.id", ondelete="CASCADE"))
     body_region: Mapped[str] = mapped_column(String(60))
-    description: Mapped[str] = mapped_column(Text)
-    attributed_cause: Mapped[str | None] = mapped_column(Text)
+    description_sealed: Mapped[bytes] = mapped_column("description", LargeBinary)
+    attributed_cause_sealed: Mapped[bytes | None] = mapped_column("attributed_cause", LargeBinary)
     consistency: Mapped[Consistency | None] = mapped_column(str_enum(Consistency, "consistency"))
+
+    description = SealedField("description_sealed", "findings.description")
+    attributed_cause = SealedField("attributed_cause_sealed", "findings.attributed_cause")
+
+    @staticmethod
+    def __sealed_person__(finding: Finding, session: Session) -> int | None:
+        item = session.get(EvidenceItem, finding.evidence_item_id) if finding.evidence_item_id is not None else None
+        return item.person_id if item is not None else None
 
 
 class Document(Base):
@@ -93,13 +105,17 @@ class Document(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     evidence_item_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_items.id", ondelete="CASCADE"))
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"))
-    original_filename: Mapped[str] = mapped_column(String(255))  # shown to users only, never used as a path
+    # Shown to users only, never used as a path.
+    original_filename_sealed: Mapped[bytes] = mapped_column("original_filename", LargeBinary)
     content_type: Mapped[str] = mapped_column(String(100))
     size_bytes: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64))
-    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    content_sealed: Mapped[bytes] = mapped_column("content", LargeBinary, deferred=True)
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    original_filename = SealedField("original_filename_sealed", "documents.original_filename")
+    content = SealedField("content_sealed", "documents.content", "bytes")
 
 
 class Rule35Limb(enum.StrEnum):
@@ -140,7 +156,7 @@ class Rule35Record(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     evidence_item_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_items.id", ondelete="SET NULL"))
     limb: Mapped[Rule35Limb] = mapped_column(str_enum(Rule35Limb, "rule35_limb"))
-    author_name: Mapped[str | None] = mapped_column(String(200))  # the IRC GP who wrote it
+    author_name_sealed: Mapped[bytes | None] = mapped_column("author_name", LargeBinary)  # the IRC GP who wrote it
     written_date: Mapped[date]
     sent_date: Mapped[date | None]
     consent_to_send: Mapped[bool] = mapped_column(default=False, server_default=false())
@@ -149,3 +165,5 @@ class Rule35Record(Base):
     aar_level_given: Mapped[int | None]
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author_name = SealedField("author_name_sealed", "rule35_records.author_name")

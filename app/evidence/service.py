@@ -138,14 +138,12 @@ class DocumentRow:
     uploaded_by: str
 
 
-_DOCUMENT_COLUMNS = (Document.id, Document.original_filename, Document.content_type, Document.size_bytes,
-                     Document.sha256, Document.uploaded_at, User.display_name)
-
-
 def _document_rows(db: Session, *conditions: Any) -> list[DocumentRow]:
-    rows = db.execute(select(*_DOCUMENT_COLUMNS).join(User, User.id == Document.uploaded_by_id)
+    # Whole rows (the bytes stay deferred), so the sealed file names open with their person's key.
+    rows = db.execute(select(Document, User.display_name).join(User, User.id == Document.uploaded_by_id)
                       .where(*conditions).order_by(Document.uploaded_at, Document.id)).all()
-    return [DocumentRow(*row) for row in rows]
+    return [DocumentRow(d.id, d.original_filename, d.content_type, d.size_bytes, d.sha256, d.uploaded_at, name)
+            for d, name in rows]
 
 
 def documents_of_item(db: Session, item_id: int) -> list[DocumentRow]:
@@ -262,7 +260,7 @@ def store_document(db: Session, actor_id: int, person: Person, checked: CheckedF
 
 def get_document(db: Session, person: Person, document_id: int) -> Document | None:
     """A document of this person with its bytes, or None (another person's document is not found either)."""
-    return db.scalar(select(Document).options(undefer(Document.content))
+    return db.scalar(select(Document).options(undefer(Document.content_sealed))
                      .where(Document.id == document_id, Document.person_id == person.id))
 
 

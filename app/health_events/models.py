@@ -5,9 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.crypto.fields import SealedField
 from app.db import Base, str_enum, utcnow
 
 
@@ -36,6 +37,8 @@ class HealthEvent(Base):
     kind: Mapped[HealthEventKind] = mapped_column(str_enum(HealthEventKind, "health_event_kind"))
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
-    notes: Mapped[str | None] = mapped_column(Text)
+    notes_sealed: Mapped[bytes | None] = mapped_column("notes", LargeBinary)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    notes = SealedField("notes_sealed", "health_events.notes")

@@ -6,9 +6,10 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, false, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.crypto.fields import SealedField
 from app.db import Base, str_enum, utcnow
 
 if TYPE_CHECKING:
@@ -142,19 +143,32 @@ class PersonAarIndicator(Base):
 
 
 class Identity(Base):
-    """Names and official numbers. Kept out of the case table so that reports never touch them."""
+    """Names and official numbers. Kept out of the case table so that reports never touch them. Every field is
+    sealed with the person's data key (app/crypto); the Home Office reference is also kept as a keyed hash so
+    that search can find it."""
 
     __tablename__ = "identities"
+    __table_args__ = (Index("ix_identities_home_office_reference_digest", "home_office_reference_digest"),)
 
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
-    given_names: Mapped[str] = mapped_column(String(200))
-    family_name: Mapped[str] = mapped_column(String(200))
-    home_office_reference: Mapped[str | None] = mapped_column(String(40), index=True)
-    port_reference: Mapped[str | None] = mapped_column(String(40))
-    cid_number: Mapped[str | None] = mapped_column(String(40))
-    other_numbers: Mapped[str | None] = mapped_column(Text)
-    phone_in_detention: Mapped[str | None] = mapped_column(String(40))
-    legal_representative: Mapped[str | None] = mapped_column(Text)
+    given_names_sealed: Mapped[bytes] = mapped_column("given_names", LargeBinary)
+    family_name_sealed: Mapped[bytes] = mapped_column("family_name", LargeBinary)
+    home_office_reference_sealed: Mapped[bytes | None] = mapped_column("home_office_reference", LargeBinary)
+    home_office_reference_digest: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    port_reference_sealed: Mapped[bytes | None] = mapped_column("port_reference", LargeBinary)
+    cid_number_sealed: Mapped[bytes | None] = mapped_column("cid_number", LargeBinary)
+    other_numbers_sealed: Mapped[bytes | None] = mapped_column("other_numbers", LargeBinary)
+    phone_in_detention_sealed: Mapped[bytes | None] = mapped_column("phone_in_detention", LargeBinary)
+    legal_representative_sealed: Mapped[bytes | None] = mapped_column("legal_representative", LargeBinary)
+
+    given_names = SealedField("given_names_sealed", "identities.given_names")
+    family_name = SealedField("family_name_sealed", "identities.family_name")
+    home_office_reference = SealedField("home_office_reference_sealed", "identities.home_office_reference")
+    port_reference = SealedField("port_reference_sealed", "identities.port_reference")
+    cid_number = SealedField("cid_number_sealed", "identities.cid_number")
+    other_numbers = SealedField("other_numbers_sealed", "identities.other_numbers")
+    phone_in_detention = SealedField("phone_in_detention_sealed", "identities.phone_in_detention")
+    legal_representative = SealedField("legal_representative_sealed", "identities.legal_representative")
 
     person: Mapped[Person] = relationship(back_populates="identity", lazy="raise")
     aliases: Mapped[list[IdentityAlias]] = relationship(lazy="raise", cascade="all, delete-orphan")
@@ -170,8 +184,10 @@ class IdentityAlias(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("identities.person_id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(400))
+    name_sealed: Mapped[bytes] = mapped_column("name", LargeBinary)
     kind: Mapped[AliasKind] = mapped_column(str_enum(AliasKind, "alias_kind"), default=AliasKind.alias)
+
+    name = SealedField("name_sealed", "identity_aliases.name")
 
 
 class Assignment(Base):
@@ -197,26 +213,17 @@ class Assignment(Base):
     clinician: Mapped[User] = relationship(foreign_keys=[clinician_id], lazy="raise")
 
 
-class NameSource(enum.StrEnum):
-    given = "given"
-    family = "family"
-    alias = "alias"
-
-
 class PersonNameToken(Base):
-    """One normalised part of a person's names or aliases, with its phonetic key: what name search and the
-    duplicate check look up, so that neither reads the identity table row by row."""
+    """Name search and the duplicate check look up these rows rather than the sealed names: for each part of a
+    person's names and aliases (numbered in order, `token_no`), keyed hashes of its prefixes, of the whole part
+    and of its sound (app/people/names.py). Without the index key they say nothing about the name."""
 
     __tablename__ = "person_name_tokens"
-    __table_args__ = (
-        Index("ix_person_name_tokens_token", "token"),
-        Index("ix_person_name_tokens_phonetic", "phonetic"),
-    )
+    __table_args__ = (Index("ix_person_name_tokens_digest", "digest"),)
 
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
-    token: Mapped[str] = mapped_column(String(100), primary_key=True)
-    phonetic: Mapped[str] = mapped_column(String(20))
-    source: Mapped[NameSource] = mapped_column(str_enum(NameSource, "name_source"))
+    digest: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    token_no: Mapped[int]
 
 
 class EmergencyAccess(Base):

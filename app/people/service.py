@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session, aliased
 
 from app.audit import revisions
 from app.auth.models import Role, User
+from app.crypto.fields import open_value
+from app.crypto.keyring import index_key, session_keyring
+from app.crypto.models import PersonKey
 from app.db import utcnow
 from app.detention.models import BailOutcome, DetentionEpisode, Facility, Placement
 from app.people import names
@@ -179,11 +182,13 @@ class Page:
     pages: int
 
 
-def _search_condition(text: str) -> ColumnElement[bool] | None:
-    """Reference, Home Office reference, or every typed name part as the start of some name part."""
+def _search_condition(db: Session, text: str) -> ColumnElement[bool] | None:
+    """Reference, Home Office reference, or every typed name part as the start of some name part. Names and
+    Home Office references are looked up by their keyed hashes (app/people/names.py)."""
     text = text.strip()
     if not text:
         return None
+    key = index_key(db)
     conditions: list[ColumnElement[bool]] = []
     reference = normalise_reference(text)
     if reference:
@@ -191,13 +196,13 @@ def _search_condition(text: str) -> ColumnElement[bool] | None:
     # An alias, so that it is not correlated with the identity table the page query joins.
     identity = aliased(Identity)
     conditions.append(exists().where(identity.person_id == Person.id,
-                                     func.upper(identity.home_office_reference) == text.upper()))
+                                     identity.home_office_reference_digest == names.reference_digest(key, text)))
     # Text with digits in it is a reference of some kind, not a name.
     parts = [] if any(c.isdigit() for c in text) else names.tokens(text)
     if parts:
         per_part = [
-            exists().where(PersonNameToken.person_id == Person.id, PersonNameToken.token >= part,
-                           PersonNameToken.token < names.prefix_upper_bound(part))
+            exists().where(PersonNameToken.person_id == Person.id,
+                           PersonNameToken.digest == names.prefix_digest(key, part))
             for part in parts
         ]
         conditions.append(and_(*per_part))
@@ -231,7 +236,7 @@ def list_people(db: Session, user: User, query: PeopleQuery, *, alert_condition=
                                     Placement.facility_id == query.facility_id))
     if alert_condition is not None:
         where.append(alert_condition(current))
-    search = _search_condition(query.q)
+    search = _search_condition(db, query.q)
     if search is not None:
         where.append(search)
 
@@ -263,19 +268,34 @@ def list_people(db: Session, user: User, query: PeopleQuery, *, alert_condition=
         ids = (select(recent).order_by(recent.c.created.desc(), recent.c.id.desc())
                .limit(PAGE_SIZE).offset(offset).subquery())
         order = [ids.c.created.desc(), ids.c.id.desc()]
+    # The names are sealed: each row brings its person's wrapped key along, so the page opens them without a
+    # key query of its own.
     rows = db.execute(
-        select(Person.id, Person.reference, Identity.given_names, Identity.family_name, Person.status,
+        select(Person.id, Person.reference, Identity.given_names_sealed, Identity.family_name_sealed, Person.status,
                Person.nationality, current.start_date, current.end_date, current.last_bail_application_date,
-               current.last_bail_outcome, Facility.name)
+               current.last_bail_outcome, Facility.name, PersonKey.wrapped_key, PersonKey.master_key_id)
         .select_from(ids)
         .join(Person, Person.id == ids.c.id)
         .join(Identity, Identity.person_id == Person.id)
+        .outerjoin(PersonKey, PersonKey.person_id == Person.id)
         .outerjoin(current, and_(current.person_id == Person.id, current.end_date.is_(None)))
         .outerjoin(placement, and_(placement.episode_id == current.id, placement.date_out.is_(None)))
         .outerjoin(Facility, Facility.id == placement.facility_id)
         .order_by(*order)
     ).all()
-    return Page([PersonRow(*row) for row in rows], total, page, pages)
+    return Page([PersonRow(*_open_names(db, row[:-2], row[-2], row[-1])) for row in rows], total, page, pages)
+
+
+def _open_names(db: Session, row: Any, wrapped: bytes | None, key_id: str | None,
+                given_at: int = 2) -> list[Any]:
+    """A result row with its sealed given and family names (at given_at, given_at + 1) opened."""
+    ring = session_keyring(db)
+    ring.remember_wrapped(row[0], wrapped, key_id)
+    key = ring.key(row[0])
+    values = list(row)
+    values[given_at] = open_value(key, "text", values[given_at], "identities.given_names")
+    values[given_at + 1] = open_value(key, "text", values[given_at + 1], "identities.family_name")
+    return values
 
 
 # --- duplicates ----------------------------------------------------------------------------------
@@ -297,13 +317,16 @@ def find_duplicates(db: Session, *, given_names: str, family_name: str, aliases:
     parts = names.tokens(" ".join([given_names, family_name, *aliases]))
     if not parts or (birth_year is None and not nationality):
         return []
-    sounds = sorted({names.phonetic(p) for p in parts})
+    key = index_key(db)
+    # A name part matches by its whole hash or its sound's; each of the person's parts counts once.
+    digests = sorted({names.whole_digest(key, p) for p in parts} | {names.sound_digest(key, p) for p in parts})
     needed = 1 if len(parts) == 1 else 2
+    matched = func.count(PersonNameToken.token_no.distinct())
     matches = (
-        select(PersonNameToken.person_id, func.count().label("matched"))
-        .where(or_(PersonNameToken.token.in_(parts), PersonNameToken.phonetic.in_(sounds)))
+        select(PersonNameToken.person_id, matched.label("matched"))
+        .where(PersonNameToken.digest.in_(digests))
         .group_by(PersonNameToken.person_id)
-        .having(func.count() >= needed)
+        .having(matched >= needed)
         .subquery()
     )
     year = func.coalesce(Person.birth_year, func.extract("year", Person.birth_date))
@@ -313,17 +336,19 @@ def find_duplicates(db: Session, *, given_names: str, family_name: str, aliases:
     if nationality:
         same_detail.append(Person.nationality == nationality)
     statement = (
-        select(Person.reference, Identity.given_names, Identity.family_name, Person.birth_year, Person.nationality,
-               matches.c.matched)
+        select(Person.id, Person.reference, Identity.given_names_sealed, Identity.family_name_sealed,
+               Person.birth_year, Person.nationality, matches.c.matched, PersonKey.wrapped_key,
+               PersonKey.master_key_id)
         .join(matches, matches.c.person_id == Person.id)
         .join(Identity, Identity.person_id == Person.id)
+        .outerjoin(PersonKey, PersonKey.person_id == Person.id)
         .where(or_(*same_detail))
         .order_by(matches.c.matched.desc(), Person.reference)
         .limit(limit)
     )
     if exclude_id is not None:
         statement = statement.where(Person.id != exclude_id)
-    return [DuplicateCandidate(*row) for row in db.execute(statement)]
+    return [DuplicateCandidate(*_open_names(db, row[:-2], row[-2], row[-1])[1:]) for row in db.execute(statement)]
 
 
 # --- create and edit -----------------------------------------------------------------------------
@@ -337,8 +362,8 @@ CASE_FIELDS = ("status", "sex", "gender_identity", "nationality", "stateless", "
 def load_details(db: Session, person: Person) -> dict[str, Any]:
     """Everything the edit form and the revision history show about a person, in four fixed queries."""
     identity = db.get(Identity, person.id)
-    aliases = list(db.scalars(select(IdentityAlias.name).where(IdentityAlias.person_id == person.id)
-                              .order_by(IdentityAlias.id)))
+    aliases = [alias.name for alias in db.scalars(select(IdentityAlias).where(IdentityAlias.person_id == person.id)
+                                                   .order_by(IdentityAlias.id))]
     languages = list(db.execute(select(PersonLanguage.language, PersonLanguage.is_main)
                                 .where(PersonLanguage.person_id == person.id)))
     indicators = sorted(i.value for i in db.scalars(
@@ -372,23 +397,24 @@ def _write_children(db: Session, person_id: int, data: PersonForm) -> None:
         db.add(PersonLanguage(person_id=person_id, language=language, is_main=index == 0))
     for indicator in sorted(set(data.aar_indicators)):
         db.add(PersonAarIndicator(person_id=person_id, indicator=indicator))
-    for row in names.token_rows(person_id, data.given_names, data.family_name, data.alias_list):
+    for row in names.token_rows(index_key(db), person_id, data.given_names, data.family_name, data.alias_list):
         db.add(PersonNameToken(**row))
     db.flush()
 
 
-def _apply(person: Person, identity: Identity, data: PersonForm) -> None:
+def _apply(db: Session, person: Person, identity: Identity, data: PersonForm) -> None:
     for name in CASE_FIELDS:
         setattr(person, name, getattr(data, name))
     for name in IDENTITY_FIELDS:
         setattr(identity, name, getattr(data, name))
+    identity.home_office_reference_digest = names.reference_digest(index_key(db), data.home_office_reference)
 
 
 def create_person(db: Session, actor: User, data: PersonForm, today: date) -> Person:
     person = Person(reference=new_reference(db), opened_date=today, lead_coordinator_id=(
         actor.id if actor.role is Role.coordinator else None))
     identity = Identity(given_names="", family_name="")
-    _apply(person, identity, data)
+    _apply(db, person, identity, data)
     db.add(person)
     db.flush()
     identity.person_id = person.id
@@ -410,7 +436,7 @@ def update_person(db: Session, actor: User, person: Person, data: PersonForm) ->
         return []
     identity = db.get(Identity, person.id)
     assert identity is not None  # noqa: S101  (type narrowing: the code above guarantees it)
-    _apply(person, identity, data)
+    _apply(db, person, identity, data)
     touch(person)  # even when only identity details changed
     db.flush()
     if {"aliases", "languages", "aar_indicators", "given_names", "family_name"} & set(changed):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, true
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.crypto.fields import SealedField
 from app.db import Base, str_enum, utcnow
 
 
@@ -58,15 +59,18 @@ class Referral(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="RESTRICT"))
-    reason: Mapped[str | None] = mapped_column(Text)
+    reason_sealed: Mapped[bytes | None] = mapped_column("reason", LargeBinary)
     made_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     made_date: Mapped[date | None]
     status: Mapped[ReferralStatus] = mapped_column(str_enum(ReferralStatus, "referral_status"),
                                                   default=ReferralStatus.draft)
     response_date: Mapped[date | None]
-    outcome: Mapped[str | None] = mapped_column(Text)
+    outcome_sealed: Mapped[bytes | None] = mapped_column("outcome", LargeBinary)
     follow_up_date: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    reason = SealedField("reason_sealed", "referrals.reason")
+    outcome = SealedField("outcome_sealed", "referrals.outcome")
 
     organisation: Mapped[Organisation] = relationship(lazy="raise")
     nrm: Mapped[NrmReferral | None] = relationship(lazy="raise", uselist=False, cascade="all, delete-orphan")

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, JSONType, str_enum, utcnow
+from app.crypto.fields import SealedField
+from app.db import Base, str_enum, utcnow
 
 
 class ReleaseKind(enum.StrEnum):
@@ -78,8 +79,8 @@ class CaseNarrative(Base):
     status: Mapped[NarrativeStatus] = mapped_column(str_enum(NarrativeStatus, "narrative_status"),
                                                     default=NarrativeStatus.draft)
     keep_facility: Mapped[bool] = mapped_column(default=False, server_default=false())
-    extra_redactions: Mapped[list[str]] = mapped_column(JSONType, default=list)
-    content: Mapped[dict[str, Any] | None]
+    extra_redactions_sealed: Mapped[bytes] = mapped_column("extra_redactions", LargeBinary)
+    content_sealed: Mapped[bytes | None] = mapped_column("content", LargeBinary)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None]
@@ -88,3 +89,12 @@ class CaseNarrative(Base):
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+    # Words the coordinator asked to remove name the person; the frozen content is de-identified, but sealed too
+    # so that erasing the person's key erases it.
+    extra_redactions = SealedField("extra_redactions_sealed", "case_narratives.extra_redactions", "json")
+    content = SealedField("content_sealed", "case_narratives.content", "json")
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("extra_redactions", [])
+        super().__init__(**kwargs)

@@ -113,7 +113,7 @@ class _Clock:
 
 def identifiers(db: Session, person: Person, extra: list[str], facility_names: list[str]) -> Identifiers:
     identity = db.get(Identity, person.id)
-    aliases = list(db.scalars(select(IdentityAlias.name).where(IdentityAlias.person_id == person.id)))
+    aliases = [a.name for a in db.scalars(select(IdentityAlias).where(IdentityAlias.person_id == person.id))]
     names: list[str] = list(aliases)
     references: list[str] = [person.reference]
     phones: list[str] = []
@@ -204,10 +204,9 @@ def compose(db: Session, narrative: CaseNarrative, today: date, k: int) -> dict[
     visits = list(db.scalars(select(Visit).where(Visit.person_id == person.id, Visit.status == VisitStatus.signed)
                              .order_by(Visit.visit_date, Visit.id)))
     addenda: dict[int, list[str]] = {}
-    for visit_id, text in db.execute(select(VisitAddendum.visit_id, VisitAddendum.text)
-                                     .join(Visit, Visit.id == VisitAddendum.visit_id)
-                                     .where(Visit.person_id == person.id).order_by(VisitAddendum.id)):
-        addenda.setdefault(visit_id, []).append(text)
+    for addendum in db.scalars(select(VisitAddendum).join(Visit, Visit.id == VisitAddendum.visit_id)
+                               .where(Visit.person_id == person.id).order_by(VisitAddendum.id)):
+        addenda.setdefault(addendum.visit_id, []).append(addendum.text)
     entries = []
     for visit in visits:
         title = f"Visit on {when(visit.visit_date)}, {MODE_LABELS[visit.mode].lower()}"

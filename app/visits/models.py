@@ -5,9 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, false
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from app.crypto.fields import SealedField
 from app.db import Base, str_enum, utcnow
 from app.people.models import AarIndicator
 
@@ -56,16 +57,20 @@ class Visit(Base):
     interpreter_used: Mapped[bool] = mapped_column(default=False, server_default=false())
     interpreter_language: Mapped[str | None] = mapped_column(String(60))
     duration_minutes: Mapped[int | None]
-    presenting_concerns: Mapped[str | None] = mapped_column(Text)
-    findings: Mapped[str | None] = mapped_column(Text)
+    presenting_concerns_sealed: Mapped[bytes | None] = mapped_column("presenting_concerns", LargeBinary)
+    findings_sealed: Mapped[bytes | None] = mapped_column("findings", LargeBinary)
     risk: Mapped[RiskLevel | None] = mapped_column(str_enum(RiskLevel, "risk_level"))
-    actions: Mapped[str | None] = mapped_column(Text)
+    actions_sealed: Mapped[bytes | None] = mapped_column("actions", LargeBinary)
     follow_up_date: Mapped[date | None]
     status: Mapped[VisitStatus] = mapped_column(str_enum(VisitStatus, "visit_status"), default=VisitStatus.draft)
     signed_at: Mapped[datetime | None]
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    presenting_concerns = SealedField("presenting_concerns_sealed", "visits.presenting_concerns")
+    findings = SealedField("findings_sealed", "visits.findings")
+    actions = SealedField("actions_sealed", "visits.actions")
 
     aar_indicators: Mapped[list[VisitAarIndicator]] = relationship(lazy="raise", cascade="all, delete-orphan")
     addenda: Mapped[list[VisitAddendum]] = relationship(
@@ -90,4 +95,11 @@ class VisitAddendum(Base):
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"))
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    text: Mapped[str] = mapped_column(Text)
+    text_sealed: Mapped[bytes] = mapped_column("text", LargeBinary)
+
+    text = SealedField("text_sealed", "visit_addenda.text")
+
+    @staticmethod
+    def __sealed_person__(addendum: VisitAddendum, session: Session) -> int | None:
+        visit = session.get(Visit, addendum.visit_id) if addendum.visit_id is not None else None
+        return visit.person_id if visit is not None else None

@@ -16,7 +16,7 @@ from app.auth import service as auth_service
 from app.auth.models import LoginAttempt, MfaPendingSignIn, MfaRecoveryCode, Role, User, UserSession
 from app.config import Settings, get_settings
 from app.db import utcnow
-from tests.conftest import csrf_from, page_csrf, sign_in
+from tests.conftest import TEST_MASTER_KEY, csrf_from, page_csrf, sign_in
 
 SECRET_RE = re.compile(r'<code class="secret-key">([A-Z2-7 ]+)</code>')
 CODE_RE = re.compile(r"<li><code>([0-9A-Z-]{19})</code></li>")
@@ -294,12 +294,14 @@ def test_code_page_is_a_plain_form_that_works_without_javascript(client, db, mak
 # --- required in production, and the admin reset ---------------------------------------------------
 
 def test_required_by_default_only_in_production():
-    production = Settings(environment="production", database_url="sqlite://", secret_key="p" * 40)
+    production = Settings(environment="production", database_url="sqlite://", secret_key="p" * 40,
+                          master_key=TEST_MASTER_KEY)
     development = Settings(environment="development", database_url="sqlite://", secret_key="d" * 40)
     test = Settings(environment="test", database_url="sqlite://", secret_key="t" * 40)
     assert production.mfa_required is True
     assert development.mfa_required is False and test.mfa_required is False
     assert Settings(environment="production", database_url="sqlite://", secret_key="p" * 40,
+                    master_key=TEST_MASTER_KEY,
                     mfa_required=False).mfa_required is False
 
 

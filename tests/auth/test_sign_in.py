@@ -10,7 +10,7 @@ from app.audit.models import AuditEvent, Outcome
 from app.auth.models import LoginAttempt, Role, UserSession
 from app.auth.service import hash_token
 from app.db import utcnow
-from tests.conftest import PASSWORD, csrf_from, sign_in
+from tests.conftest import PASSWORD, TEST_MASTER_KEY, csrf_from, sign_in
 
 
 def audit_actions(db) -> list[str]:
@@ -191,7 +191,8 @@ def test_demo_password_is_refused_in_production(db, make_user, monkeypatch):
     user = make_user(Role.admin, email="demo@example.org")
     user.password_hash = hash_password(DEMO_PASSWORD)
     db.commit()
-    production = Settings(environment="production", database_url="sqlite://", secret_key="p" * 40)
+    production = Settings(environment="production", database_url="sqlite://", secret_key="p" * 40,
+                          master_key=TEST_MASTER_KEY)
     development = Settings(environment="development", database_url="sqlite://", secret_key="d" * 40)
     assert service.sign_in(db, production, "demo@example.org", DEMO_PASSWORD, "1.2.3.4").failure == "bad_credentials"
     assert service.sign_in(db, development, "demo@example.org", DEMO_PASSWORD, "1.2.3.4").token is not None

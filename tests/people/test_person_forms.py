@@ -6,6 +6,8 @@ from sqlalchemy import func, select
 
 from app.audit.models import AuditEvent, Revision
 from app.auth.models import Role
+from app.crypto.keyring import index_key
+from app.people import names
 from app.people.models import Identity, Person, PersonAarIndicator, PersonNameToken
 from tests.conftest import page_csrf
 
@@ -36,8 +38,12 @@ def test_coordinator_adds_a_person_with_identity_facts_and_tokens(client, db, si
     assert person.nationality == "ER" and person.birth_year == 1994 and person.lead_coordinator_id == user.id
     indicators = set(db.scalars(select(PersonAarIndicator.indicator).where(PersonAarIndicator.person_id == person.id)))
     assert {i.value for i in indicators} == {"torture", "ptsd"}
-    tokens = set(db.scalars(select(PersonNameToken.token).where(PersonNameToken.person_id == person.id)))
-    assert tokens == {"amanuel", "testberhe", "testbrhe"}
+    # The name index holds keyed hashes only: each part whole, with its prefixes and sound, and no plain part.
+    digests = set(db.scalars(select(PersonNameToken.digest).where(PersonNameToken.person_id == person.id)))
+    key = index_key(db)
+    assert {names.whole_digest(key, t) for t in ("amanuel", "testberhe", "testbrhe")} <= digests
+    assert names.prefix_digest(key, "testb") in digests and names.whole_digest(key, "testb") not in digests
+    assert all(len(d) == 16 and b"amanuel" not in d for d in digests)
     revision = db.scalars(select(Revision).where(Revision.person_id == person.id)).one()
     assert revision.action.value == "insert" and revision.after["family_name"] == "Testberhe"
     assert db.scalars(select(AuditEvent.action).where(AuditEvent.person_id == person.id)).all() == ["person.created"]
