@@ -129,6 +129,13 @@ class SealedField:
         obj.__dict__.setdefault("_sealed_opened", {})[self.name] = (blob, value)
 
 
+def forget(db: Session, obj: Any, name: str) -> None:
+    """Let go of a sealed value and its opened copy (a large document, once it has been sent on)."""
+    field = next(f for f in sealed_fields(type(obj)) if f.name == name)
+    obj.__dict__.get("_sealed_opened", {}).pop(name, None)
+    db.expire(obj, [field.column_attr])
+
+
 def sealed_fields(cls: type) -> list[SealedField]:
     return [f for klass in cls.__mro__ for f in _REGISTRY.get(klass, [])]
 

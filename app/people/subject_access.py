@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.audit.models import Revision
 from app.auth.models import User
 from app.consent.models import Consent
+from app.crypto.fields import forget
 from app.db import utcnow
 from app.detention.models import DetentionEpisode, Facility, Placement
 from app.evidence import service as evidence_service
@@ -267,7 +268,7 @@ def build(db: Session, person: Person, actor: User, *, limit_bytes: int,
             # Scans and photographs are already compressed: stored as they are.
             archive.writestr(zipfile.ZipInfo(entry["file"], date_time=_zip_time(document.uploaded_at)),
                              document.content, compress_type=zipfile.ZIP_STORED)
-            db.expire(document, ["content"])
+            forget(db, document, "content")
     content = out.getvalue()
     if len(content) > limit_bytes:
         raise ExportTooLarge(len(content), limit_bytes)
