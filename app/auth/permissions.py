@@ -18,6 +18,8 @@ class Permission(enum.StrEnum):
     manage_users = "manage_users"
     manage_reference_data = "manage_reference_data"
     view_audit = "view_audit"
+    manage_legal_holds = "manage_legal_holds"  # set and lift the hold that keeps a record from erasure
+    erase_people = "erase_people"  # erase a person's whole record (administrators only)
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -25,6 +27,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.coordinator: frozenset({
         Permission.view_home, Permission.view_caseload, Permission.view_person, Permission.edit_person,
         Permission.record_clinical, Permission.view_summaries, Permission.prepare_narratives,
+        Permission.manage_legal_holds,
     }),
     Role.clinician: frozenset({
         Permission.view_home, Permission.view_caseload, Permission.view_person, Permission.record_clinical,
