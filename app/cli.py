@@ -186,8 +186,8 @@ def retention(
         # References and dates only: this is read on a server console, so no names.
         table = Table("Reference", "Closed", "Rows", "Of which", title=f"{len(due)} case(s) would be erased")
         for case in due:
-            main = ", ".join(f"{erasure.kind_label(name).lower()} {n}" for name, n in case.rows.items()
-                             if name in erasure.SUMMARY_KINDS)
+            main = ", ".join(f"{label} {case.rows[name]}" for name, label in erasure.SUMMARY_KINDS.items()
+                             if case.rows.get(name))
             table.add_row(case.reference, case.closed_date.isoformat(), str(case.total_rows), main)
         console.print(table)
         console.print("Nothing was changed. Run with --apply to erase them.")

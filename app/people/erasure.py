@@ -162,7 +162,8 @@ KIND_LABELS = {
 }
 
 # The kinds the retention listing names for each case (the total counts everything).
-SUMMARY_KINDS = ("visits", "evidence_items", "documents", "referrals", "health_events")
+SUMMARY_KINDS = {"visits": "visits", "evidence_items": "evidence", "documents": "documents",
+                 "health_events": "health events", "referrals": "referrals"}
 
 
 def kind_label(table_name: str) -> str:
