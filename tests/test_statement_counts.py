@@ -29,7 +29,7 @@ SMALL, LARGE = 5, 40
 # (population, release log, differencing guard) are over it today: their bounds are what they cost now, so they
 # cannot get worse unnoticed while they are brought down to the target.
 TARGET = 10
-BOUNDS = {"dashboard": TARGET, "people list": TARGET, "name search": TARGET, "person page": 28,
+BOUNDS = {"dashboard": TARGET, "people list": TARGET, "name search": TARGET, "person page": 29,
           "visit form": TARGET, "visit draft saved": TARGET, "summary": 19}
 PAGES = list(BOUNDS)
 # Pages whose statement count grows with the data today: (page, reason). strict, so fixing one fails until it

@@ -16,7 +16,7 @@ from app.auth.models import User
 from app.auth.permissions import Permission, has_permission
 from app.db import DbSession
 from app.people import erasure, sections
-from app.people.models import Person
+from app.people.models import LegalHold, Person
 from app.people.schemas import ErasureForm, LegalHoldForm
 from app.people.service import load_details, normalise_reference
 from app.people.views import person_or_refuse
@@ -84,8 +84,10 @@ def legal_hold_lift(request: Request, reference: str, db: DbSession, user: User 
 
 
 def build_section(db: Session, user: User, person: Person) -> dict[str, Any]:
-    hold = erasure.current_hold(db, person.id)
-    set_by = db.scalar(select(User.display_name).where(User.id == hold.set_by_id)) if hold else None
+    # One statement: the open hold, if any, with the name of whoever set it.
+    row = db.execute(select(LegalHold, User.display_name).join(User, User.id == LegalHold.set_by_id)
+                     .where(LegalHold.person_id == person.id, LegalHold.lifted_at.is_(None))).first()
+    hold, set_by = (row[0], row[1]) if row else (None, None)
     return {"hold": hold, "set_by": set_by,
             "can_manage": has_permission(user.role, Permission.manage_legal_holds),
             "can_erase": has_permission(user.role, Permission.erase_people)}
