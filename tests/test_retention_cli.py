@@ -140,3 +140,20 @@ def test_exactly_one_mode_must_be_chosen(db, cases):
 def test_the_cutoff_counts_whole_years_and_leap_days():
     assert retention_cutoff(date(2032, 3, 1), 6) == date(2026, 3, 1)
     assert retention_cutoff(date(2028, 2, 29), 6) == date(2022, 2, 28)
+
+
+def test_a_case_held_or_reopened_after_it_was_listed_is_kept(db, cases, monkeypatch):
+    from app.people import erasure
+
+    listed = erasure.due_for_retention
+    late = [erasure.DueCase(cases[name][0], cases[name][1], date(2000, 1, 1)) for name in ("held", "closed_recently")]
+    # As if the hold was set, and the other case reopened, between the listing and the erasing.
+    monkeypatch.setattr(erasure, "due_for_retention", lambda db, cutoff: listed(db, cutoff) + late)
+    result = runner.invoke(cli, ["retention", "--apply"])
+    assert result.exit_code == 0, result.output
+    assert "Erased 2 case(s)" in result.output
+    assert f"Kept {cases['held'][1]}: This record is under a legal hold" in result.output
+    assert f"Kept {cases['closed_recently'][1]}: The case was reopened" in result.output
+    assert _exists(db, cases["held"][0]) and _exists(db, cases["closed_recently"][0])
+    refusals = db.scalars(select(AuditEvent).where(AuditEvent.action == "person.erasure_refused")).all()
+    assert sorted(e.details["reason"] for e in refusals) == ["legal_hold", "no_longer_due"]

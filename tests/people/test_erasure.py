@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import pytest
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent, Outcome
@@ -268,3 +269,30 @@ def test_ids_and_references_of_erased_people_are_never_given_again(client, db, s
     if not is_postgres():
         db.rollback()
         assert db.scalar(select(Person.id).where(Person.id == newest.id)) is None
+
+
+@pytest.mark.skipif(is_postgres(), reason="SQLite can run with its foreign keys off; PostgreSQL always enforces them")
+def test_erasure_is_complete_even_without_the_database_cascade(db, full_record):
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from app.people import erasure
+    from tests.conftest import TEST_DATABASE_URL
+
+    person, children = full_record("Zorblatt", "Quindlewick")
+    ref = _plain(person)
+    db.rollback()
+    # A bare connection: SQLite leaves foreign keys (and so ON DELETE CASCADE) off unless told otherwise.
+    bare = create_engine(TEST_DATABASE_URL)
+    try:
+        with Session(bare) as session:
+            assert session.connection().exec_driver_sql("PRAGMA foreign_keys").scalar() == 0
+            row = session.get(Person, ref.id)
+            assert row is not None
+            erasure.erase(session, row, erasure.ErasureReason.created_in_error, actor_id=None)
+            session.commit()
+    finally:
+        bare.dispose()
+    db.rollback()
+    assert set(rows_of(db, ref.id).values()) == {0}
+    assert set(children_left(db, children).values()) == {0}
