@@ -166,6 +166,12 @@ SUMMARY_KINDS = {"visits": "visits", "evidence_items": "evidence", "documents": 
                  "health_events": "health events", "referrals": "referrals"}
 
 
+def in_reading_order(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """Counts in the order of KIND_LABELS (the record as a reader meets it), any other table after them."""
+    order = {name: i for i, name in enumerate(KIND_LABELS)}
+    return sorted(counts.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
+
+
 def kind_label(table_name: str) -> str:
     return KIND_LABELS.get(table_name, table_name.replace("_", " ").capitalize())
 

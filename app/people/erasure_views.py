@@ -104,7 +104,8 @@ def _erase_page(request: Request, db: Session, person: Person, values: dict[str,
     return render(request, "people/erase.html", {
         "person": person, "details": load_details(db, person), "hold": erasure.current_hold(db, person.id),
         "held_message": erasure.HELD_MESSAGE,
-        "counts": [(erasure.kind_label(name), n) for name, n in counts.items()], "total": sum(counts.values()),
+        "counts": [(erasure.kind_label(name), n) for name, n in erasure.in_reading_order(counts)],
+        "total": sum(counts.values()), "shreds_key": "person_keys" in counts,
         "reasons": [(r.value, erasure.ERASURE_REASON_LABELS[r]) for r in erasure.MANUAL_REASONS],
         "values": values, "errors": errors,
     }, status_code=status_code)
