@@ -1,4 +1,5 @@
-"""The `casework` command: serve, migrate, create users, load demo data and back up the database."""
+"""The `casework` command: serve, migrate, create users, load demo data, back up the database and apply the
+retention policy."""
 
 from __future__ import annotations
 
@@ -228,6 +229,76 @@ def backup(
     console.print(f"  holds: {summary.people:,} people, {summary.documents:,} documents, {summary.tables} tables",
                   highlight=False)
     console.print("Keep the encryption master key backed up separately from this file.", highlight=False)
+
+
+@cli.command()
+def retention(
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the closed cases that are due, and change nothing."),
+    apply: bool = typer.Option(False, "--apply", help="Erase the closed cases that are due, each one audited."),
+) -> None:
+    """Erase closed cases whose retention period (CASEWORK_RETENTION_YEARS after the closing date) has ended.
+    Cases under a legal hold are kept. Run --dry-run first to see what would go."""
+    from rich.table import Table
+
+    from app.config import organisation_today
+    from app.db import get_sessionmaker
+    from app.people import erasure
+    from app.people.models import Person
+
+    if dry_run == apply:
+        err.print("Choose one of --dry-run (list what is due) or --apply (erase it).")
+        raise typer.Exit(2)
+    settings = get_settings()
+    cutoff = erasure.retention_cutoff(organisation_today(settings), settings.retention_years)
+    sessions = get_sessionmaker()
+    with sessions() as db:
+        due = erasure.due_for_retention(db, cutoff)
+        held = erasure.held_past_retention(db, cutoff)
+        if dry_run:
+            due = list(erasure.with_counts(db, due))
+        db.rollback()
+    policy = (f"Retention: {settings.retention_years} years after closure, so cases closed on or before "
+              f"{cutoff.isoformat()}.")
+    console.print(policy)
+    if held:
+        console.print(f"{held} case(s) past the period are kept under a legal hold.")
+    if not due:
+        console.print("Nothing is due for erasure.")
+        return
+    if dry_run:
+        # References and dates only: this is read on a server console, so no names.
+        table = Table("Reference", "Closed", "Rows", "Of which", title=f"{len(due)} case(s) would be erased")
+        for case in due:
+            main = ", ".join(f"{label} {case.rows[name]}" for name, label in erasure.SUMMARY_KINDS.items()
+                             if case.rows.get(name))
+            table.add_row(case.reference, case.closed_date.isoformat(), str(case.total_rows), main)
+        console.print(table)
+        console.print("Nothing was changed. Run with --apply to erase them.")
+        return
+    erased, kept = 0, []
+    with Progress(TextColumn("Erasing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console) as progress:
+        task = progress.add_task("erase", total=len(due))
+        for case in due:
+            # One transaction per case: an interruption leaves each case either wholly erased or untouched.
+            with sessions() as db:
+                person = db.get(Person, case.person_id)
+                if person is None:
+                    kept.append(f"{case.reference}: already erased")
+                else:
+                    try:
+                        erasure.erase(db, person, erasure.ErasureReason.retention, actor_id=None,
+                                      closed_on_or_before=cutoff)
+                    except erasure.ErasureRefused as refused:
+                        erasure.record_refusal(db, person, refused, actor_id=None)
+                        kept.append(f"{case.reference}: {refused.message}")
+                    else:
+                        erased += 1
+                db.commit()
+            progress.advance(task)
+    console.print(f"[green]Erased {erased} case(s).[/green] Each erasure is in the audit log.")
+    for line in kept:
+        console.print(f"Kept {line}")
 
 
 def print_demo_sign_ins() -> None:

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     alert_refresh_budget: int = Field(default=2000, ge=100)
     # Disclosure control for anonymised summaries (DESIGN section 4): counts below k are never published.
     disclosure_k: int = Field(default=10, ge=5, le=100)
+    # Retention: a closed case is erased this many whole years after its closing date (`casework retention`).
+    retention_years: int = Field(default=6, ge=1, le=100)
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1)

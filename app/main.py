@@ -22,6 +22,7 @@ from app.detention.views import episodes_router, facilities_router
 from app.evidence.views import documents_router, rule35_router
 from app.evidence.views import router as evidence_router
 from app.health_events.views import router as health_events_router
+from app.people.erasure_views import router as erasure_router
 from app.people.views import router as people_router
 from app.referrals.views import organisations_router
 from app.referrals.views import router as referrals_router
@@ -35,7 +36,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     auth_router, home_router, admin_router, people_router, facilities_router, episodes_router,
     visits_router, health_events_router, evidence_router, documents_router, rule35_router,
     consent_router, referrals_router, organisations_router, reports_router,
-    narratives_router, mfa_router, audit_router, sessions_router,
+    narratives_router, mfa_router, audit_router, sessions_router, erasure_router,
 )
 
 

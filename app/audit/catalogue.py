@@ -29,6 +29,13 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "person.viewed": frozenset(),
     "person.clinician_assigned": frozenset({"clinician_id"}),
     "person.clinician_unassigned": frozenset({"clinician_id"}),
+    # --- legal holds and erasure (app/people/erasure.py). No free text and no names: the hold's reason stays
+    # with the record (and goes when it is erased); an erasure keeps only its category and row counts.
+    "person.legal_hold_set": frozenset({"hold_id"}),
+    "person.legal_hold_lifted": frozenset({"hold_id"}),
+    "person.erasure_viewed": frozenset({"held"}),
+    "person.erased": frozenset({"reason", "rows"}),
+    "person.erasure_refused": frozenset({"reason"}),
     "people.listed": frozenset({"filters", "results"}),
     # --- break-glass (app/people/emergency.py): every use of emergency access carries its reason ---
     "emergency_access.opened": frozenset({"access_id", "reason", "expires_at"}),

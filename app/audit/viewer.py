@@ -106,6 +106,10 @@ def parse_filter(db: Session, params: Any) -> Parsed:
     if reference := values["person"].upper():
         person_id = db.scalar(select(Person.id).where(Person.reference == reference))
         if person_id is None:
+            # An erased person's trail is still in the log, found through the record of the erasure.
+            person_id = db.scalar(select(AuditEvent.person_id).where(AuditEvent.action == "person.erased",
+                                                                    AuditEvent.object_id == reference))
+        if person_id is None:
             errors["person"] = "No person has this reference. Check it, for example K7Q2-M9XD."
         else:
             chosen.person_id, chosen.person_reference = person_id, reference

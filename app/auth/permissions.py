@@ -22,6 +22,8 @@ class Permission(enum.StrEnum):
     break_glass = "break_glass"
     review_emergency_access = "review_emergency_access"
     export_subject_access = "export_subject_access"  # a person's whole record for them (UK GDPR Art. 15)
+    manage_legal_holds = "manage_legal_holds"  # set and lift the hold that keeps a record from erasure
+    erase_people = "erase_people"  # erase a person's whole record (administrators only)
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -32,6 +34,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.record_clinical, Permission.view_summaries, Permission.prepare_narratives,
         Permission.review_emergency_access,
         Permission.export_subject_access,
+        Permission.manage_legal_holds,
     }),
     Role.clinician: frozenset({
         Permission.view_home, Permission.view_caseload, Permission.view_person, Permission.record_clinical,

@@ -252,3 +252,27 @@ class EmergencyAccess(Base):
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     reviewed_at: Mapped[datetime | None]
     review_note: Mapped[str | None] = mapped_column(Text)
+
+
+class LegalHold(Base):
+    """An instruction that a person's record must be kept (litigation, an inquiry, a complaint): while one is
+    open the record cannot be erased, by hand or by the retention policy. Lifted holds stay as history until
+    the record itself is erased."""
+
+    __tablename__ = "legal_holds"
+    __table_args__ = (
+        # At most one open hold per person; lifted ones stay as history.
+        Index("uq_legal_holds_open_person_id", "person_id", unique=True,
+              sqlite_where=text("lifted_at IS NULL"), postgresql_where=text("lifted_at IS NULL")),
+        Index("ix_legal_holds_person_id", "person_id"),
+        CheckConstraint("(lifted_at IS NULL) = (lifted_by_id IS NULL)", name="lifted_has_who_and_when"),
+        CheckConstraint("lifted_at IS NULL OR lifted_at >= set_at", name="lifted_after_set"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(Text)
+    set_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    set_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    lifted_at: Mapped[datetime | None]

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Date, and_, cast, exists, func, literal_co
 from sqlalchemy.orm import Session, aliased
 
 from app.audit import revisions
+from app.audit.models import AuditEvent
 from app.auth.models import Role, User
 from app.crypto.fields import open_value
 from app.crypto.keyring import index_key, session_keyring
@@ -75,8 +76,25 @@ def new_reference(db: Session) -> str:
     while True:
         raw = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
         reference = f"{raw[:4]}-{raw[4:]}"
-        if db.scalar(select(Person.id).where(Person.reference == reference)) is None:
+        # An erased person's reference stays in the audit log: never give it to someone else.
+        taken = or_(exists().where(Person.reference == reference),
+                    exists().where(AuditEvent.action == "person.erased", AuditEvent.object_id == reference))
+        if not db.scalar(select(taken)):
             return reference
+
+
+def _next_person_id(db: Session) -> int | None:
+    """The id for a new person, or None to let the database choose.
+
+    Ids are never reused: published summaries keep the ids of the people they counted (the differencing
+    guard compares them), and an erased person's id must not come to stand for someone else. PostgreSQL's
+    sequence never goes back; SQLite hands out one more than the largest id present, so after the newest
+    person is erased it would repeat theirs. There, count erased ids too (serial: BEGIN IMMEDIATE)."""
+    if db.get_bind().dialect.name != "sqlite":
+        return None
+    largest = db.scalar(select(func.max(Person.id))) or 0
+    erased = db.scalar(select(func.max(AuditEvent.person_id)).where(AuditEvent.action == "person.erased")) or 0
+    return max(largest, erased) + 1
 
 
 def normalise_reference(text: str) -> str | None:
@@ -411,7 +429,7 @@ def _apply(db: Session, person: Person, identity: Identity, data: PersonForm) ->
 
 
 def create_person(db: Session, actor: User, data: PersonForm, today: date) -> Person:
-    person = Person(reference=new_reference(db), opened_date=today, lead_coordinator_id=(
+    person = Person(id=_next_person_id(db), reference=new_reference(db), opened_date=today, lead_coordinator_id=(
         actor.id if actor.role is Role.coordinator else None))
     identity = Identity(given_names="", family_name="")
     _apply(db, person, identity, data)

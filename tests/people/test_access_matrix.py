@@ -7,15 +7,16 @@ import pytest
 from app.auth.models import Role
 
 PAGES = ["/", "/people", "/people/new", "/people/{ref}", "/people/{ref}/edit", "/people/{ref}/episodes/new",
-         "/people/{ref}/episodes/{episode}/transfer", "/admin/users", "/admin/facilities"]
+         "/people/{ref}/episodes/{episode}/transfer", "/admin/users", "/admin/facilities",
+         "/people/{ref}/legal-hold", "/people/{ref}/erase"]
 
 EXPECTED = {
-    #                       home people new  show edit  ep-new transfer users facilities
-    "admin":               (200, 200, 200, 200, 200, 200, 200, 200, 200),
-    "coordinator":         (200, 200, 200, 200, 200, 200, 200, 403, 403),
-    "clinician_assigned":  (200, 200, 403, 200, 403, 403, 403, 403, 403),
-    "clinician_other":     (200, 200, 403, 403, 403, 403, 403, 403, 403),
-    "researcher":          (200, 403, 403, 403, 403, 403, 403, 403, 403),
+    #                       home people new  show edit  ep-new transfer users facilities hold erase
+    "admin":               (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "coordinator":         (200, 200, 200, 200, 200, 200, 200, 403, 403, 200, 403),
+    "clinician_assigned":  (200, 200, 403, 200, 403, 403, 403, 403, 403, 403, 403),
+    "clinician_other":     (200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403),
+    "researcher":          (200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403),
 }
 
 

@@ -1,0 +1,119 @@
+"""Shared by the erasure and retention tests: a person with a row of every kind, and counting what is left."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role, User
+from app.consent.models import Consent, ConsentMethod, ConsentPurpose
+from app.db import Base
+from app.evidence.models import Document, EvidenceItem, EvidenceKind, Finding, Rule35Limb, Rule35Record
+from app.health_events.models import HealthEvent, HealthEventKind
+from app.people.models import Assignment, LegalHold, Person
+from app.referrals.models import NrmReferral, Organisation, Referral, ReferralStatus
+from app.reports.models import CaseNarrative
+from app.visits.models import Visit, VisitAarIndicator, VisitAddendum, VisitMode
+
+# The audit log is kept on purpose (append-only, no personal data); every other table with a person's id goes.
+KEPT = frozenset({"audit_events"})
+
+
+def person_tables() -> list[str]:
+    """Every table with a person_id column, read from the schema so that a new one is checked too."""
+    return [t.name for t in Base.metadata.sorted_tables if "person_id" in t.c and t.name not in KEPT]
+
+
+def rows_of(db: Session, person_id: int) -> dict[str, int]:
+    """Rows holding this person's id, per table (people by its own id)."""
+    tables = Base.metadata.tables
+    counts = {"people": db.scalar(select(func.count()).select_from(tables["people"])
+                                  .where(tables["people"].c.id == person_id)) or 0}
+    for name in person_tables():
+        counts[name] = db.scalar(select(func.count()).select_from(tables[name])
+                                 .where(tables[name].c.person_id == person_id)) or 0
+    return counts
+
+
+def table_totals(db: Session) -> dict[str, int]:
+    return {t.name: db.scalar(select(func.count()).select_from(t)) or 0 for t in Base.metadata.sorted_tables}
+
+
+@pytest.fixture
+def full_record(db, make_person, today):  # type: ignore[no-untyped-def]
+    """A person (fictional) with at least one row of every kind a record holds, including the rows that reach
+    the person only through another (placements, findings, addenda, NRM details). Returns (person, child ids)."""
+
+    def make(given: str, family: str, **fields) -> tuple[Person, dict[str, list[int]]]:  # type: ignore[no-untyped-def]
+        db.rollback()  # a fresh snapshot: the app may have written since this session last read
+        clinician = User(email=f"clin-{family.lower()}@example.org", display_name=f"Dr {family} Clinician",
+                         role=Role.clinician, password_hash="x")
+        db.add(clinician)
+        db.commit()
+        person = make_person(given, family, detained_days=30, assigned_to=clinician, aliases=f"{given} Alias",
+                             languages="Tigrinya, Arabic", aar_indicators=["torture"], **fields)
+        pid = person.id
+        author = db.scalars(select(User).where(User.role == Role.admin)).first()
+        assert author is not None
+        at = datetime.now(UTC) - timedelta(days=3)
+        on = today - timedelta(days=3)
+        visit = Visit(person_id=pid, clinician_id=clinician.id, visit_date=on, mode=VisitMode.in_person)
+        item = EvidenceItem(person_id=pid, kind=EvidenceKind.medico_legal_report, created_by_id=author.id)
+        db.add_all([visit, item])
+        db.flush()
+        db.add_all([
+            VisitAarIndicator(visit_id=visit.id, indicator="torture"),
+            VisitAddendum(visit_id=visit.id, author_id=clinician.id, text=f"Addendum about {given} {family}"),
+            Finding(evidence_item_id=item.id, body_region="left_forearm", description="Linear scars"),
+            Document(person_id=pid, evidence_item_id=item.id, original_filename=f"{family}-report.pdf",
+                     content_type="application/pdf", size_bytes=4, sha256=hashlib.sha256(b"%PDF").hexdigest(),
+                     content=b"%PDF", uploaded_by_id=author.id),
+            Rule35Record(person_id=pid, evidence_item_id=item.id, limb=Rule35Limb.torture, written_date=on,
+                         created_by_id=author.id),
+            HealthEvent(person_id=pid, kind=HealthEventKind.self_harm, started_at=at, recorded_by_id=author.id),
+            Consent(person_id=pid, purpose=ConsentPurpose.anonymised_research, given_date=on,
+                    method=ConsentMethod.verbal, recorded_by_id=author.id),
+            CaseNarrative(person_id=pid, pseudonym=f"Pseudonym {family}", created_by_id=author.id),
+            LegalHold(person_id=pid, reason=f"Old claim of {family}", set_by_id=author.id, set_at=at,
+                      lifted_by_id=author.id, lifted_at=at + timedelta(hours=1)),
+        ])
+        organisation = db.scalars(select(Organisation).order_by(Organisation.id)).first()
+        assert organisation is not None
+        referral = Referral(person_id=pid, organisation_id=organisation.id, made_by_id=author.id,
+                            status=ReferralStatus.sent, made_date=on)
+        db.add(referral)
+        db.flush()
+        db.add(NrmReferral(referral_id=referral.id, reasonable_grounds_date=on))
+        db.commit()
+        children = {
+            "placements": list(db.scalars(select(Base.metadata.tables["placements"].c.id).where(
+                Base.metadata.tables["placements"].c.episode_id.in_(
+                    select(Base.metadata.tables["detention_episodes"].c.id)
+                    .where(Base.metadata.tables["detention_episodes"].c.person_id == pid))))),
+            "findings": list(db.scalars(select(Finding.id).where(Finding.evidence_item_id == item.id))),
+            "visit_addenda": list(db.scalars(select(VisitAddendum.id).where(VisitAddendum.visit_id == visit.id))),
+            "visit_aar_indicators": [visit.id],
+            "nrm_referrals": [referral.id],
+            "identity_aliases": [pid],
+        }
+        assert db.scalar(select(func.count()).select_from(Assignment).where(Assignment.person_id == pid)) == 1
+        return person, children
+
+    return make
+
+
+def children_left(db: Session, children: dict[str, list[int]]) -> dict[str, int]:
+    tables = Base.metadata.tables
+    key = {"placements": "id", "findings": "id", "visit_addenda": "id", "visit_aar_indicators": "visit_id",
+           "nrm_referrals": "referral_id", "identity_aliases": "person_id"}
+    return {name: db.scalar(select(func.count()).select_from(tables[name])
+                            .where(tables[name].c[key[name]].in_(ids))) or 0
+            for name, ids in children.items()}
+
+
+def days_ago(today: date, days: int) -> date:
+    return today - timedelta(days=days)
