@@ -14,7 +14,7 @@ from app.consent.models import Consent, ConsentMethod, ConsentPurpose
 from app.db import Base
 from app.evidence.models import Document, EvidenceItem, EvidenceKind, Finding, Rule35Limb, Rule35Record
 from app.health_events.models import HealthEvent, HealthEventKind
-from app.people.models import Assignment, LegalHold, Person
+from app.people.models import Assignment, EmergencyAccess, LegalHold, Person
 from app.referrals.models import NrmReferral, Organisation, Referral, ReferralStatus
 from app.reports.models import CaseNarrative
 from app.visits.models import Visit, VisitAarIndicator, VisitAddendum, VisitMode
@@ -80,6 +80,8 @@ def full_record(db, make_person, today):  # type: ignore[no-untyped-def]
             CaseNarrative(person_id=pid, pseudonym=f"Pseudonym {family}", created_by_id=author.id),
             LegalHold(person_id=pid, reason=f"Old claim of {family}", set_by_id=author.id, set_at=at,
                       lifted_by_id=author.id, lifted_at=at + timedelta(hours=1)),
+            EmergencyAccess(clinician_id=clinician.id, person_id=pid, reason=f"Night call about {family}",
+                            granted_at=at, expires_at=at + timedelta(hours=4)),
         ])
         organisation = db.scalars(select(Organisation).order_by(Organisation.id)).first()
         assert organisation is not None

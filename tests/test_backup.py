@@ -154,11 +154,12 @@ def test_a_backup_taken_while_the_app_writes_restores_consistent_at_the_head(liv
             # ... and every transaction in it is whole: each person came with their identity and episode.
             assert conn.scalar(select(func.count()).select_from(Identity)) == len(ids)
             assert conn.scalar(select(func.count()).select_from(DetentionEpisode)) == len(ids)
-            assert conn.scalar(select(func.count()).select_from(Document).where(Document.content == BLOB)) == (
-                conn.scalar(select(func.count()).select_from(Document)))
         with Session(restored) as db:  # the application's models read it as they read the live database
             identity = db.get(Identity, before_backup[-1])
             assert identity is not None and identity.family_name == "Fictivo"
+            # Document bytes are sealed at rest: each one opens, whole, with its person's key from the backup.
+            documents = db.scalars(select(Document)).all()
+            assert documents and all(document.content == BLOB for document in documents)
     finally:
         restored.dispose()
 

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from app.auth.models import Role
 from app.config import get_settings
 from app.main import create_app
+from tests.conftest import TEST_MASTER_KEY
 
 API_DOCUMENTATION = ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
 
@@ -20,6 +21,7 @@ API_DOCUMENTATION = ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"
 def app_in(environment: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     """A fresh application built with CASEWORK_ENVIRONMENT set (settings are read when the app is made)."""
     monkeypatch.setenv("CASEWORK_ENVIRONMENT", environment)
+    monkeypatch.setenv("CASEWORK_MASTER_KEY", TEST_MASTER_KEY)  # production refuses to start without one
     get_settings.cache_clear()
     try:
         assert get_settings().environment.value == environment
