@@ -42,24 +42,9 @@ def test_sqlite_runs_in_wal_with_full_sync_and_foreign_keys(engine):
 
 def test_concurrent_writers_wait_for_each_other_instead_of_failing(engine):
     errors: list[BaseException] = []
-    first_has_lock = threading.Event()
-
-    def writer(name: str, hold: float) -> None:
-        try:
-            with Session(engine) as session:
-                session.add(Organisation(name=name, type=OrganisationType.other))
-                session.flush()
-                first_has_lock.set()
-                time.sleep(hold)
-                session.commit()
-        except BaseException as exc:  # noqa: BLE001 - the test reports any failure
-            errors.append(exc)
-
-    slow = threading.Thread(target=writer, args=("Slow writer org", 0.5))
-    slow.start()
-    first_has_lock.wait(5)
-    fast = threading.Thread(target=writer, args=("Fast writer org", 0))
-    fast.start()
+    slow = _writer_holding_the_lock(engine, "Slow writer org", 0.5, threading.Event(), errors)
+    # Returns once the fast writer has the lock, which it gets by waiting for the slow one, not by failing.
+    fast = _writer_holding_the_lock(engine, "Fast writer org", 0, threading.Event(), errors)
     slow.join()
     fast.join()
     assert errors == []
