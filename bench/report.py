@@ -107,7 +107,8 @@ def write_report(machine: dict[str, str], results: list[dict[str, Any]], args: a
              f"- Load average (1 / 5 / 15 min) when the run began: {machine['load']}; the machine is shared, so "
              "each section gives its own.",
              f"- Phases: one user {args.single_seconds} s; throughput {args.throughput_seconds} s per page with 4 "
-             f"users; {args.users} users mixed for {args.mixed_seconds} s; summary {args.summary_repeats} times. "
+             f"users; {args.users} users mixed for {args.mixed_seconds} s, each waiting 1-3 s between actions (one "
+             "user and the throughput phases do not wait); summary {args.summary_repeats} times. "
              "The load comes from locust in a separate process on the same machine, so it competes for the "
              "same two cores.",
              "- SQL statements are counted per request by an SQLAlchemy listener that is on only in benchmark mode "
@@ -126,7 +127,7 @@ def write_report(machine: dict[str, str], results: list[dict[str, Any]], args: a
     if durability:
         for run in durability:
             lines.append(f"- {run['database']}: {run['how']}; {run['acknowledged']} of {run['attempted']} posts "
-                         f"acknowledged before the kill, {run['missing']} of them missing afterwards; integrity "
+                         f"acknowledged before the stop, {run['missing']} of them missing afterwards; integrity "
                          f"check: {run['integrity']}. {verdict(run['missing'] == 0 and run['integrity'] == 'ok')}")
     else:
         lines.append("Not run (`.venv/bin/python bench/durability.py`).")

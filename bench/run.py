@@ -24,15 +24,19 @@ import time
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import psutil
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 VAR = ROOT / "var" / "bench"
 PG_BASE = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
+# The server, the seeding commands and the benchmark's own reads of sealed values all use this var directory, so
+# they share its development keys.
+os.environ.setdefault("CASEWORK_VAR_DIR", str(VAR / "var"))
 PASSWORD = "demo-casework-2026"  # noqa: S105
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PAGES = ["dashboard", "people list", "people deep page", "name search", "person page", "visit post"]
@@ -48,7 +52,7 @@ def migration_head() -> str:
 
 
 def casework(url: str, *args: str) -> None:
-    env = os.environ | {"CASEWORK_DATABASE_URL": url, "CASEWORK_VAR_DIR": str(VAR / "var")}
+    env = os.environ | {"CASEWORK_DATABASE_URL": url}
     subprocess.run([str(BIN / "casework"), *args], env=env, check=True, cwd=ROOT)  # noqa: S603
 
 
@@ -129,7 +133,7 @@ class Server:
 
     def start(self) -> Server:
         env = os.environ | {"CASEWORK_DATABASE_URL": self.url, "CASEWORK_BENCH_COUNT_SQL": "1",
-                            "CASEWORK_VAR_DIR": str(VAR / "var"), "CASEWORK_ENVIRONMENT": "development"}
+                            "CASEWORK_ENVIRONMENT": "development"}
         self.log_file = open(self.log_path, "ab")  # noqa: SIM115
         self.process = subprocess.Popen(  # noqa: S603
             [str(BIN / "uvicorn"), "app.main:create_app", "--factory", "--host", "127.0.0.1", "--port",
@@ -206,17 +210,41 @@ def make_plan(url: str, people: int) -> dict[str, Any]:
         busiest, visits = conn.execute(text(
             "SELECT p.reference, count(*) AS n FROM visits v JOIN people p ON p.id = v.person_id "
             "GROUP BY p.id, p.reference ORDER BY count(*) DESC LIMIT 1")).one()
-        search = conn.execute(text(
-            "SELECT family_name FROM identities ORDER BY person_id LIMIT 1 OFFSET 7")).scalar_one()
         targets = conn.scalars(text(
             "SELECT reference FROM people WHERE closed_date IS NULL ORDER BY id LIMIT 300")).all()
         facility_id = conn.execute(text("SELECT min(id) FROM facilities")).scalar_one()
     engine.dispose()
     today = dt.datetime.now(dt.UTC).date()
-    return {"busiest": busiest, "busiest_visits": visits, "search": search[:4], "post_targets": list(targets),
+    return {"busiest": busiest, "busiest_visits": visits, "search": a_name(url), "post_targets": list(targets),
             "facility_id": facility_id, "deep_page": max(1, people // 2 // 50), "today": today.isoformat(),
             # The same population every time: a different one differing by fewer than k people is refused.
             "summary_start": (today - dt.timedelta(days=364)).isoformat()}
+
+
+@contextmanager
+def app_session(url: str):  # type: ignore[no-untyped-def]
+    """A session of the application's own models, which opens sealed values as the server does."""
+    from sqlalchemy.orm import Session
+
+    import app.models  # noqa: F401  (every mapped class, so that relationships resolve)
+    from app.db import build_engine
+
+    engine = build_engine(url)
+    try:
+        with Session(engine) as db:
+            yield db
+    finally:
+        engine.dispose()
+
+
+def a_name(url: str) -> str:
+    """What a caseworker types to find someone: a first given name and the family name (names are sealed, so
+    read through the application)."""
+    from app.people.models import Identity
+
+    with app_session(url) as db:
+        identity = db.scalars(select(Identity).order_by(Identity.person_id).offset(7).limit(1)).one()
+        return f"{identity.given_names.split()[0]} {identity.family_name}"
 
 
 def locust(server: Server, plan_path: Path, mode: str, users: int, seconds: int, tag: str) -> dict[str, Any]:
@@ -241,7 +269,7 @@ def statement_counts(server: Server, plan: dict[str, Any]) -> dict[str, Any]:
     counts: dict[str, Any] = {}
     client = sign_in(server.base, "coordinator@example.org")
     paths = {"dashboard": "/", "people list": "/people", "people deep page": f"/people?page={plan['deep_page']}",
-             "name search": f"/people?q={plan['search']}", "person page": f"/people/{plan['busiest']}",
+             "name search": "/people?" + urlencode({"q": plan["search"]}), "person page": f"/people/{plan['busiest']}",
              "baseline": "/bench/baseline"}
     for name, path in paths.items():
         counts[name] = int(client.get(path).headers.get("x-sql-statements", -1))

@@ -9,7 +9,22 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, and_, cast, exists, func, literal_column, null, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    and_,
+    cast,
+    exists,
+    func,
+    intersect,
+    literal_column,
+    null,
+    or_,
+    select,
+    union,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from app.audit import revisions
@@ -202,29 +217,33 @@ class Page:
 
 def _search_condition(db: Session, text: str) -> ColumnElement[bool] | None:
     """Reference, Home Office reference, or every typed name part as the start of some name part. Names and
-    Home Office references are looked up by their keyed hashes (app/people/names.py)."""
+    Home Office references are looked up by their keyed hashes (app/people/names.py).
+
+    The matches are found first, each from its own index, and the page then keeps the people among them: an
+    OR of per-person checks would test every person in the caseload instead."""
     text = text.strip()
     if not text:
         return None
     key = index_key(db)
-    conditions: list[ColumnElement[bool]] = []
+    # Aliases, so that nothing here is correlated with the tables the page query joins.
+    identity, person = aliased(Identity), aliased(Person)
+    matches: list[Select[tuple[int]]] = [
+        select(identity.person_id).where(identity.home_office_reference_digest == names.reference_digest(key, text))
+    ]
     reference = normalise_reference(text)
     if reference:
-        conditions.append(Person.reference == reference)
-    # An alias, so that it is not correlated with the identity table the page query joins.
-    identity = aliased(Identity)
-    conditions.append(exists().where(identity.person_id == Person.id,
-                                     identity.home_office_reference_digest == names.reference_digest(key, text)))
+        matches.append(select(person.id).where(person.reference == reference))
     # Text with digits in it is a reference of some kind, not a name.
     parts = [] if any(c.isdigit() for c in text) else names.tokens(text)
     if parts:
-        per_part = [
-            exists().where(PersonNameToken.person_id == Person.id,
-                           PersonNameToken.digest == names.prefix_digest(key, part))
-            for part in parts
-        ]
-        conditions.append(and_(*per_part))
-    return or_(*conditions)
+        per_part = [select(PersonNameToken.person_id).where(PersonNameToken.digest == names.prefix_digest(key, part))
+                    for part in parts]
+        if len(per_part) > 1:
+            # A subquery, since SQLite cannot nest one compound select directly in another.
+            every_part = intersect(*per_part).subquery()
+            per_part = [select(every_part.c.person_id)]
+        matches.append(per_part[0])
+    return Person.id.in_(union(*matches))
 
 
 def list_people(db: Session, user: User, query: PeopleQuery, *, alert_condition=None,  # type: ignore[no-untyped-def]
