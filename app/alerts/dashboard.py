@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, exists, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from app.alerts import service as alerts
@@ -14,7 +14,7 @@ from app.alerts.rules import RULES
 from app.auth.models import User
 from app.config import get_settings
 from app.people import service as people_service
-from app.people.models import Assignment, Person, PersonStatus
+from app.people.models import Person, PersonStatus
 
 
 @dataclass
@@ -29,31 +29,29 @@ class Figures:
 
 
 def figures(db: Session, user: User, cutoffs: alerts.Cutoffs) -> Figures:
-    """Counted from the kept alert flags (app/alerts/state.py), after recomputing the few that went stale."""
+    """Counted from the kept alert flags (app/alerts/state.py), after recomputing the few that went stale: one
+    row per combination of flags among the open cases (some hundreds, whatever the caseload), summed here.
+    Summing a condition per flag per case in SQL cost twice as much at 100,000 people."""
     settings = get_settings()
     stale = state.refresh(db, cutoffs, settings.zone, budget=settings.alert_refresh_budget)
-
-    def count_if(condition):  # type: ignore[no-untyped-def]
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-    columns = [
-        func.count(Person.id),
-        count_if(Person.status == PersonStatus.detained),
-        *(count_if(state.has(rule_id)) for rule_id in RULES),
-        count_if(state.has(alerts.UPCOMING)),
-        count_if(~exists().where(Assignment.person_id == Person.id, Assignment.ended_at.is_(None))),
-        count_if(state.has(alerts.NO_RECENT_VISIT)),
-    ]
     statement = (
-        select(*columns).select_from(Person)
+        select(PersonAlertState.flags, func.count(),
+               func.coalesce(func.sum(case((Person.status == PersonStatus.detained, 1), else_=0)), 0))
+        .select_from(Person)
         .join(PersonAlertState, PersonAlertState.person_id == Person.id)
         .where(Person.closed_date.is_(None))
+        .group_by(PersonAlertState.flags)
     )
     visibility = people_service.visible_to(user)
     if visibility is not None:
         statement = statement.where(visibility)
-    row = db.execute(statement).one()
-    values = [int(v or 0) for v in row]
-    rule_counts = dict(zip(RULES, values[2:2 + len(RULES)], strict=True))
-    upcoming, unassigned, no_visit = values[2 + len(RULES):]
-    return Figures(values[0], values[1], rule_counts, upcoming, unassigned, no_visit, stale)
+    open_cases = detained = 0
+    counts = dict.fromkeys(state.FLAGS, 0)
+    for flags, cases, detained_cases in db.execute(statement):
+        open_cases += cases
+        detained += int(detained_cases)
+        for flag in state.FLAGS:
+            if flags & state.BIT[flag]:
+                counts[flag] += cases
+    return Figures(open_cases, detained, {rule_id: counts[rule_id] for rule_id in RULES}, counts[alerts.UPCOMING],
+                   counts[state.UNASSIGNED], counts[alerts.NO_RECENT_VISIT], stale)

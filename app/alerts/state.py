@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, event, func, select, update
+from sqlalchemy import and_, case, event, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -18,12 +18,15 @@ from app.audit.models import AuditEvent
 from app.db import begin_write
 from app.detention.models import DetentionEpisode, Facility, FacilityType, Placement
 from app.health_events.models import HealthEvent, HealthEventKind
-from app.people.models import Person
+from app.people.models import Assignment, Person
 from app.referrals.models import NrmReferral, Referral
 
+# Not an alert: nobody is assigned to the case. Kept with the alerts so that the dashboard counts everything it
+# shows in one pass over the flags.
+UNASSIGNED = "unassigned"
 # Bit i of PersonAlertState.flags is FLAGS[i]. Append only: reordering would misread stored rows until they
-# are recomputed.
-FLAGS: tuple[str, ...] = (*RULES, alerts.UPCOMING, alerts.NO_RECENT_VISIT)
+# are recomputed (a new flag needs a migration that sets its bit on existing rows, as 0011 does for UNASSIGNED).
+FLAGS: tuple[str, ...] = (*RULES, alerts.UPCOMING, alerts.NO_RECENT_VISIT, UNASSIGNED)
 BIT = {flag: 1 << i for i, flag in enumerate(FLAGS)}
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 # Rules counted in hours (food and fluid refusal, the admission examination) can start firing between two
@@ -37,6 +40,12 @@ def _next_midnight(cutoffs: alerts.Cutoffs, zone: Any) -> datetime:
     return local.astimezone(UTC)
 
 
+def _condition(flag: str, cutoffs: alerts.Cutoffs, current: Any, ids: list[int]) -> Any:
+    if flag == UNASSIGNED:
+        return ~exists().where(Assignment.person_id == Person.id, Assignment.ended_at.is_(None))
+    return alerts.sql_condition(flag, cutoffs, current, among=ids)
+
+
 def compute(db: Session, cutoffs: alerts.Cutoffs, person_ids: Sequence[int],
             zone: Any) -> dict[int, tuple[int, datetime]]:
     """Flags and validity for these people, in three statements whatever their number."""
@@ -45,8 +54,7 @@ def compute(db: Session, cutoffs: alerts.Cutoffs, person_ids: Sequence[int],
     current = aliased(DetentionEpisode)
     ids = list(person_ids)
     rows = db.execute(
-        select(Person.id, *(case((alerts.sql_condition(flag, cutoffs, current, among=ids), BIT[flag]), else_=0)
-                            for flag in FLAGS))
+        select(Person.id, *(case((_condition(flag, cutoffs, current, ids), BIT[flag]), else_=0) for flag in FLAGS))
         .select_from(Person)
         .outerjoin(current, and_(current.person_id == Person.id, current.end_date.is_(None)))
         .where(Person.id.in_(ids))

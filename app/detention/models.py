@@ -92,8 +92,9 @@ class DetentionEpisode(Base):
         # The clock assumes at most one current episode per person.
         Index("uq_detention_episodes_open_person", "person_id", unique=True,
               sqlite_where=text("end_date IS NULL"), postgresql_where=text("end_date IS NULL")),
-        # Open episodes (end_date NULL) by start date: the detention-clock alerts scan these.
-        Index("ix_detention_episodes_end_date_start_date", "end_date", "start_date"),
+        # Open episodes (end_date NULL) by start date: the detention-clock alerts scan these, and the people list
+        # pages through them in this order (the person breaks ties, so no page needs a sort of its own).
+        Index("ix_detention_episodes_end_date_start_date_person_id", "end_date", "start_date", "person_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

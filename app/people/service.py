@@ -127,10 +127,18 @@ def open_assignment(person_id: Any, clinician_id: int) -> ColumnElement[bool]:
                           Assignment.ended_at.is_(None))
 
 
+def assigned_to(clinician_id: int) -> ColumnElement[bool]:
+    """Condition on Person: the clinician has an open assignment to them. As a list looked up first (from the
+    clinician's index) rather than a check per person, so that a caseload page reads the clinician's people
+    only, not the whole caseload."""
+    return Person.id.in_(select(Assignment.person_id).where(Assignment.clinician_id == clinician_id,
+                                                            Assignment.ended_at.is_(None)))
+
+
 def visible_to(user: User) -> ColumnElement[bool] | None:
     """Extra condition on Person for what this user may see (None: everything)."""
     if user.role is Role.clinician:
-        return open_assignment(Person.id, user.id)
+        return assigned_to(user.id)
     return None
 
 
@@ -267,7 +275,7 @@ def list_people(db: Session, user: User, query: PeopleQuery, *, alert_condition=
     if query.clinician_id == 0:
         where.append(~exists().where(Assignment.person_id == Person.id, Assignment.ended_at.is_(None)))
     elif query.clinician_id is not None:
-        where.append(open_assignment(Person.id, query.clinician_id))
+        where.append(assigned_to(query.clinician_id))
     if query.facility_id is not None:
         where.append(exists().where(Placement.episode_id == current.id, Placement.date_out.is_(None),
                                     Placement.facility_id == query.facility_id))
@@ -291,14 +299,26 @@ def list_people(db: Session, user: User, query: PeopleQuery, *, alert_condition=
         detained = (
             select(Person.id.label("id"), literal_column("0").label("grp"), current.start_date.label("since"))
             .select_from(Person).join(current, and_(current.person_id == Person.id, current.end_date.is_(None)))
-            .where(*where).order_by(current.start_date, Person.id).limit(offset + PAGE_SIZE)
+            .where(*where)
         )
         others = (
             base.add_columns(literal_column("1").label("grp"), cast(null(), Date).label("since"))
-            .where(current.id.is_(None), *where).order_by(Person.id).limit(offset + PAGE_SIZE)
+            .where(current.id.is_(None), *where)
         )
-        both = union_all(select(detained.subquery()), select(others.subquery())).subquery()
-        ids = select(both).order_by(both.c.grp, both.c.since, both.c.id).limit(PAGE_SIZE).offset(offset).subquery()
+        if offset == 0:
+            detained_slice, others_slice = (0, PAGE_SIZE), (0, PAGE_SIZE)
+        else:
+            # Further in, knowing how many are detained says which half (or where the two meet) holds this
+            # page, so neither half sorts the rows before it.
+            held = db.scalar(select(func.count()).select_from(detained.subquery())) or 0
+            taken = max(0, min(PAGE_SIZE, held - offset))
+            detained_slice, others_slice = (min(offset, held), taken), (max(0, offset - held), PAGE_SIZE - taken)
+        both = union_all(
+            select(detained.order_by(current.start_date, current.person_id)
+                   .offset(detained_slice[0]).limit(detained_slice[1]).subquery()),
+            select(others.order_by(Person.id).offset(others_slice[0]).limit(others_slice[1]).subquery()),
+        ).subquery()
+        ids = select(both).order_by(both.c.grp, both.c.since, both.c.id).limit(PAGE_SIZE).subquery()
         order = [ids.c.grp, ids.c.since, ids.c.id]
     else:
         recent = base.add_columns(Person.created_at.label("created")).where(*where).subquery()

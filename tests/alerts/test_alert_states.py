@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
+from app.alerts import dashboard, state
 from app.alerts import service as alerts
-from app.alerts import state
 from app.alerts.models import PersonAlertState
 from app.audit import service as audit
 from app.auth.models import Role, User
@@ -15,7 +15,7 @@ from app.config import get_settings
 from app.consent.models import Consent, ConsentMethod, ConsentPurpose
 from app.demo.generator import refresh_alert_states
 from app.health_events.models import HealthEvent, HealthEventKind
-from app.people.models import Person
+from app.people.models import Assignment, Person
 from app.visits.models import Visit, VisitMode
 
 
@@ -41,7 +41,9 @@ def _live(db, cutoffs, person_id: int) -> set[str]:  # type: ignore[no-untyped-d
                                                                                 == Person.id)
                                                       & alerts.DetentionEpisode.end_date.is_(None))
                           .where(Person.id == person_id, alerts.sql_condition(flag, cutoffs)))}
-    return fired | extra
+    assigned = db.scalar(select(Assignment.id).where(Assignment.person_id == person_id, Assignment.ended_at.is_(None))
+                         .limit(1))
+    return fired | extra | (set() if assigned else {state.UNASSIGNED})
 
 
 def test_a_new_case_starts_stale_and_is_worked_out_to_match_the_live_rules(db, make_person, today):
@@ -156,3 +158,25 @@ def test_dashboard_counts_follow_a_change_at_once_and_say_when_cases_are_still_t
         assert "still to be re-checked" not in client.get("/").text
     finally:
         settings.alert_refresh_budget = original
+
+
+def test_assigning_and_ending_an_assignment_moves_the_unassigned_count(db, make_person, make_user, today):
+    person = make_person("Fictiva", "Unassigned", detained_days=5)
+    db.rollback()
+    cutoffs = _cutoffs(today)
+    zone = get_settings().zone
+    coordinator = make_user(Role.coordinator)
+    clinician = make_user(Role.clinician).id
+    state.refresh(db, cutoffs, zone)
+    before = dashboard.figures(db, coordinator, cutoffs).unassigned
+    assert state.UNASSIGNED in _kept(db, person.id)
+    assignment = Assignment(person_id=person.id, clinician_id=clinician, assigned_by_id=coordinator.id)
+    db.add(assignment)
+    db.flush()
+    assert _row(db, person.id).valid_until == state.EPOCH
+    assert dashboard.figures(db, coordinator, cutoffs).unassigned == before - 1
+    assert state.UNASSIGNED not in _kept(db, person.id)
+    assignment.ended_at = datetime.now(UTC)
+    db.flush()
+    assert dashboard.figures(db, coordinator, cutoffs).unassigned == before
+    assert _kept(db, person.id) == _live(db, cutoffs, person.id)
