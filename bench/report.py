@@ -108,7 +108,7 @@ def write_report(machine: dict[str, str], results: list[dict[str, Any]], args: a
              "each section gives its own.",
              f"- Phases: one user {args.single_seconds} s; throughput {args.throughput_seconds} s per page with 4 "
              f"users; {args.users} users mixed for {args.mixed_seconds} s, each waiting 1-3 s between actions (one "
-             "user and the throughput phases do not wait); summary {args.summary_repeats} times. "
+             f"user and the throughput phases do not wait); summary {args.summary_repeats} times. "
              "The load comes from locust in a separate process on the same machine, so it competes for the "
              "same two cores.",
              "- SQL statements are counted per request by an SQLAlchemy listener that is on only in benchmark mode "

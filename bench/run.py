@@ -73,6 +73,8 @@ def prepare_database(database: str, people: int, seed: int) -> str:
                 add_long_history(conn)
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
             building.rename(cached)
+            for leftover in VAR.glob(building.name + "-*"):  # the emptied -wal and -shm of the build
+                leftover.unlink()
         work = VAR / f"run-{key}.sqlite3"
         for leftover in VAR.glob(work.name + "*"):
             leftover.unlink()

@@ -30,8 +30,8 @@ SMALL, LARGE = 5, 40
 # cannot get worse unnoticed while they are brought down to the target. The person page's 29th statement loads the
 # person's data key, which opens their sealed identity and clinical text (app/crypto).
 TARGET = 10
-BOUNDS = {"dashboard": TARGET, "people list": TARGET, "name search": TARGET, "person page": 29,
-          "visit form": TARGET, "visit draft saved": TARGET, "summary": 19}
+BOUNDS = {"dashboard": TARGET, "dashboard after a change": TARGET, "people list": TARGET, "name search": TARGET,
+          "person page": 29, "visit form": TARGET, "visit draft saved": TARGET, "summary": 19}
 PAGES = list(BOUNDS)
 # Pages whose statement count grows with the data today: (page, reason). strict, so fixing one fails until it
 # is taken off this list.
@@ -100,6 +100,11 @@ def _measure(client: TestClient, engine: Engine, people: int) -> dict[str, int]:
             "csrf_token": csrf_from(form), "visit_date": str(today - timedelta(days=1)),
             "facility_id": str(facility_id), "mode": "in_person", "duration_minutes": "30",
             "presenting_concerns": "Poor sleep.", "risk": "low"})
+        # The visit made that case's alert flags stale: the next dashboard works them out again before counting,
+        # and the administrator's also lists what awaits review.
+        client.cookies.clear()
+        _sign_in(client, "admin@example.org")
+        request("dashboard after a change", "GET", "/")
         client.cookies.clear()
         _sign_in(client, "researcher@example.org")
         page = client.get("/reports/summary")

@@ -48,37 +48,34 @@ def _condition(flag: str, cutoffs: alerts.Cutoffs, current: Any, ids: list[int])
 
 def compute(db: Session, cutoffs: alerts.Cutoffs, person_ids: Sequence[int],
             zone: Any) -> dict[int, tuple[int, datetime]]:
-    """Flags and validity for these people, in three statements whatever their number."""
+    """Flags and validity for these people, in one statement whatever their number."""
     if not person_ids:
         return {}
     current = aliased(DetentionEpisode)
     ids = list(person_ids)
+    # Whoever has something counted in hours still running, and not yet firing, is re-checked soon; everyone
+    # else at midnight, when every day-counted rule next moves. (Once an hour-counted rule fires it stays on
+    # until a change to the case, which marks the flags stale anyway.)
+    refusing = exists().where(
+        HealthEvent.person_id == Person.id, HealthEvent.ended_at.is_(None),
+        HealthEvent.kind.in_([HealthEventKind.food_refusal, HealthEventKind.fluid_refusal]))
+    awaiting_exam = exists().where(
+        Placement.episode_id == current.id, Placement.date_out.is_(None), Placement.gp_exam_at.is_(None),
+        Facility.id == Placement.facility_id, Facility.type.in_([FacilityType.irc, FacilityType.sthf]))
     rows = db.execute(
-        select(Person.id, *(case((_condition(flag, cutoffs, current, ids), BIT[flag]), else_=0) for flag in FLAGS))
+        select(Person.id, refusing, awaiting_exam,
+               *(case((_condition(flag, cutoffs, current, ids), BIT[flag]), else_=0) for flag in FLAGS))
         .select_from(Person)
         .outerjoin(current, and_(current.person_id == Person.id, current.end_date.is_(None)))
         .where(Person.id.in_(ids))
     ).all()
-    # Whoever has something counted in hours still running, and not yet firing, is re-checked soon; everyone
-    # else at midnight, when every day-counted rule next moves. (Once an hour-counted rule fires it stays on
-    # until a change to the case, which marks the flags stale anyway.)
-    refusing = set(db.scalars(select(HealthEvent.person_id).where(
-        HealthEvent.person_id.in_(ids), HealthEvent.ended_at.is_(None),
-        HealthEvent.kind.in_([HealthEventKind.food_refusal, HealthEventKind.fluid_refusal]))))
-    awaiting_exam = set(db.scalars(
-        select(DetentionEpisode.person_id)
-        .join(Placement, Placement.episode_id == DetentionEpisode.id)
-        .join(Facility, Facility.id == Placement.facility_id)
-        .where(DetentionEpisode.person_id.in_(ids), DetentionEpisode.end_date.is_(None),
-               Placement.date_out.is_(None), Placement.gp_exam_at.is_(None),
-               Facility.type.in_([FacilityType.irc, FacilityType.sthf]))))
     midnight = _next_midnight(cutoffs, zone)
     soon = min(midnight, cutoffs.now + HOURLY_RECHECK)
     result: dict[int, tuple[int, datetime]] = {}
     for row in rows:
-        person_id, flags = row[0], sum(row[1:])
-        pending = ((person_id in refusing and not flags & BIT["food_fluid_refusal"])
-                   or (person_id in awaiting_exam and not flags & BIT["no_admission_exam"]))
+        person_id, is_refusing, is_awaiting_exam, flags = row[0], row[1], row[2], sum(row[3:])
+        pending = ((is_refusing and not flags & BIT["food_fluid_refusal"])
+                   or (is_awaiting_exam and not flags & BIT["no_admission_exam"]))
         result[person_id] = (flags, soon if pending else midnight)
     return result
 

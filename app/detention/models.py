@@ -93,8 +93,12 @@ class DetentionEpisode(Base):
         Index("uq_detention_episodes_open_person", "person_id", unique=True,
               sqlite_where=text("end_date IS NULL"), postgresql_where=text("end_date IS NULL")),
         # Open episodes (end_date NULL) by start date: the detention-clock alerts scan these, and the people list
-        # pages through them in this order (the person breaks ties, so no page needs a sort of its own).
+        # pages through them in this order (the person breaks ties, so no page needs a sort of its own). Two
+        # forms, because each planner walks only one of them in order: SQLite the full index (end_date is an
+        # equality to it), PostgreSQL the partial one (to which IS NULL says nothing about the order after it).
         Index("ix_detention_episodes_end_date_start_date_person_id", "end_date", "start_date", "person_id"),
+        Index("ix_detention_episodes_open_start_date_person_id", "start_date", "person_id",
+              sqlite_where=text("end_date IS NULL"), postgresql_where=text("end_date IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -301,9 +301,13 @@ def list_people(db: Session, user: User, query: PeopleQuery, *, alert_condition=
             .select_from(Person).join(current, and_(current.person_id == Person.id, current.end_date.is_(None)))
             .where(*where)
         )
+        # NOT EXISTS rather than the outer join's NULL (the join stays for filters on the current episode):
+        # PostgreSQL then plans it as the anti-join it is and walks people in id order, instead of joining
+        # everyone to sort them.
         others = (
             base.add_columns(literal_column("1").label("grp"), cast(null(), Date).label("since"))
-            .where(current.id.is_(None), *where)
+            .where(~exists().where(DetentionEpisode.person_id == Person.id, DetentionEpisode.end_date.is_(None)),
+                   *where)
         )
         if offset == 0:
             detained_slice, others_slice = (0, PAGE_SIZE), (0, PAGE_SIZE)

@@ -257,7 +257,8 @@ def person_show(request: Request, reference: str, db: DbSession, user: User = Vi
     current = next((e for e in episodes if e.end_date is None), None)
     current_facility = next((f for p, f in reversed(placements)
                              if current is not None and p.episode_id == current.id and p.date_out is None), None)
-    fired = alerts.firing(db, alerts.Cutoffs.for_day(today, settings), [person.id]).get(person.id, [])
+    # From the kept flags, which any change to the case marks stale; worked out live only when they are.
+    fired = alert_state.firing(db, alerts.Cutoffs.for_day(today, settings), [person.id]).get(person.id, [])
     history = db.execute(
         select(Revision, User.display_name).outerjoin(User, User.id == Revision.actor_user_id)
         .where(Revision.person_id == person.id).order_by(Revision.occurred_at.desc(), Revision.id.desc()).limit(50)
