@@ -56,6 +56,16 @@ def casework(url: str, *args: str) -> None:
     subprocess.run([str(BIN / "casework"), *args], env=env, check=True, cwd=ROOT)  # noqa: S603
 
 
+# Seconds `casework seed-demo` took, for the databases seeded in this run (a reused one is not timed).
+SEED_SECONDS: dict[tuple[str, int], float] = {}
+
+
+def timed_seed(url: str, database: str, people: int, seed: int) -> None:
+    started = time.perf_counter()
+    casework(url, "seed-demo", "--people", str(people), "--seed", str(seed))
+    SEED_SECONDS[(database, people)] = time.perf_counter() - started
+
+
 def prepare_database(database: str, people: int, seed: int) -> str:
     """A seeded database for this size, seed and migration head: built once, then reused."""
     key = f"{people}-{seed}-{migration_head()}"
@@ -68,7 +78,7 @@ def prepare_database(database: str, people: int, seed: int) -> str:
                 leftover.unlink()
             url = f"sqlite:///{building}"
             casework(url, "migrate")
-            casework(url, "seed-demo", "--people", str(people), "--seed", str(seed))
+            timed_seed(url, database, people, seed)
             with create_engine(url).connect() as conn:
                 add_long_history(conn)
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -83,13 +93,17 @@ def prepare_database(database: str, people: int, seed: int) -> str:
     name = f"bench_{key.replace('-', '_')}"
     admin = create_engine(f"{PG_BASE}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
+        created = not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+        if created:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     url = f"{PG_BASE}/{name}"
     casework(url, "migrate")
     log(f"seeding {people} people into PostgreSQL {name} (nothing to do if already seeded)")
-    casework(url, "seed-demo", "--people", str(people), "--seed", str(seed))
+    if created:
+        timed_seed(url, database, people, seed)
+    else:
+        casework(url, "seed-demo", "--people", str(people), "--seed", str(seed))
     engine = create_engine(url)
     with engine.connect() as conn:
         add_long_history(conn)
@@ -334,7 +348,8 @@ def bench_one(database: str, people: int, args: argparse.Namespace) -> dict[str,
     plan_path.write_text(json.dumps(plan))
     result: dict[str, Any] = {"database": database, "people": people, "workers": workers, "plan": plan,
                               "measured": f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
-                              "load": " / ".join(f"{x:.2f}" for x in os.getloadavg())}
+                              "load": " / ".join(f"{x:.2f}" for x in os.getloadavg()),
+                              "seed_seconds": SEED_SECONDS.get((database, people))}
     with serving(url, workers, tag) as server:
         plan["cookies"] = {}
         for email in ("coordinator@example.org", "admin@example.org"):

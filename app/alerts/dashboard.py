@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.alerts import service as alerts
@@ -14,7 +14,7 @@ from app.alerts.rules import RULES
 from app.auth.models import User
 from app.config import get_settings
 from app.people import service as people_service
-from app.people.models import Person, PersonStatus
+from app.people.models import Person
 
 
 @dataclass
@@ -29,29 +29,24 @@ class Figures:
 
 
 def figures(db: Session, user: User, cutoffs: alerts.Cutoffs) -> Figures:
-    """Counted from the kept alert flags (app/alerts/state.py), after recomputing the few that went stale: one
-    row per combination of flags among the open cases (some hundreds, whatever the caseload), summed here.
-    Summing a condition per flag per case in SQL cost twice as much at 100,000 people."""
+    """Counted from the kept flags (app/alerts/state.py) after recomputing the few that went stale: one row per
+    combination of flags among open cases (some hundreds, whatever the caseload), read from the index on the
+    flags alone and summed here. Per-case conditions in SQL, or a join to people, cost ten times as much at
+    100,000 people."""
     settings = get_settings()
     stale = state.refresh(db, cutoffs, settings.zone, budget=settings.alert_refresh_budget)
     statement = (
-        select(PersonAlertState.flags, func.count(),
-               func.coalesce(func.sum(case((Person.status == PersonStatus.detained, 1), else_=0)), 0))
-        .select_from(Person)
-        .join(PersonAlertState, PersonAlertState.person_id == Person.id)
-        .where(Person.closed_date.is_(None))
+        select(PersonAlertState.flags, func.count())
+        .where(state.has(state.OPEN_CASE))
         .group_by(PersonAlertState.flags)
     )
     visibility = people_service.visible_to(user)
     if visibility is not None:
-        statement = statement.where(visibility)
-    open_cases = detained = 0
+        statement = statement.join(Person, Person.id == PersonAlertState.person_id).where(visibility)
     counts = dict.fromkeys(state.FLAGS, 0)
-    for flags, cases, detained_cases in db.execute(statement):
-        open_cases += cases
-        detained += int(detained_cases)
+    for flags, cases in db.execute(statement):
         for flag in state.FLAGS:
             if flags & state.BIT[flag]:
                 counts[flag] += cases
-    return Figures(open_cases, detained, {rule_id: counts[rule_id] for rule_id in RULES}, counts[alerts.UPCOMING],
-                   counts[state.UNASSIGNED], counts[alerts.NO_RECENT_VISIT], stale)
+    return Figures(counts[state.OPEN_CASE], counts[state.DETAINED], {rule_id: counts[rule_id] for rule_id in RULES},
+                   counts[alerts.UPCOMING], counts[state.UNASSIGNED], counts[alerts.NO_RECENT_VISIT], stale)

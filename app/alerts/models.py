@@ -16,7 +16,11 @@ class PersonAlertState(Base):
     counts alerts recomputes stale rows first."""
 
     __tablename__ = "person_alert_states"
-    __table_args__ = (Index("ix_person_alert_states_valid_until", "valid_until"),)
+    __table_args__ = (
+        Index("ix_person_alert_states_valid_until", "valid_until"),
+        # The dashboard counts open cases per combination of flags from this index alone.
+        Index("ix_person_alert_states_flags", "flags"),
+    )
 
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
     flags: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -18,15 +18,17 @@ from app.audit.models import AuditEvent
 from app.db import begin_write
 from app.detention.models import DetentionEpisode, Facility, FacilityType, Placement
 from app.health_events.models import HealthEvent, HealthEventKind
-from app.people.models import Assignment, Person
+from app.people.models import Assignment, Person, PersonStatus
 from app.referrals.models import NrmReferral, Referral
 
-# Not an alert: nobody is assigned to the case. Kept with the alerts so that the dashboard counts everything it
-# shows in one pass over the flags.
+# Not alerts, but kept with them so that the dashboard counts everything it shows from the flags alone: nobody
+# is assigned to the case; the case is open (not closed); the person is detained (their status).
 UNASSIGNED = "unassigned"
+OPEN_CASE = "open_case"
+DETAINED = "detained"
 # Bit i of PersonAlertState.flags is FLAGS[i]. Append only: reordering would misread stored rows until they
-# are recomputed (a new flag needs a migration that sets its bit on existing rows, as 0011 does for UNASSIGNED).
-FLAGS: tuple[str, ...] = (*RULES, alerts.UPCOMING, alerts.NO_RECENT_VISIT, UNASSIGNED)
+# are recomputed (a new flag needs a migration that sets its bit on existing rows, as 0011 and 0013 do).
+FLAGS: tuple[str, ...] = (*RULES, alerts.UPCOMING, alerts.NO_RECENT_VISIT, UNASSIGNED, OPEN_CASE, DETAINED)
 BIT = {flag: 1 << i for i, flag in enumerate(FLAGS)}
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 # Rules counted in hours (food and fluid refusal, the admission examination) can start firing between two
@@ -43,6 +45,10 @@ def _next_midnight(cutoffs: alerts.Cutoffs, zone: Any) -> datetime:
 def _condition(flag: str, cutoffs: alerts.Cutoffs, current: Any, ids: list[int]) -> Any:
     if flag == UNASSIGNED:
         return ~exists().where(Assignment.person_id == Person.id, Assignment.ended_at.is_(None))
+    if flag == OPEN_CASE:
+        return Person.closed_date.is_(None)
+    if flag == DETAINED:
+        return Person.status == PersonStatus.detained
     return alerts.sql_condition(flag, cutoffs, current, among=ids)
 
 

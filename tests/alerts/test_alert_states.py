@@ -15,7 +15,7 @@ from app.config import get_settings
 from app.consent.models import Consent, ConsentMethod, ConsentPurpose
 from app.demo.generator import refresh_alert_states
 from app.health_events.models import HealthEvent, HealthEventKind
-from app.people.models import Assignment, Person
+from app.people.models import Assignment, Person, PersonStatus
 from app.visits.models import Visit, VisitMode
 
 
@@ -43,7 +43,10 @@ def _live(db, cutoffs, person_id: int) -> set[str]:  # type: ignore[no-untyped-d
                           .where(Person.id == person_id, alerts.sql_condition(flag, cutoffs)))}
     assigned = db.scalar(select(Assignment.id).where(Assignment.person_id == person_id, Assignment.ended_at.is_(None))
                          .limit(1))
-    return fired | extra | (set() if assigned else {state.UNASSIGNED})
+    person = db.get(Person, person_id)
+    facts = {state.UNASSIGNED: not assigned, state.OPEN_CASE: person.closed_date is None,
+             state.DETAINED: person.status is PersonStatus.detained}
+    return fired | extra | {flag for flag, holds in facts.items() if holds}
 
 
 def test_a_new_case_starts_stale_and_is_worked_out_to_match_the_live_rules(db, make_person, today):
