@@ -158,7 +158,7 @@ def refresh_statistics(engine: Engine) -> None:
     """ANALYZE: the statistics the query planner chooses indexes by. Without them SQLite guesses, and at
     100,000 people a guess can pick an index that reads every open referral to answer for one person.
     PostgreSQL also gets VACUUM, which marks the pages written by a bulk load as visible to all, so that counts
-    (the people list's total) read an index alone rather than every row: 10 ms to 4 ms at 100,000 people."""
+    (the people list's total) can read an index alone rather than every row."""
     if engine.dialect.name == "postgresql":
         # VACUUM cannot run inside a transaction.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:

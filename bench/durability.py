@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -110,7 +110,7 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 
 
 def post_until_stopped(url: str, plan: dict[str, object], workers: int, kill_after: int, tag: str,
-                       stop_database) -> tuple[Server, dict[int, str]]:  # type: ignore[no-untyped-def]
+                       stop_database: Callable[[Server], None]) -> tuple[Server, dict[int, str]]:
     """1,000 draft-visit posts from 8 clients; after `kill_after` successes, `stop_database(server)`. Returns the
     acknowledged posts: visit id (from the redirect) -> the text that visit was posted with."""
     server = Server(url, workers, tag).start()

@@ -12,7 +12,6 @@ import os
 import random
 import re
 from datetime import date, timedelta
-from urllib.parse import urlencode
 
 from locust import HttpUser, between, constant, task
 
@@ -21,17 +20,6 @@ MODE = os.environ.get("BENCH_MODE", "single")
 PASSWORD = "demo-casework-2026"  # noqa: S105
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _accounts = itertools.cycle(["coordinator@example.org", "admin@example.org"])
-
-
-def page_views() -> dict[str, str]:
-    return {
-        "dashboard": "/",
-        "people list": "/people",
-        "people deep page": f"/people?page={PLAN['deep_page']}",
-        "name search": "/people?" + urlencode({"q": PLAN["search"]}),
-        "person page": f"/people/{PLAN['busiest']}",
-        "baseline": "/bench/baseline",
-    }
 
 
 class CaseworkUser(HttpUser):
@@ -82,7 +70,7 @@ class CaseworkUser(HttpUser):
 
     @task
     def work(self) -> None:
-        views = page_views()
+        views = PLAN["views"]
         if MODE.startswith("only:"):
             name = MODE.split(":", 1)[1]
             self.client.get(views[name], name=name)

@@ -231,8 +231,13 @@ def make_plan(url: str, people: int) -> dict[str, Any]:
         facility_id = conn.execute(text("SELECT min(id) FROM facilities")).scalar_one()
     engine.dispose()
     today = dt.datetime.now(dt.UTC).date()
-    return {"busiest": busiest, "busiest_visits": visits, "search": a_name(url), "post_targets": list(targets),
-            "facility_id": facility_id, "deep_page": max(1, people // 2 // 50), "today": today.isoformat(),
+    search, deep_page = a_name(url), max(1, people // 2 // 50)
+    # Each key page's path, read by the statement counts here and by the load in bench/locustfile.py.
+    views = {"dashboard": "/", "people list": "/people", "people deep page": f"/people?page={deep_page}",
+             "name search": "/people?" + urlencode({"q": search}), "person page": f"/people/{busiest}",
+             "baseline": "/bench/baseline"}
+    return {"busiest": busiest, "busiest_visits": visits, "search": search, "post_targets": list(targets),
+            "facility_id": facility_id, "deep_page": deep_page, "today": today.isoformat(), "views": views,
             # The same population every time: a different one differing by fewer than k people is refused.
             "summary_start": (today - dt.timedelta(days=364)).isoformat()}
 
@@ -284,10 +289,7 @@ def locust(server: Server, plan_path: Path, mode: str, users: int, seconds: int,
 def statement_counts(server: Server, plan: dict[str, Any]) -> dict[str, Any]:
     counts: dict[str, Any] = {}
     client = sign_in(server.base, "coordinator@example.org")
-    paths = {"dashboard": "/", "people list": "/people", "people deep page": f"/people?page={plan['deep_page']}",
-             "name search": "/people?" + urlencode({"q": plan["search"]}), "person page": f"/people/{plan['busiest']}",
-             "baseline": "/bench/baseline"}
-    for name, path in paths.items():
+    for name, path in plan["views"].items():
         counts[name] = int(client.get(path).headers.get("x-sql-statements", -1))
     reference = plan["post_targets"][0]
     form = client.get(f"/people/{reference}/visits/new")

@@ -183,3 +183,21 @@ def test_longest_detention_first_then_the_rest_across_a_page_boundary(db, make_u
     recent = service.list_people(db, coordinator, service.PeopleQuery(sort="recent"))
     newest_first = sorted((p.id for p in detained + free[:48]), reverse=True)  # created one after another
     assert [row.id for row in recent.rows] == newest_first[:50]
+
+
+def test_each_page_carries_on_where_the_last_ended(db, make_user, make_person, monkeypatch):
+    """Pages past the first are cut from the detained half, the rest, or where the two meet: with two rows a
+    page, page 2 is all detained, page 3 straddles, pages 4 and 5 are the rest."""
+    from app.people import service
+
+    monkeypatch.setattr(service, "PAGE_SIZE", 2)
+    coordinator = make_user(Role.coordinator)
+    for days in (5, 300, 40, 41, 2):
+        make_person("Held", f"Days{days}", detained_days=days)
+    for n in range(4):
+        make_person("Free", f"Person{n}")
+    db.rollback()
+    pages = [service.list_people(db, coordinator, service.PeopleQuery(page=n)) for n in range(1, 6)]
+    assert {(page.total, page.pages) for page in pages} == {(9, 5)}
+    assert [[row.family_name for row in page.rows] for page in pages] == [
+        ["Days300", "Days41"], ["Days40", "Days5"], ["Days2", "Person0"], ["Person1", "Person2"], ["Person3"]]
