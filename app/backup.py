@@ -40,9 +40,9 @@ def sqlite_path(database_url: str) -> Path:
 def migration_head() -> str | None:
     from alembic.script import ScriptDirectory
 
-    from app.cli import _alembic_config
+    from app.migrations import alembic_config
 
-    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def backup_sqlite(database_url: str, destination: Path, *, force: bool = False) -> BackupSummary:

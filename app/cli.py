@@ -11,25 +11,20 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from app.config import DEMO_PASSWORD, PROJECT_ROOT, get_settings
+from app.config import DEMO_PASSWORD, get_settings
+from app.migrations import run_migrations
 
 cli = typer.Typer(help="Detention casework tracker.", no_args_is_help=True, add_completion=False)
 console = Console()
 err = Console(stderr=True)
 
 
-def _alembic_config():  # type: ignore[no-untyped-def]
-    from alembic.config import Config
-
-    cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
-    return cfg
-
-
-def run_migrations() -> None:
-    from alembic import command
-
-    command.upgrade(_alembic_config(), "head")
+@cli.callback()
+def _register_every_model() -> None:
+    # Runs before any command, however the program was started. Relationships name their targets as strings,
+    # found only if every table module has been imported by the first query, and app.models also installs the
+    # hook that marks alert flags stale; commands import just what they use, so a fresh process would have neither.
+    import app.models  # noqa: F401
 
 
 @cli.command()
@@ -154,7 +149,8 @@ def rotate_master_key() -> None:
     Put the new key first in CASEWORK_MASTER_KEY (or the key file) and keep the old one after it, run this,
     then remove the old key: nothing needs it any more. Runs in one transaction: if it stops, nothing changed.
     """
-    from app.crypto.primitives import DecryptionError, master_keyring
+    from app.crypto.keyring import master_keyring
+    from app.crypto.primitives import DecryptionError
     from app.crypto.rotation import keys_to_rewrap, rotate
     from app.db import get_engine
 

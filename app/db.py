@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import enum
-import os
 from collections.abc import Iterator
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -16,10 +14,11 @@ from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from app.config import get_settings
+from app.errors import StaleForm
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -81,6 +80,24 @@ def str_enum(enum_cls: type[enum.StrEnum], name: str) -> SAEnum:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType}
+
+
+class Versioned:
+    """The one stale-form mechanism: every editable record carries `version`, which SQLAlchemy moves on with each
+    UPDATE of its row and checks in that UPDATE's WHERE clause (version_id_col), so a write based on an older read
+    fails with StaleDataError even when two requests race past `check_version`. Both become the 409 page."""
+
+    version: Mapped[int] = mapped_column(default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805  (a declared attribute takes the class)
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+
+
+def check_version(record: Versioned, version: int | None) -> None:
+    """Refuse a change made on a form loaded at another version of `record` (None: the form carried none)."""
+    if version is None or version != record.version:
+        raise StaleForm
 
 
 def _configure_sqlite(engine: Engine, *, immediate: bool) -> None:
@@ -168,30 +185,10 @@ def refresh_statistics(engine: Engine) -> None:
         connection.exec_driver_sql("ANALYZE")
 
 
-# Benchmark mode (CASEWORK_BENCH_COUNT_SQL=1, never in production): each request carries a one-item list that the
-# listener below adds to, so the harness can read the statements a page cost from the X-SQL-Statements header.
-# A mutable holder, because sync endpoints run in a copy of the request's context.
-sql_statement_counter: ContextVar[list[int] | None] = ContextVar("sql_statement_counter", default=None)
-
-
-def bench_mode() -> bool:
-    return os.environ.get("CASEWORK_BENCH_COUNT_SQL") == "1" and not get_settings().is_production
-
-
-def _count_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-    counter = sql_statement_counter.get()
-    # BEGIN is left out so SQLite (explicit BEGIN IMMEDIATE) and PostgreSQL (implicit) count alike.
-    if counter is not None and not statement.lstrip().upper().startswith("BEGIN"):
-        counter[0] += 1
-
-
 @lru_cache
 def get_engine() -> Engine:
     settings = get_settings()
-    engine = build_engine(settings.database_url, echo=settings.sql_echo)
-    if bench_mode():
-        event.listen(engine, "before_cursor_execute", _count_statement)
-    return engine
+    return build_engine(settings.database_url, echo=settings.sql_echo)
 
 
 @lru_cache

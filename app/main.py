@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -17,7 +17,7 @@ from app.auth.views import admin_router, sessions_router
 from app.auth.views import router as auth_router
 from app.config import PROJECT_ROOT, get_settings
 from app.consent.views import router as consent_router
-from app.db import DbSession, bench_mode, sql_statement_counter
+from app.db import DbSession
 from app.detention.views import episodes_router, facilities_router
 from app.evidence.views import documents_router, rule35_router
 from app.evidence.views import router as evidence_router
@@ -58,63 +58,7 @@ def create_app() -> FastAPI:
         return {"status": "ok"}
 
     errors.install(app)
-    if bench_mode():
-        _install_bench(app)
     return app
-
-
-_BASELINE_PAGE = """{% extends "base.html" %}{% block title %}Baseline{% endblock %}{% block content %}
-<h1>Baseline</h1><table class="table table--stack"><thead><tr><th scope="col">Name</th><th scope="col">Reference</th>
-<th scope="col">Status</th><th scope="col">Current facility</th><th scope="col" class="num">Days detained</th>
-<th scope="col">Alerts</th></tr></thead><tbody>{% for row in rows %}<tr><th scope="row"><a href="/people/{{ row.ref }}">
-{{ row.family | upper }}, {{ row.given }}</a></th><td><code class="reference">{{ row.ref }}</code></td>
-<td>{{ row.status }}</td><td>{{ row.facility }}</td><td class="num">{{ row.days }}</td>
-<td><span class="tag tag--alert">{{ row.alert }}</span></td></tr>{% endfor %}</tbody></table>{% endblock %}"""
-
-
-def _install_bench(app: FastAPI) -> None:
-    """Benchmark mode only: an X-SQL-Statements header on every response, and /bench/baseline, a page with the
-    base template and a people-list-sized table built without touching the database beyond the sign-in check,
-    so the benchmark can state each page's throughput as a share of what the stack itself can do."""
-    from starlette.responses import HTMLResponse
-    from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-    from app.auth.deps import require
-    from app.auth.permissions import Permission
-    from app.web.templating import templates
-
-    page = templates.env.from_string(_BASELINE_PAGE)
-    rows = [{"ref": f"BNCH-{i:04d}", "family": "Fictivo", "given": f"Testa {i}", "status": "Detained",
-             "facility": "Brook House", "days": 40 + i, "alert": "Detained 28 days or more"} for i in range(50)]
-
-    @app.get("/bench/baseline", include_in_schema=False)
-    def baseline(request: Request, _user: object = Depends(require(Permission.view_caseload))) -> HTMLResponse:
-        state = request.state
-        return HTMLResponse(page.render(request=request, current_user=state.user, csrf_token=state.csrf_token,
-                                        flashes=[], correlation_id=getattr(state, "correlation_id", None), rows=rows))
-
-    class CountStatements:
-        def __init__(self, inner: ASGIApp) -> None:
-            self.inner = inner
-
-        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                await self.inner(scope, receive, send)
-                return
-            counter = [0]
-            token = sql_statement_counter.set(counter)
-
-            async def send_counted(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    message.setdefault("headers", []).append((b"x-sql-statements", str(counter[0]).encode()))
-                await send(message)
-
-            try:
-                await self.inner(scope, receive, send_counted)
-            finally:
-                sql_statement_counter.reset(token)
-
-    app.add_middleware(CountStatements)
 
 
 def api_routes(app: FastAPI) -> list[APIRoute]:

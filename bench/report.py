@@ -123,8 +123,8 @@ def write_report(machine: dict[str, str], results: list[dict[str, Any]], args: a
              f"user and the throughput phases do not wait); summary {args.summary_repeats} times. "
              "The load comes from locust in a separate process on the same machine, so it competes for the "
              "same two cores.",
-             "- SQL statements are counted per request by an SQLAlchemy listener that is on only in benchmark mode "
-             "(`CASEWORK_BENCH_COUNT_SQL=1`), BEGIN excluded; they include the sign-in check and audit rows.", "",
+             "- SQL statements are counted per request by an SQLAlchemy listener that only the benchmark's app "
+             "(`bench/app.py`) installs, BEGIN excluded; they include the sign-in check and audit rows.", "",
              f"![p95 latency per page]({chart_path.name})", ""]
     by_database: dict[str, list[dict[str, Any]]] = {}
     for result in results:

@@ -148,11 +148,10 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Server:
-        env = os.environ | {"CASEWORK_DATABASE_URL": self.url, "CASEWORK_BENCH_COUNT_SQL": "1",
-                            "CASEWORK_ENVIRONMENT": "development"}
+        env = os.environ | {"CASEWORK_DATABASE_URL": self.url, "CASEWORK_ENVIRONMENT": "development"}
         self.log_file = open(self.log_path, "ab")  # noqa: SIM115
         self.process = subprocess.Popen(  # noqa: S603
-            [str(BIN / "uvicorn"), "app.main:create_app", "--factory", "--host", "127.0.0.1", "--port",
+            [str(BIN / "uvicorn"), "bench.app:create_bench_app", "--factory", "--host", "127.0.0.1", "--port",
              str(self.port), "--workers", str(self.workers), "--no-access-log"],
             cwd=ROOT, env=env, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60

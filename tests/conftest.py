@@ -34,6 +34,9 @@ from app.auth.passwords import hash_password  # noqa: E402
 from app.config import get_settings  # noqa: E402
 from app.db import Base, build_engine, get_engine, reset_engine_cache  # noqa: E402
 
+# Fixtures every test may use without importing them: a person with a case, today, a person with a full record.
+pytest_plugins = ["tests.case_fixtures", "tests.erasure_fixtures"]
+
 PASSWORD = "correct horse battery staple"
 # A fixed master key for tests that build production settings (production refuses to start without one).
 TEST_MASTER_KEY = "test:" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY="

@@ -11,13 +11,13 @@ from app.config import Settings
 class AlertRule:
     id: str
     title: str
-    explanation: str  # may use {threshold}, filled from the setting
+    explanation: str  # may use {threshold}, filled from the setting, and other settings as {settings.name}
     threshold_setting: str | None
     threshold_unit: str
     source: str
 
     def describe(self, settings: Settings) -> str:
-        return self.explanation.format(threshold=self._threshold(settings))
+        return self.explanation.format(threshold=self._threshold(settings), settings=settings)
 
     def heading(self, settings: Settings) -> str:
         return self.title.format(threshold=self._threshold(settings))
@@ -55,8 +55,8 @@ RULES: dict[str, AlertRule] = {rule.id: rule for rule in (
         id="no_admission_exam",
         title="No admission GP examination recorded",
         explanation="No examination by the centre's GP is recorded within {threshold} hours of arrival at the "
-                    "current removal centre (2 hours at a short-term holding facility). It must be offered after "
-                    "every transfer.",
+                    "current removal centre ({settings.alert_admission_exam_sthf_hours} hours at a short-term holding "
+                    "facility). It must be offered after every transfer.",
         threshold_setting="alert_admission_exam_irc_hours", threshold_unit="hours",
         source="Detention Centre Rules 2001, rule 34; Short-term Holding Facility Rules 2018, rule 30",
     ),
@@ -87,7 +87,8 @@ RULES: dict[str, AlertRule] = {rule.id: rule for rule in (
     AlertRule(
         id="food_fluid_refusal",
         title="Prolonged food or fluid refusal",
-        explanation="A fluid refusal has lasted more than {threshold} hours, or a food refusal more than 48 hours. "
+        explanation="A fluid refusal has lasted more than {threshold} hours, or a food refusal more than "
+                    "{settings.alert_food_refusal_hours} hours. "
                     "This needs urgent medical review.",
         threshold_setting="alert_fluid_refusal_hours", threshold_unit="hours",
         source="Detention Services Order 03/2017, care and management of detained individuals refusing food "

@@ -1,10 +1,11 @@
-"""The start page: the caseload dashboard for coordinators and admins, a clinician's own caseload, and for
-researchers the published summaries."""
+"""The start page for each role (the caseload dashboard, a clinician's own caseload, the researchers' published
+summaries) and the coordinators' review of break-glass access listed on it."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import RedirectResponse
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy import func, select
 from starlette.responses import Response
 
@@ -12,23 +13,27 @@ from app.alerts import dashboard
 from app.alerts import service as alerts
 from app.alerts import state as alert_state
 from app.alerts.rules import RULES
-from app.audit import service as audit
-from app.auth.deps import client_ip, require
+from app.audit.deps import Audit
+from app.auth.deps import require
 from app.auth.models import Role, User
 from app.auth.permissions import Permission, has_permission
 from app.config import get_settings, organisation_today
 from app.db import DbSession, utcnow
 from app.detention import clock
+from app.errors import NotFound
 from app.people import emergency
 from app.people import service as people_service
 from app.people.schemas import EmergencyReviewForm
 from app.reports.models import CaseNarrative, NarrativeStatus, SummaryRelease
-from app.web import flash
-from app.web.forms import PostedForm, validate_form
+from app.web.forms import Posted
+from app.web.params import Id
+from app.web.redirects import done
 from app.web.templating import render
 
 router = APIRouter()
 ReviewEmergencyAccess = Depends(require(Permission.review_emergency_access))
+REVIEWS = "/#emergency-access"
+ALREADY_REVIEWED = "That emergency access has already been reviewed."
 
 
 @router.get("/")
@@ -59,33 +64,40 @@ def home(request: Request, db: DbSession, user: User = Depends(require(Permissio
     return render(request, "home/index.html", context)
 
 
-@router.post("/emergency-access/{access_id}/review")
-def emergency_access_review(request: Request, access_id: int, db: DbSession, form: PostedForm,
-                            user: User = ReviewEmergencyAccess) -> Response:
-    """A coordinator or administrator marks a clinician's emergency access reviewed, with an optional note."""
+def access_awaiting_review(access_id: Id, db: DbSession,
+                           _reviewer: User = ReviewEmergencyAccess) -> emergency.AwaitingReview | None:
+    """The emergency access named in the path while it awaits review, None once someone has reviewed it."""
     pending = next(iter(emergency.awaiting_review(db, access_id=access_id, limit=1)), None)
+    if pending is None and emergency.get(db, access_id) is None:
+        raise NotFound
+    return pending
+
+
+AccessAwaitingReview = Annotated[emergency.AwaitingReview | None, Depends(access_awaiting_review)]
+
+
+@router.get("/emergency-access/{access_id}/review")
+def emergency_access_review_page(request: Request, pending: AccessAwaitingReview) -> Response:
+    """One emergency access and its review form: the dashboard's form, shown alone when a review note is sent
+    back with a problem."""
     if pending is None:
-        if emergency.get(db, access_id) is None:
-            raise HTTPException(status_code=404)
-        return _back_to_dashboard("That emergency access has already been reviewed.", kind="info")
-    result = validate_form(form, EmergencyReviewForm)
-    if result.data is None:
-        return render(request, "home/emergency_review.html", {
-            "access": pending, "now": utcnow(), "values": result.values, "errors": result.errors,
-        }, status_code=422)
+        return done(REVIEWS, ALREADY_REVIEWED, kind="info")
+    return render(request, "home/emergency_review.html", {
+        "access": pending, "now": utcnow(), "values": {}, "errors": {}})
+
+
+@router.post("/emergency-access/{access_id}/review")
+def emergency_access_review(pending: AccessAwaitingReview, db: DbSession, audit: Audit,
+                            user: User = ReviewEmergencyAccess,
+                            data: EmergencyReviewForm = Posted(EmergencyReviewForm)) -> Response:
+    """A coordinator or administrator marks a clinician's emergency access reviewed, with an optional note."""
+    if pending is None:
+        return done(REVIEWS, ALREADY_REVIEWED, kind="info")
     try:
-        emergency.review(db, user, pending, result.data.note)
+        emergency.review(db, user, pending, data.note)
     except emergency.AlreadyReviewed:
-        db.rollback()
-        return _back_to_dashboard("That emergency access has already been reviewed.", kind="info")
-    audit.record(db, "emergency_access.reviewed", actor_id=user.id, person_id=pending.person_id,
-                 object_type="emergency_access", object_id=pending.id, ip_address=client_ip(request),
-                 correlation_id=request.state.correlation_id, access_id=pending.id,
-                 clinician_id=pending.clinician_id, note=result.data.note, was_live=pending.live(utcnow()))
-    return _back_to_dashboard(f"Emergency access by {pending.clinician_name} to {pending.reference} marked reviewed.")
-
-
-def _back_to_dashboard(message: str, kind: str = "success") -> Response:
-    response = RedirectResponse("/#emergency-access", status_code=303)
-    flash.add(response, message, kind=kind)
-    return response
+        # Another reviewer got there between the read and this write: theirs stands, and this one changed nothing.
+        return done(REVIEWS, ALREADY_REVIEWED, kind="info")
+    audit.record("emergency_access.reviewed", emergency.get(db, pending.id), access_id=pending.id,
+                 clinician_id=pending.clinician_id, note=data.note, was_live=pending.live(utcnow()))
+    return done(REVIEWS, f"Emergency access by {pending.clinician_name} to {pending.reference} marked reviewed.")

@@ -6,7 +6,6 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.models import Revision, RevisionAction
@@ -41,10 +40,3 @@ def record(db: Session, *, actor_id: int | None, table: str, row_id: int, person
     db.add(revision)
     db.flush()
     return revision
-
-
-def for_person(db: Session, person_id: int, limit: int = 100) -> list[Revision]:
-    return list(db.scalars(
-        select(Revision).where(Revision.person_id == person_id)
-        .order_by(Revision.occurred_at.desc(), Revision.id.desc()).limit(limit)
-    ))

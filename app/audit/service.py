@@ -40,3 +40,12 @@ def record(
     if not db.info.get(DEFER_FLUSH):
         db.flush()
     return event
+
+
+def record_apart(action: str, *, actor_id: int | None, outcome: Outcome, **kwargs: Any) -> None:
+    """Records `action` in a short transaction of its own and commits it: for refusals, whose request is rolled
+    back (so the refused request changes nothing) while the refusal itself must be kept."""
+    from app.db import get_sessionmaker
+
+    with get_sessionmaker()() as db, db.begin():
+        record(db, action, actor_id=actor_id, outcome=outcome, **kwargs)

@@ -16,6 +16,7 @@ from app.audit.models import AuditEvent, Outcome
 from app.auth.models import User
 from app.config import Settings
 from app.people.models import Person
+from app.web.params import query_id
 from app.web.spreadsheet import csv_cell
 
 PAGE_SIZE = 50
@@ -99,8 +100,8 @@ def parse_filter(db: Session, params: Any) -> Parsed:
     if user := values["user"]:
         if user == NOBODY:
             chosen.nobody = True
-        elif user.isdigit() and db.get(User, int(user)) is not None:
-            chosen.user_id = int(user)
+        elif (user_id := query_id(user)) is not None and db.get(User, user_id) is not None:
+            chosen.user_id = user_id
         else:
             errors["user"] = "Choose a user from the list."
     if reference := values["person"].upper():

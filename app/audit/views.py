@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 from starlette.responses import Response, StreamingResponse
 
-from app.audit import service as audit
 from app.audit import viewer
+from app.audit.deps import Audit
 from app.audit.models import Outcome
-from app.auth.deps import client_ip, require
+from app.auth.deps import require
 from app.auth.models import User
 from app.auth.permissions import Permission
 from app.config import get_settings
@@ -41,26 +41,24 @@ def _page(request: Request, db: DbSession, parsed: viewer.Parsed, page: viewer.P
     }, status_code=status_code)
 
 
-@router.get("/audit")
-def audit_log(request: Request, db: DbSession, admin: User = ViewAudit) -> Response:
+@router.get("/audit", dependencies=[ViewAudit])
+def audit_log(request: Request, db: DbSession, audit: Audit) -> Response:
     parsed = viewer.parse_filter(db, request.query_params)
     if parsed.errors:
         return _page(request, db, parsed, None, status_code=422)
     page = viewer.page_of_events(db, get_settings(), parsed.filter)
-    audit.record(db, "audit.viewed", actor_id=admin.id, ip_address=client_ip(request),
-                 correlation_id=request.state.correlation_id, filters=parsed.filter.summary(), page=page.page)
+    audit.record("audit.viewed", filters=parsed.filter.summary(), page=page.page)
     return _page(request, db, parsed, page)
 
 
-@router.get("/audit.csv")
-def audit_csv(request: Request, db: DbSession, admin: User = ViewAudit) -> Response:
+@router.get("/audit.csv", dependencies=[ViewAudit])
+def audit_csv(request: Request, db: DbSession, audit: Audit) -> Response:
     parsed = viewer.parse_filter(db, request.query_params)
     if parsed.errors:
         return _page(request, db, parsed, None, status_code=422)
     # Recorded in the request's transaction, which commits before the first byte is sent: an export whose
     # record failed to save is never sent.
-    audit.record(db, "audit.exported", actor_id=admin.id, ip_address=client_ip(request),
-                 correlation_id=request.state.correlation_id, filters=parsed.filter.summary())
+    audit.record("audit.exported", filters=parsed.filter.summary())
     settings, chosen = get_settings(), parsed.filter
 
     def body() -> Iterator[str]:

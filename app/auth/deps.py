@@ -8,17 +8,14 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import Depends, HTTPException, Request
-from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.orm import Session
+from fastapi import Depends, Request
 
-from app.audit import service as audit
-from app.audit.models import Outcome
 from app.auth import service
 from app.auth.models import Role, User, UserSession
 from app.auth.permissions import Permission, has_permission
 from app.config import get_settings
 from app.db import DbSession
+from app.errors import Refused
 from app.web.body import read_form
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -49,11 +46,18 @@ class SignedInUser:
 
 
 class NotAuthenticated(Exception):
-    """No live session. `expired` tells the sign-in page to explain why the user must sign in again."""
+    """No live session. `expired` tells the sign-in page to explain why the user must sign in again; when a
+    known user's session ended, `actor_id` and `reason` are recorded (and `end_session_id` is ended) by the
+    handler in a transaction of its own."""
 
-    def __init__(self, *, expired: bool) -> None:
+    def __init__(self, *, expired: bool, actor_id: int | None = None, reason: str | None = None,
+                 end_session_id: int | None = None, end_reason: str | None = None) -> None:
         super().__init__("not signed in")
         self.expired = expired
+        self.actor_id = actor_id
+        self.reason = reason
+        self.end_session_id = end_session_id
+        self.end_reason = end_reason
 
 
 def safe_next(target: str | None) -> str:
@@ -79,15 +83,6 @@ def origin_problem(request: Request) -> str | None:
     return None
 
 
-def reject_csrf(db: Session, request: Request, reason: str, actor_id: int | None) -> None:
-    # The request is refused and its transaction rolled back, but the refusal itself must be kept.
-    audit.record(db, "security.csrf_rejected", actor_id=actor_id, outcome=Outcome.denied,
-                 ip_address=client_ip(request), correlation_id=request.state.correlation_id,
-                 reason=reason, path=request.url.path)
-    db.commit()
-    raise HTTPException(status_code=403, detail="csrf")
-
-
 async def submitted_csrf_token(request: Request) -> str | None:
     """The token posted with a form. Only called once the session is known to be live, and read through the
     bounded form reader, so an anonymous request never gets its body read at all."""
@@ -109,25 +104,26 @@ def authenticated(request: Request, db: DbSession) -> tuple[UserSession, User]:
         raise NotAuthenticated(expired=False)
     lookup = service.load_session(db, get_settings(), token)
     if lookup.problem is not None:
-        if lookup.problem in ("idle", "absolute", "inactive") and lookup.user is not None:
-            audit.record(db, "auth.session_expired", actor_id=lookup.user.id, outcome=Outcome.failure,
-                         ip_address=client_ip(request), correlation_id=request.state.correlation_id,
-                         reason=lookup.problem)
-            db.commit()
+        if lookup.problem in ("idle", "absolute", "inactive") and lookup.user and lookup.session:
+            # The lookup ended the session; the handler keeps that, as this request's transaction rolls back.
+            raise NotAuthenticated(expired=True, actor_id=lookup.user.id, reason=lookup.problem,
+                                   end_session_id=lookup.session.id, end_reason=lookup.session.end_reason)
         raise NotAuthenticated(expired=True)
     assert lookup.session is not None and lookup.user is not None  # noqa: S101  (type narrowing: the code above guarantees it)
     if get_settings().mfa_required and lookup.user.mfa_enabled_at is None:
         # A session begun before two-factor sign-in was required ends, rather than carry on on a password alone.
-        service.end_session(lookup.session, reason="mfa_required")
-        audit.record(db, "auth.session_expired", actor_id=lookup.user.id, outcome=Outcome.failure,
-                     ip_address=client_ip(request), correlation_id=request.state.correlation_id,
-                     reason="mfa_required")
-        db.commit()
-        raise NotAuthenticated(expired=True)
+        raise NotAuthenticated(expired=True, actor_id=lookup.user.id, reason="mfa_required",
+                               end_session_id=lookup.session.id, end_reason="mfa_required")
     return lookup.session, lookup.user
 
 
-async def current_session(request: Request, db: DbSession,
+def token_matches(posted: str, expected: str) -> bool:
+    """Constant-time comparison of a posted CSRF token. Compared as bytes: `compare_digest` refuses str holding
+    anything but ASCII with a TypeError, and a token a client sends may hold anything."""
+    return hmac.compare_digest(posted.encode("utf-8", "surrogatepass"), expected.encode())
+
+
+async def current_session(request: Request,
                           current: tuple[UserSession, User] = Depends(authenticated)) -> tuple[UserSession, User]:
     """A signed-in user whose writes carry the session's CSRF token and come from this site."""
     session, user = current
@@ -135,10 +131,10 @@ async def current_session(request: Request, db: DbSession,
         problem = origin_problem(request)
         if problem is None:
             posted = await submitted_csrf_token(request)
-            if posted is None or not hmac.compare_digest(posted, session.csrf_token):
+            if posted is None or not token_matches(posted, session.csrf_token):
                 problem = "missing token" if posted is None else "wrong token"
         if problem:
-            await run_in_threadpool(reject_csrf, db, request, problem, user.id)
+            raise Refused(action="security.csrf_rejected", actor_id=user.id, reason=problem)
     request.state.user = SignedInUser.of(user)
     request.state.csrf_token = session.csrf_token
     return session, user
@@ -150,14 +146,10 @@ CurrentSession = Annotated[tuple[UserSession, User], Depends(current_session)]
 def require(permission: Permission) -> Callable[..., User]:
     """Route dependency: a signed-in user whose role grants `permission`; anything else is refused."""
 
-    def dependency(request: Request, db: DbSession, current: CurrentSession) -> User:
+    def dependency(current: CurrentSession) -> User:
         _, user = current
         if not has_permission(user.role, permission):
-            audit.record(db, "security.permission_denied", actor_id=user.id, outcome=Outcome.denied,
-                         ip_address=client_ip(request), correlation_id=request.state.correlation_id,
-                         permission=permission.value, path=request.url.path)
-            db.commit()
-            raise HTTPException(status_code=403)
+            raise Refused(permission.value, actor_id=user.id)
         return user
 
     dependency.required_permission = permission  # type: ignore[attr-defined]

@@ -1,18 +1,15 @@
-"""Two-factor sign-in pages: the code step after the password, enrolment, the account page and the admin reset."""
+"""Two-factor sign-in pages: the code step after the password, enrolment and the account page."""
 
 from __future__ import annotations
 
-import hmac
-
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from app.audit import service as audit
+from app.audit.deps import Audit, AuditContext, PublicAudit
 from app.audit.models import Outcome
 from app.auth import mfa, service
 from app.auth.deps import (
@@ -24,13 +21,16 @@ from app.auth.deps import (
     require,
     safe_next,
     session_cookie_name,
+    token_matches,
 )
 from app.auth.models import MfaPendingSignIn, PendingStep, User, UserSession
 from app.auth.permissions import Permission
+from app.auth.schemas import CodeForm
 from app.config import get_settings
 from app.db import DbSession
 from app.web import flash
 from app.web.forms import FORM_ERROR, PostedForm, PublicForm, validate_form
+from app.web.redirects import done
 from app.web.templating import render
 
 router = APIRouter()
@@ -46,12 +46,6 @@ EXPIRED = "Signing in took too long, so nothing was kept. Enter your e-mail addr
 OwnAccount = Depends(require(Permission.view_home))
 
 
-class CodeForm(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    code: str = Field(title="the code", min_length=1, max_length=64)
-
-
 def pending_cookie_name() -> str:
     return "__Host-casework_mfa_pending" if get_settings().is_production else "casework_mfa_pending"
 
@@ -61,14 +55,14 @@ def _clear_pending_cookie(response: Response) -> None:
                            samesite="strict")
 
 
-def begin_second_step(request: Request, db: Session, user: User, next_path: str | None) -> Response:
+def begin_second_step(request: Request, db: Session, audit: AuditContext, user: User,
+                      next_path: str | None) -> Response:
     """After a right password: no session yet, only a pending sign-in that opens the second-factor pages."""
     settings = get_settings()
     step = mfa.second_step(settings, user)
     assert step is not None  # noqa: S101  (type narrowing: the code above guarantees it)
     token = mfa.start_pending(db, user, step, safe_next(next_path), client_ip(request))
-    audit.record(db, "auth.password_accepted", actor_id=user.id, ip_address=client_ip(request),
-                 correlation_id=request.state.correlation_id, next_step=step.value)
+    audit.record("auth.password_accepted", next_step=step.value)
     response = RedirectResponse(ENROL_PATH if step is PendingStep.enrol else VERIFY_PATH, status_code=303)
     response.set_cookie(pending_cookie_name(), token, httponly=True, samesite="strict", path="/",
                         secure=settings.is_production, max_age=int(mfa.ENROL_PENDING_LIFETIME.total_seconds()))
@@ -89,35 +83,32 @@ def _pending(request: Request, db: Session, step: PendingStep) -> tuple[MfaPendi
 
 
 def _start_again(message: str) -> Response:
-    response = RedirectResponse("/login", status_code=303)
+    response = done("/login", message, kind="info")
     _clear_pending_cookie(response)
-    flash.add(response, message, kind="info")
     return response
 
 
-def _csrf_problem(request: Request, db: Session, pending: MfaPendingSignIn, form: FormData) -> Response | None:
+def _csrf_problem(request: Request, audit: AuditContext, pending: MfaPendingSignIn,
+                  form: FormData) -> Response | None:
     posted = form.get("csrf_token")
     problem = origin_problem(request)
-    if problem is None and (not isinstance(posted, str) or not hmac.compare_digest(posted, pending.csrf_token)):
+    if problem is None and (not isinstance(posted, str) or not token_matches(posted, pending.csrf_token)):
         problem = "missing token" if not posted else "wrong token"
     if problem is None:
         return None
-    audit.record(db, "security.csrf_rejected", actor_id=pending.user_id, outcome=Outcome.denied,
-                 ip_address=client_ip(request), correlation_id=request.state.correlation_id, reason=problem,
-                 path=request.url.path)
+    audit.record("security.csrf_rejected", outcome=Outcome.denied, reason=problem, path=request.url.path)
     return render(request, "errors/error.html", {
         "status_code": 403, "title": "This form had expired or came from another site",
         "explanation": "Nothing was sent. Go back, reload the page and try again."}, status_code=403)
 
 
-def _full_session(request: Request, db: Session, user: User) -> tuple[str, UserSession]:
+def _full_session(request: Request, db: Session, audit: AuditContext, user: User) -> tuple[str, UserSession]:
     previous = request.cookies.get(session_cookie_name())
     if previous:
         service.end_session_by_token(db, previous, reason="replaced_at_sign_in")
     token = service.start_session(db, get_settings(), user, client_ip(request))
     session = db.scalars(select(UserSession).where(UserSession.token_hash == service.hash_token(token))).one()
-    audit.record(db, "auth.sign_in", actor_id=user.id, ip_address=client_ip(request),
-                 correlation_id=request.state.correlation_id)
+    audit.record("auth.sign_in")
     return token, session
 
 
@@ -142,21 +133,21 @@ def verify_form(request: Request, db: DbSession) -> Response:
 
 
 @router.post(VERIFY_PATH, dependencies=[PUBLIC])
-def verify_submit(request: Request, db: DbSession, form: PublicForm) -> Response:
+def verify_submit(request: Request, db: DbSession, audit: PublicAudit, form: PublicForm) -> Response:
     settings = get_settings()
     ip = client_ip(request)
     found = _pending(request, db, PendingStep.verify)
     if isinstance(found, Response):
         return found
     pending, user = found
-    refused = _csrf_problem(request, db, pending, form)
+    audit.actor_id = user.id
+    refused = _csrf_problem(request, audit, pending, form)
     if refused is not None:
         return refused
     throttled = service.throttle_state(db, settings, user.email, ip)
     if throttled:
         mfa.finish_pending(db, pending)
-        audit.record(db, "auth.sign_in_throttled", actor_id=user.id, outcome=Outcome.denied, ip_address=ip,
-                     correlation_id=request.state.correlation_id, scope=throttled.split("_", 1)[1])
+        audit.record("auth.sign_in_throttled", outcome=Outcome.denied, scope=throttled.split("_", 1)[1])
         response = _verify_page(request, status_code=429, form_open=False, errors={FORM_ERROR: (
             f"Too many failed attempts. Wait {settings.login_throttle_window_minutes} minutes, then sign in "
             "again, or ask an administrator to check your account.")})
@@ -169,8 +160,7 @@ def verify_submit(request: Request, db: DbSession, form: PublicForm) -> Response
     check = mfa.check_code(db, settings, user, result.data.code)
     if check.failure is not None:
         exhausted = mfa.record_failure(db, pending, user, ip)
-        audit.record(db, "auth.mfa_failed", actor_id=user.id, outcome=Outcome.failure, ip_address=ip,
-                     correlation_id=request.state.correlation_id, reason=check.failure, step="sign_in")
+        audit.record("auth.mfa_failed", outcome=Outcome.failure, reason=check.failure, step="sign_in")
         if exhausted:
             return _start_again("Too many wrong codes. Sign in again with your e-mail address and password.")
         if check.failure == "secret_unreadable":
@@ -181,9 +171,8 @@ def verify_submit(request: Request, db: DbSession, form: PublicForm) -> Response
 
     mfa.finish_pending(db, pending)
     left = mfa.recovery_codes_left(db, user.id)
-    audit.record(db, "auth.mfa_verified", actor_id=user.id, ip_address=ip,
-                 correlation_id=request.state.correlation_id, method=check.method, recovery_codes_left=left)
-    token, _ = _full_session(request, db, user)
+    audit.record("auth.mfa_verified", method=check.method, recovery_codes_left=left)
+    token, _ = _full_session(request, db, audit, user)
     response = RedirectResponse(safe_next(pending.next_path), status_code=303)
     _set_session_cookie(response, token)
     if check.method == "recovery_code":
@@ -209,8 +198,8 @@ def _recovery_codes_page(request: Request, codes: list[str], next_path: str) -> 
     return render(request, "auth/mfa_recovery_codes.html", {"codes": codes, "next": safe_next(next_path)})
 
 
-def _enrol(request: Request, db: Session, user: User, binding: str, form: FormData, *, action: str,
-           required: bool, via: str) -> list[str] | Response:
+def _enrol(request: Request, db: Session, audit: AuditContext, user: User, binding: str, form: FormData, *,
+           action: str, required: bool, via: str) -> list[str] | Response:
     """The recovery codes once the posted code proves the app holds the secret, else the page again."""
     settings = get_settings()
     result = validate_form(form, CodeForm)
@@ -219,13 +208,10 @@ def _enrol(request: Request, db: Session, user: User, binding: str, form: FormDa
                            status_code=422)
     codes = mfa.enrol(db, settings, user, mfa.enrolment_secret(settings, user.id, binding), result.data.code)
     if codes is None:
-        audit.record(db, "auth.mfa_failed", actor_id=user.id, outcome=Outcome.failure,
-                     ip_address=client_ip(request), correlation_id=request.state.correlation_id,
-                     reason="wrong_code", step="enrolment")
+        audit.record("auth.mfa_failed", outcome=Outcome.failure, reason="wrong_code", step="enrolment")
         return _enrol_page(request, user, binding, action=action, required=required,
                            errors={"code": WRONG_ENROL_CODE}, status_code=422)
-    audit.record(db, "auth.mfa_enrolled", actor_id=user.id, object_type="user", object_id=user.id,
-                 ip_address=client_ip(request), correlation_id=request.state.correlation_id, via=via)
+    audit.record("auth.mfa_enrolled", user, via=via)
     return codes
 
 
@@ -239,20 +225,22 @@ def enrol_form(request: Request, db: DbSession) -> Response:
 
 
 @router.post(ENROL_PATH, dependencies=[PUBLIC])
-def enrol_submit(request: Request, db: DbSession, form: PublicForm) -> Response:
+def enrol_submit(request: Request, db: DbSession, audit: PublicAudit, form: PublicForm) -> Response:
     found = _pending(request, db, PendingStep.enrol)
     if isinstance(found, Response):
         return found
     pending, user = found
-    refused = _csrf_problem(request, db, pending, form)
+    audit.actor_id = user.id
+    refused = _csrf_problem(request, audit, pending, form)
     if refused is not None:
         return refused
-    outcome = _enrol(request, db, user, pending.token_hash, form, action=ENROL_PATH, required=True, via="sign_in")
+    outcome = _enrol(request, db, audit, user, pending.token_hash, form, action=ENROL_PATH, required=True,
+                     via="sign_in")
     if isinstance(outcome, Response):
         return outcome
     next_path = pending.next_path
     mfa.finish_pending(db, pending)
-    token, session = _full_session(request, db, user)
+    token, session = _full_session(request, db, audit, user)
     # The codes are shown in this response and nowhere else, so the page is the answer to the POST.
     request.state.user = SignedInUser.of(user)
     request.state.csrf_token = session.csrf_token
@@ -273,34 +261,14 @@ def account_mfa(request: Request, db: DbSession, current: CurrentSession) -> Res
 
 
 @router.post("/account/mfa", dependencies=[OwnAccount])
-def account_mfa_enrol(request: Request, db: DbSession, form: PostedForm, current: CurrentSession) -> Response:
+def account_mfa_enrol(request: Request, db: DbSession, form: PostedForm, current: CurrentSession,
+                      audit: Audit) -> Response:
     session, user = current
     if mfa.is_enrolled(user):
-        response = RedirectResponse("/account/mfa", status_code=303)
-        flash.add(response, "Two-factor sign-in is already on for your account.", kind="info")
-        return response
-    outcome = _enrol(request, db, user, session.token_hash, form, action="/account/mfa", required=False,
+        return done("/account/mfa", "Two-factor sign-in is already on for your account.", kind="info")
+    outcome = _enrol(request, db, audit, user, session.token_hash, form, action="/account/mfa", required=False,
                      via="account")
     if isinstance(outcome, Response):
         return outcome
     return _recovery_codes_page(request, outcome, "/")
 
-
-# --- admin reset -----------------------------------------------------------------------------------
-
-@router.post("/admin/users/{user_id}/two-factor/reset")
-def admin_reset(request: Request, user_id: int, db: DbSession,
-                admin: User = Depends(require(Permission.manage_users))) -> Response:
-    user = service.get_user(db, user_id)
-    if user is None:
-        raise HTTPException(status_code=404)
-    was_enrolled = mfa.is_enrolled(user)
-    ended = mfa.reset(db, user)
-    audit.record(db, "admin.user_mfa_reset", actor_id=admin.id, object_type="user", object_id=user.id,
-                 ip_address=client_ip(request), correlation_id=request.state.correlation_id,
-                 was_enrolled=was_enrolled, sessions_ended=ended)
-    target = "/login" if user.id == admin.id else f"/admin/users/{user.id}"
-    response = RedirectResponse(target, status_code=303)
-    flash.add(response, f"Two-factor sign-in reset for {user.display_name}: {ended} open session(s) ended. "
-                        "They set it up again when they next sign in.")
-    return response

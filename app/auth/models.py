@@ -49,6 +49,7 @@ class UserSession(Base):
     usable session."""
 
     __tablename__ = "user_sessions"
+    audit_type = "session"
     __table_args__ = (
         CheckConstraint("expires_at > created_at", name="expiry_after_creation"),
         Index("ix_user_sessions_user_id_ended_at", "user_id", "ended_at"),

@@ -1,4 +1,4 @@
-"""Forms for signing in and for administering users."""
+"""Forms for signing in (password and two-factor code) and for administering users."""
 
 from __future__ import annotations
 
@@ -16,6 +16,14 @@ class SignInForm(BaseModel):
     email: str = Field(title="E-mail address", min_length=1, max_length=254)
     password: str = Field(title="Password", min_length=1, max_length=1024)
     next: str | None = Field(default=None, max_length=2000)
+
+
+class CodeForm(BaseModel):
+    """A two-factor code, at sign-in or when setting it up."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(title="the code", min_length=1, max_length=64)
 
 
 class UserCreateForm(BaseModel):

@@ -15,6 +15,7 @@ from app.auth.models import LoginAttempt, Role, User, UserSession
 from app.auth.passwords import dummy_hash, hash_password, verify_password
 from app.config import DEMO_PASSWORD, Settings
 from app.db import utcnow
+from app.errors import RuleBroken
 
 # Sessions are touched at most this often, so that reading pages does not write on every request.
 TOUCH_INTERVAL = timedelta(seconds=60)
@@ -153,21 +154,16 @@ def end_all_sessions(db: Session, user_id: int, reason: str) -> int:
 
 # --- user administration -------------------------------------------------------------------------
 
-class UserRuleError(ValueError):
-    """A change to users that would break a rule (e.g. leave no active admin)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
 def list_users(db: Session) -> list[User]:
     return list(db.scalars(select(User).order_by(User.is_active.desc(), User.display_name)))
 
 
 def get_user(db: Session, user_id: int) -> User | None:
     return db.get(User, user_id)
+
+
+def get_session(db: Session, session_id: int) -> UserSession | None:
+    return db.get(UserSession, session_id)
 
 
 def email_taken(db: Session, email: str, *, except_id: int | None = None) -> bool:
@@ -180,7 +176,7 @@ def email_taken(db: Session, email: str, *, except_id: int | None = None) -> boo
 def create_user(db: Session, *, email: str, display_name: str, role: Role, password: str) -> User:
     email = normalise_email(email)
     if email_taken(db, email):
-        raise UserRuleError("email", "A user with this e-mail address already exists.")
+        raise RuleBroken.on("email", "A user with this e-mail address already exists.")
     user = User(
         email=email, display_name=display_name.strip(), role=role,
         password_hash=hash_password(password), is_active=True, password_changed_at=utcnow(),
@@ -198,7 +194,7 @@ def _active_admins(db: Session) -> int:
 
 def change_user(db: Session, user: User, *, display_name: str, role: Role) -> dict[str, list[str]]:
     if user.role is Role.admin and role is not Role.admin and user.is_active and _active_admins(db) <= 1:
-        raise UserRuleError("role", "This is the only active admin: make another admin first.")
+        raise RuleBroken.on("role", "This is the only active admin: make another admin first.")
     changes: dict[str, list[str]] = {}
     if user.display_name != display_name.strip():
         changes["display_name"] = ["changed"]  # names are not copied into the audit log
@@ -212,9 +208,9 @@ def change_user(db: Session, user: User, *, display_name: str, role: Role) -> di
 
 def deactivate_user(db: Session, user: User, *, acting_user: User) -> int:
     if user.id == acting_user.id:
-        raise UserRuleError("user", "You cannot deactivate your own account.")
+        raise RuleBroken.on("user", "You cannot deactivate your own account.")
     if not user.is_active:
-        raise UserRuleError("user", "This account is already deactivated.")
+        raise RuleBroken.on("user", "This account is already deactivated.")
     user.is_active = False
     user.deactivated_at = utcnow()
     ended = end_all_sessions(db, user.id, reason="user_deactivated")
@@ -224,7 +220,7 @@ def deactivate_user(db: Session, user: User, *, acting_user: User) -> int:
 
 def reactivate_user(db: Session, user: User) -> None:
     if user.is_active:
-        raise UserRuleError("user", "This account is already active.")
+        raise RuleBroken.on("user", "This account is already active.")
     user.is_active = True
     user.deactivated_at = None
     db.flush()
@@ -244,9 +240,12 @@ def active_sessions(db: Session, settings: Settings) -> list[tuple[UserSession, 
     ).all()]
 
 
-def set_password(db: Session, user: User, password: str, *, keep_session_id: int | None = None) -> int:
+def set_password(db: Session, settings: Settings, user: User, password: str, *,
+                 keep_session_id: int | None = None) -> int:
     """A new password for `user`; every session they have open ends, so whoever held the old one is out.
     `keep_session_id` spares the session of someone changing their own password."""
+    if settings.is_production and password == DEMO_PASSWORD:
+        raise RuleBroken.on("password", "The public demo password cannot be used here.")
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     ended = end_other_sessions(db, user.id, keep_session_id=keep_session_id, reason="password_changed")

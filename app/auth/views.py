@@ -1,16 +1,16 @@
-"""Sign-in and sign-out pages, and the admin's user management pages."""
+"""Sign-in and sign-out pages, and the admin's user and session management pages."""
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from app.audit import service as audit
+from app.audit.deps import Audit, PublicAudit
 from app.audit.models import Outcome
 from app.auth import mfa, mfa_views, service
 from app.auth.deps import (
@@ -21,14 +21,17 @@ from app.auth.deps import (
     require,
     safe_next,
     session_cookie_name,
+    token_matches,
 )
 from app.auth.models import Role, User, UserSession
 from app.auth.permissions import Permission
 from app.auth.schemas import NewPasswordForm, SignInForm, UserCreateForm, UserUpdateForm
-from app.config import DEMO_PASSWORD, get_settings
+from app.config import get_settings
 from app.db import DbSession
-from app.web import flash
-from app.web.forms import FORM_ERROR, PostedForm, PublicForm, validate_form
+from app.errors import NotFound
+from app.web.forms import FORM_ERROR, Posted, PublicForm, shown_on, validate_form
+from app.web.params import Id
+from app.web.redirects import done
 from app.web.templating import render
 
 router = APIRouter()
@@ -71,18 +74,17 @@ def login_form(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/login", dependencies=[PUBLIC])
-def login_submit(request: Request, db: DbSession, form: PublicForm) -> Response:
+def login_submit(request: Request, db: DbSession, audit: PublicAudit, form: PublicForm) -> Response:
     settings = get_settings()
     ip = client_ip(request)
     cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE)
     posted_token = form.get("csrf_token")
     problem = origin_problem(request)
     if problem is None and (not cookie_token or not isinstance(posted_token, str)
-                            or not hmac.compare_digest(cookie_token, posted_token)):
+                            or not token_matches(posted_token, cookie_token)):
         problem = "missing token" if not posted_token else "wrong token"
     if problem:
-        audit.record(db, "security.csrf_rejected", actor_id=None, outcome=Outcome.denied, ip_address=ip,
-                     correlation_id=request.state.correlation_id, reason=problem, path="/login")
+        audit.record("security.csrf_rejected", outcome=Outcome.denied, reason=problem, path="/login")
         return _login_page(request, status_code=403, notice=(
             "This sign-in form had expired or came from another site. Nothing was sent: try again."))
 
@@ -95,22 +97,20 @@ def login_submit(request: Request, db: DbSession, form: PublicForm) -> Response:
     assert data is not None  # noqa: S101  (type narrowing: the code above guarantees it)
     outcome = service.sign_in(db, settings, data.email, data.password, ip,
                               session_waits=lambda user: mfa.second_step(settings, user) is not None)
-    actor_id = outcome.user.id if outcome.user is not None else None
+    audit.actor_id = outcome.user.id if outcome.user is not None else None
     if outcome.failure:
         if outcome.failure.startswith("throttled"):
-            audit.record(db, "auth.sign_in_throttled", actor_id=actor_id, outcome=Outcome.denied, ip_address=ip,
-                         correlation_id=request.state.correlation_id, scope=outcome.failure.split("_", 1)[1])
+            audit.record("auth.sign_in_throttled", outcome=Outcome.denied, scope=outcome.failure.split("_", 1)[1])
             minutes = settings.login_throttle_window_minutes
             return _login_page(request, status_code=429, values={"email": data.email}, errors={
                 FORM_ERROR: f"Too many failed attempts. Wait {minutes} minutes, then try again, "
                             "or ask an administrator to check your account."})
-        audit.record(db, "auth.sign_in_failed", actor_id=actor_id, outcome=Outcome.failure, ip_address=ip,
-                     correlation_id=request.state.correlation_id, reason=outcome.failure)
+        audit.record("auth.sign_in_failed", outcome=Outcome.failure, reason=outcome.failure)
         return _login_page(request, status_code=401, values={"email": data.email},
                            errors={FORM_ERROR: BAD_CREDENTIALS}, next_path=data.next or "/")
 
     if outcome.token is None and outcome.user is not None:
-        response = mfa_views.begin_second_step(request, db, outcome.user, data.next)
+        response = mfa_views.begin_second_step(request, db, audit, outcome.user, data.next)
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
         return response
     assert outcome.token is not None and outcome.user is not None  # noqa: S101  (type narrowing: the code above guarantees it)
@@ -118,8 +118,7 @@ def login_submit(request: Request, db: DbSession, form: PublicForm) -> Response:
     if previous:
         # A fresh token at every sign-in; whatever session the browser held before is closed.
         service.end_session_by_token(db, previous, reason="replaced_at_sign_in")
-    audit.record(db, "auth.sign_in", actor_id=outcome.user.id, ip_address=ip,
-                 correlation_id=request.state.correlation_id)
+    audit.record("auth.sign_in")
     response = RedirectResponse(safe_next(data.next), status_code=303)
     response.set_cookie(session_cookie_name(), outcome.token, httponly=True, samesite="lax", path="/",
                         secure=settings.is_production)
@@ -128,15 +127,12 @@ def login_submit(request: Request, db: DbSession, form: PublicForm) -> Response:
 
 
 @router.post("/logout", dependencies=[Depends(require(Permission.view_home))])
-def logout(request: Request, db: DbSession, current: CurrentSession) -> Response:
-    session, user = current
-    service.end_session(session, reason="signed_out")
-    audit.record(db, "auth.sign_out", actor_id=user.id, ip_address=client_ip(request),
-                 correlation_id=request.state.correlation_id)
-    response = RedirectResponse("/login", status_code=303)
+def logout(current: CurrentSession, audit: Audit) -> Response:
+    service.end_session(current[0], reason="signed_out")
+    audit.record("auth.sign_out")
+    response = done("/login", "You have signed out.")
     response.delete_cookie(session_cookie_name(), path="/", secure=get_settings().is_production,
                            httponly=True, samesite="lax")
-    flash.add(response, "You have signed out.")
     return response
 
 
@@ -147,11 +143,15 @@ ManageUsers = Depends(require(Permission.manage_users))
 ROLE_CHOICES = [(r.value, r.label) for r in Role]
 
 
-def _user_or_404(db: DbSession, user_id: int) -> User:
+def user_by_id(user_id: Id, db: DbSession, _admin: User = ManageUsers) -> User:
+    """The account named in the path; the permission is checked first, so only an admin learns which ids exist."""
     user = service.get_user(db, user_id)
     if user is None:
-        raise HTTPException(status_code=404)
+        raise NotFound
     return user
+
+
+Account = Annotated[User, Depends(user_by_id)]
 
 
 @admin_router.get("", dependencies=[ManageUsers])
@@ -164,111 +164,82 @@ def user_new(request: Request) -> Response:
     return render(request, "admin/user_new.html", {"errors": {}, "values": {}, "roles": ROLE_CHOICES})
 
 
-@admin_router.post("/new")
-def user_create(request: Request, db: DbSession, form: PostedForm, admin: User = ManageUsers) -> Response:
-    result = validate_form(form, UserCreateForm)
-    data = result.data
-    if data is not None and service.email_taken(db, data.email):
-        result.errors["email"] = "A user with this e-mail address already exists."
-    if not result.ok or data is None:
-        values = {k: v for k, v in result.values.items() if k != "password"}
-        return render(request, "admin/user_new.html", {"errors": result.errors, "values": values,
-                                                        "roles": ROLE_CHOICES}, status_code=422)
+@admin_router.post("/new", dependencies=[ManageUsers])
+def user_create(db: DbSession, audit: Audit, data: UserCreateForm = Posted(UserCreateForm)) -> Response:
     user = service.create_user(db, email=data.email, display_name=data.display_name, role=data.role,
                                password=data.password)
-    audit.record(db, "admin.user_created", actor_id=admin.id, object_type="user", object_id=user.id,
-                 ip_address=client_ip(request), correlation_id=request.state.correlation_id, role=user.role.value)
-    response = RedirectResponse("/admin/users", status_code=303)
-    flash.add(response, f"Account created for {user.display_name}.")
-    return response
+    audit.record("admin.user_created", user, role=user.role.value)
+    return done("/admin/users", f"Account created for {user.display_name}.")
 
 
-@admin_router.get("/{user_id}", dependencies=[ManageUsers])
-def user_edit(request: Request, user_id: int, db: DbSession) -> Response:
-    user = _user_or_404(db, user_id)
-    values = {"display_name": user.display_name, "role": user.role.value}
-    return render(request, "admin/user_edit.html", {"user": user, "errors": {}, "values": values,
+@admin_router.get("/{user_id}")
+def user_edit(request: Request, user: Account) -> Response:
+    # The saved details stay beside `values`: when another form of this page is shown again (a rejected
+    # password), `values` holds only what that form sent, and the details form still shows what is saved.
+    saved = {"display_name": user.display_name, "role": user.role.value}
+    return render(request, "admin/user_edit.html", {"user": user, "errors": {}, "values": saved, "saved": saved,
                                                      "roles": ROLE_CHOICES})
 
 
 @admin_router.post("/{user_id}")
-def user_update(request: Request, user_id: int, db: DbSession, form: PostedForm,
-                admin: User = ManageUsers) -> Response:
-    user = _user_or_404(db, user_id)
-    result = validate_form(form, UserUpdateForm)
-    data = result.data
-    if data is not None:
-        try:
-            changes = service.change_user(db, user, display_name=data.display_name, role=data.role)
-        except service.UserRuleError as exc:
-            result.errors[exc.field] = exc.message
-    if not result.ok or data is None:
-        return render(request, "admin/user_edit.html", {"user": user, "errors": result.errors,
-                                                         "values": result.values, "roles": ROLE_CHOICES},
-                      status_code=422)
+def user_update(user: Account, db: DbSession, audit: Audit,
+                data: UserUpdateForm = Posted(UserUpdateForm)) -> Response:
+    changes = service.change_user(db, user, display_name=data.display_name, role=data.role)
     if changes:
-        audit.record(db, "admin.user_changed", actor_id=admin.id, object_type="user", object_id=user.id,
-                     ip_address=client_ip(request), correlation_id=request.state.correlation_id, changes=changes)
-    response = RedirectResponse("/admin/users", status_code=303)
-    flash.add(response, "Account updated." if changes else "Nothing was changed.")
-    return response
+        audit.record("admin.user_changed", user, changes=changes)
+    return done("/admin/users", "Account updated." if changes else "Nothing was changed.")
 
 
 @admin_router.post("/{user_id}/deactivate")
-def user_deactivate(request: Request, user_id: int, db: DbSession, admin: User = ManageUsers) -> Response:
-    user = _user_or_404(db, user_id)
-    try:
-        ended = service.deactivate_user(db, user, acting_user=admin)
-    except service.UserRuleError as exc:
-        return render(request, "admin/user_edit.html", {
-            "user": user, "errors": {FORM_ERROR: exc.message}, "roles": ROLE_CHOICES,
-            "values": {"display_name": user.display_name, "role": user.role.value}}, status_code=422)
-    audit.record(db, "admin.user_deactivated", actor_id=admin.id, object_type="user", object_id=user.id,
-                 ip_address=client_ip(request), correlation_id=request.state.correlation_id, sessions_ended=ended)
-    response = RedirectResponse("/admin/users", status_code=303)
-    flash.add(response, f"{user.display_name} can no longer sign in; {ended} open session(s) ended.")
-    return response
+@shown_on("/admin/users/{user_id}")
+def user_deactivate(user: Account, db: DbSession, audit: Audit, admin: User = ManageUsers) -> Response:
+    ended = service.deactivate_user(db, user, acting_user=admin)
+    audit.record("admin.user_deactivated", user, sessions_ended=ended)
+    return done("/admin/users", f"{user.display_name} can no longer sign in; {ended} open session(s) ended.")
 
 
 @admin_router.post("/{user_id}/reactivate")
-def user_reactivate(request: Request, user_id: int, db: DbSession, admin: User = ManageUsers) -> Response:
-    user = _user_or_404(db, user_id)
-    try:
-        service.reactivate_user(db, user)
-    except service.UserRuleError as exc:
-        return render(request, "admin/user_edit.html", {
-            "user": user, "errors": {FORM_ERROR: exc.message}, "roles": ROLE_CHOICES,
-            "values": {"display_name": user.display_name, "role": user.role.value}}, status_code=422)
-    audit.record(db, "admin.user_reactivated", actor_id=admin.id, object_type="user", object_id=user.id,
-                 ip_address=client_ip(request), correlation_id=request.state.correlation_id)
-    response = RedirectResponse("/admin/users", status_code=303)
-    flash.add(response, f"{user.display_name} can sign in again.")
-    return response
+@shown_on("/admin/users/{user_id}")
+def user_reactivate(user: Account, db: DbSession, audit: Audit) -> Response:
+    service.reactivate_user(db, user)
+    audit.record("admin.user_reactivated", user)
+    return done("/admin/users", f"{user.display_name} can sign in again.")
 
 
 @admin_router.post("/{user_id}/password")
-def user_set_password(request: Request, user_id: int, db: DbSession, form: PostedForm, current: CurrentSession,
-                      admin: User = ManageUsers) -> Response:
-    user = _user_or_404(db, user_id)
-    result = validate_form(form, NewPasswordForm)
-    if result.data is not None and get_settings().is_production and result.data.password == DEMO_PASSWORD:
-        result.errors["password"] = "The public demo password cannot be used here."  # noqa: S105 (a message)
-    if not result.ok or result.data is None:
-        return render(request, "admin/user_edit.html", {
-            "user": user, "errors": result.errors, "roles": ROLE_CHOICES,
-            "values": {"display_name": user.display_name, "role": user.role.value}}, status_code=422)
+@shown_on("/admin/users/{user_id}")
+def user_set_password(user: Account, db: DbSession, current: CurrentSession, audit: Audit,
+                      admin: User = ManageUsers, data: NewPasswordForm = Posted(NewPasswordForm)) -> Response:
     own_session = current[0].id if user.id == admin.id else None
-    ended = service.set_password(db, user, result.data.password, keep_session_id=own_session)
-    audit.record(db, "admin.user_password_set", actor_id=admin.id, object_type="user", object_id=user.id,
-                 ip_address=client_ip(request), correlation_id=request.state.correlation_id, sessions_ended=ended)
-    response = RedirectResponse(f"/admin/users/{user.id}", status_code=303)
-    flash.add(response, f"New password set for {user.display_name}; {ended} open session(s) ended.")
-    return response
+    ended = service.set_password(db, get_settings(), user, data.password, keep_session_id=own_session)
+    audit.record("admin.user_password_set", user, sessions_ended=ended)
+    return done(f"/admin/users/{user.id}", f"New password set for {user.display_name}; {ended} open session(s) ended.")
+
+
+@admin_router.post("/{user_id}/two-factor/reset")
+def user_mfa_reset(user: Account, db: DbSession, audit: Audit, admin: User = ManageUsers) -> Response:
+    was_enrolled = mfa.is_enrolled(user)
+    ended = mfa.reset(db, user)
+    audit.record("admin.user_mfa_reset", user, was_enrolled=was_enrolled, sessions_ended=ended)
+    # Resetting your own ends the session in use too.
+    return done("/login" if user.id == admin.id else f"/admin/users/{user.id}",
+                f"Two-factor sign-in reset for {user.display_name}: {ended} open session(s) ended. "
+                "They set it up again when they next sign in.")
 
 
 # --- admin: sessions -----------------------------------------------------------------------------
 
 sessions_router = APIRouter(prefix="/admin/sessions")
+
+
+def session_by_id(session_id: Id, db: DbSession, _admin: User = ManageUsers) -> UserSession:
+    session = service.get_session(db, session_id)
+    if session is None:
+        raise NotFound
+    return session
+
+
+SignedInSession = Annotated[UserSession, Depends(session_by_id)]
 
 
 @sessions_router.get("", dependencies=[ManageUsers])
@@ -283,33 +254,21 @@ def sessions_list(request: Request, db: DbSession, current: CurrentSession) -> R
 
 
 @sessions_router.post("/{session_id}/end")
-def session_end(request: Request, session_id: int, db: DbSession, current: CurrentSession,
-                admin: User = ManageUsers) -> Response:
-    session = db.get(UserSession, session_id)
-    if session is None:
-        raise HTTPException(status_code=404)
-    response = RedirectResponse("/admin/sessions", status_code=303)
+def session_end(session: SignedInSession, current: CurrentSession, audit: Audit) -> Response:
     if session.ended_at is not None:
-        flash.add(response, "That session had already ended; nothing was changed.")
-        return response
+        return done("/admin/sessions", "That session had already ended; nothing was changed.")
     service.end_session(session, reason="ended_by_admin")
-    audit.record(db, "admin.session_ended", actor_id=admin.id, object_type="session", object_id=session.id,
-                 ip_address=client_ip(request), correlation_id=request.state.correlation_id,
+    audit.record("admin.session_ended", object_type="session", object_id=session.id,
                  session_user_id=session.user_id)
-    flash.add(response, "Session ended: that browser must sign in again." if session.id != current[0].id
-              else "Your own session ended: sign in again to carry on.")
-    return response
+    return done("/admin/sessions", "Session ended: that browser must sign in again." if session.id != current[0].id
+                else "Your own session ended: sign in again to carry on.")
 
 
 @sessions_router.post("/users/{user_id}/end")
-def user_sessions_end(request: Request, user_id: int, db: DbSession, current: CurrentSession,
+def user_sessions_end(user: Account, db: DbSession, current: CurrentSession, audit: Audit,
                       admin: User = ManageUsers) -> Response:
-    user = _user_or_404(db, user_id)
     # Someone ending all their own sessions keeps the one they are using, as with a new password.
     ended = service.end_all_sessions(db, user.id, reason="ended_by_admin") if user.id != admin.id else (
         service.end_other_sessions(db, user.id, keep_session_id=current[0].id, reason="ended_by_admin"))
-    audit.record(db, "admin.user_sessions_ended", actor_id=admin.id, object_type="user", object_id=user.id,
-                 ip_address=client_ip(request), correlation_id=request.state.correlation_id, sessions_ended=ended)
-    response = RedirectResponse("/admin/sessions", status_code=303)
-    flash.add(response, f"{ended} session(s) of {user.display_name} ended.")
-    return response
+    audit.record("admin.user_sessions_ended", user, sessions_ended=ended)
+    return done("/admin/sessions", f"{ended} session(s) of {user.display_name} ended.")

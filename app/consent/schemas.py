@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from app.consent.models import ConsentMethod, ConsentPurpose
 from app.detention.schemas import typed_date
-from app.web.forms import FieldErrors
+from app.errors import RuleBroken
+from app.web.params import FormId, VersionToken
 
 PURPOSE_LABELS: dict[ConsentPurpose, str] = {
     ConsentPurpose.care_record: "Care record",
@@ -38,12 +39,13 @@ class ConsentForm(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     purpose: ConsentPurpose = Field(title="What the consent is for")
-    organisation_id: int | None = Field(default=None, title="Organisation")
+    organisation_id: FormId | None = Field(default=None, title="Organisation")
     given_date: date = Field(title="Date consent was given")
     method: ConsentMethod = Field(title="How consent was given")
     interpreter_language: str | None = Field(default=None, title="Interpreter's language", max_length=60)
     notes: str | None = Field(default=None, title="Notes", max_length=4000)
-    version: int = Field(title="Version")
+    # The person's version the form was loaded at (consents have none of their own).
+    version: VersionToken = Field(default=None, title="Version")
 
     _parse_dates = _dates("given_date")
 
@@ -58,7 +60,7 @@ class ConsentForm(BaseModel):
         if self.method in INTERPRETED_METHODS and not self.interpreter_language:
             problems["interpreter_language"] = "Enter the language the interpreter used."
         if problems:
-            raise FieldErrors(problems)
+            raise RuleBroken(problems)
         return self
 
 
@@ -66,6 +68,7 @@ class WithdrawForm(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     withdrawn_date: date = Field(title="Date consent was withdrawn")
-    version: int = Field(title="Version")
+    # The person's version the form was loaded at (consents have none of their own).
+    version: VersionToken = Field(default=None, title="Version")
 
     _parse_dates = _dates("withdrawn_date")

@@ -13,22 +13,13 @@ from sqlalchemy.orm import Session, aliased
 from app.audit import revisions
 from app.auth.models import User
 from app.consent.models import Consent, ConsentPurpose
-from app.consent.schemas import ConsentForm
+from app.consent.schemas import ConsentForm, WithdrawForm
 from app.dates import format_date as _day
+from app.db import check_version
+from app.errors import FORM_ERROR, RuleBroken
 from app.people.models import Person
-from app.people.service import check_version, touch
+from app.people.service import touch
 from app.referrals.models import Organisation
-
-
-class ConsentRuleError(ValueError):
-    """A consent change that would break a rule, with a message for each field concerned."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
-
-
-
 
 # --- the public question ----------------------------------------------------------------------------
 
@@ -110,16 +101,14 @@ def _snapshot(consent: Consent) -> dict[str, Any]:
             "withdrawn_date": consent.withdrawn_date, "withdrawal_recorded_by_id": consent.withdrawal_recorded_by_id}
 
 
-
-
 def _clean(value: str | None) -> str | None:
     value = (value or "").strip()
     return value or None
 
 
 def record_consent(db: Session, actor_id: int, person: Person, data: ConsentForm, *, today: date) -> Consent:
-    """Record a consent the person gave. ConsentRuleError for a date in the future or an organisation that is
-    not active; VersionConflict if the record changed since the form was loaded."""
+    """Record a consent the person gave. RuleBroken for a date in the future or an organisation that is not
+    active; StaleForm if the record changed since the form was loaded."""
     check_version(person, data.version)
     errors: dict[str, str] = {}
     if data.given_date > today:
@@ -129,7 +118,7 @@ def record_consent(db: Session, actor_id: int, person: Person, data: ConsentForm
         if organisation is None or not organisation.is_active:
             errors["organisation_id"] = "Choose an active organisation from the list."
     if errors:
-        raise ConsentRuleError(errors)
+        raise RuleBroken(errors)
     consent = Consent(person_id=person.id, purpose=data.purpose, organisation_id=data.organisation_id,
                       given_date=data.given_date, method=data.method,
                       interpreter_language=_clean(data.interpreter_language), notes=_clean(data.notes),
@@ -142,26 +131,21 @@ def record_consent(db: Session, actor_id: int, person: Person, data: ConsentForm
     return consent
 
 
-def withdraw_consent(db: Session, actor_id: int, person: Person, consent_id: int, *, withdrawn_date: date,
-                     version: int, today: date) -> Consent:
-    """Record that the person withdrew a consent. From that day on, features that need it are refused.
-    LookupError if the consent is not this person's."""
-    check_version(person, version)
-    consent = get_consent(db, person.id, consent_id)
-    if consent is None:
-        raise LookupError(consent_id)
+def withdraw_consent(db: Session, actor_id: int, person: Person, consent: Consent, data: WithdrawForm, *,
+                     today: date) -> None:
+    """Record that the person withdrew a consent. From that day on, features that need it are refused."""
+    check_version(person, data.version)
     if consent.withdrawn_date is not None:
-        raise ConsentRuleError({"__form__": f"This consent was already withdrawn on {_day(consent.withdrawn_date)}."})
-    if withdrawn_date > today:
-        raise ConsentRuleError({"withdrawn_date": "The date consent was withdrawn cannot be in the future."})
-    if withdrawn_date < consent.given_date:
-        raise ConsentRuleError({"withdrawn_date": (
-            f"The date consent was withdrawn must be on or after the date it was given, {_day(consent.given_date)}.")})
+        raise RuleBroken.on(FORM_ERROR, f"This consent was already withdrawn on {_day(consent.withdrawn_date)}.")
+    if data.withdrawn_date > today:
+        raise RuleBroken.on("withdrawn_date", "The date consent was withdrawn cannot be in the future.")
+    if data.withdrawn_date < consent.given_date:
+        raise RuleBroken.on("withdrawn_date", (
+            f"The date consent was withdrawn must be on or after the date it was given, {_day(consent.given_date)}."))
     before = _snapshot(consent)
-    consent.withdrawn_date = withdrawn_date
+    consent.withdrawn_date = data.withdrawn_date
     consent.withdrawal_recorded_by_id = actor_id
     touch(person)
     db.flush()
     revisions.record(db, actor_id=actor_id, table="consents", row_id=consent.id, person_id=person.id,
                      before=before, after=_snapshot(consent))
-    return consent

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, object_session
 
+from app.crypto import registry
 from app.crypto.keyring import session_keyring
 from app.crypto.primitives import DecryptionError, open_sealed, seal
 
@@ -31,8 +31,6 @@ from app.crypto.primitives import DecryptionError, open_sealed, seal
 _PENDING = b"\x00awaiting-seal"
 # A JSON value stored unsealed because its row belongs to no person (a revision of a user account, say).
 _PLAIN_JSON = 0
-
-_REGISTRY: dict[type, list[SealedField]] = {}
 
 
 def encode(kind: str, value: Any) -> bytes:
@@ -73,8 +71,7 @@ class SealedField:
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
-        _REGISTRY.setdefault(owner, []).append(self)
-        sealed_classes.cache_clear()
+        registry.register(owner, self)
 
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
@@ -137,12 +134,7 @@ def forget(db: Session, obj: Any, name: str) -> None:
 
 
 def sealed_fields(cls: type) -> list[SealedField]:
-    return [f for klass in cls.__mro__ for f in _REGISTRY.get(klass, [])]
-
-
-@lru_cache
-def sealed_classes() -> frozenset[type]:
-    return frozenset(_REGISTRY)
+    return registry.fields_of(cls)
 
 
 def person_of(obj: Any, session: Session) -> int | None:

@@ -1,4 +1,5 @@
-"""Per-session cache of people's data keys, and the process-wide blind-index key.
+"""The keys in use: the master keyring from the settings, a per-session cache of people's data keys, and the
+process-wide blind-index key.
 
 A session opens each person's key at most once, and loads the keys of many people in one statement: when one
 is missing it also fetches every other person whose sealed rows are already loaded in the session (a list page
@@ -7,15 +8,44 @@ of 50 people costs one key query, not 50).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.config import Settings, get_settings
+from app.crypto import registry
 from app.crypto.models import IndexKey, PersonKey
-from app.crypto.primitives import KeyMissing, MasterKeyring, master_keyring, new_key
+from app.crypto.primitives import KEY_BYTES, KeyMissing, MasterKeyring, new_key, parse_master_keys
 from app.db import utcnow
+
+
+def _derived_development_key(settings: Settings) -> MasterKeyring:
+    """Development and tests only (production refuses to start without a master key): one key derived from the
+    secret key, so the demo runs without configuration."""
+    key = HKDF(algorithm=SHA256(), length=KEY_BYTES, salt=None, info=b"casework master key").derive(
+        settings.secret_key.encode())
+    return MasterKeyring((("dev", key),))
+
+
+_rings: dict[str, MasterKeyring] = {}
+
+
+def master_keyring(settings: Settings | None = None) -> MasterKeyring:
+    settings = settings or get_settings()
+    text = settings.master_key_text
+    cache_key = text or "derived:" + hashlib.sha256(settings.secret_key.encode()).hexdigest()
+    ring = _rings.get(cache_key)
+    if ring is None:
+        ring = parse_master_keys(text) if text else _derived_development_key(settings)
+        _rings.clear()
+        _rings[cache_key] = ring
+    return ring
+
 
 _INFO_KEY = "casework_keyring"
 _CHUNK = 500
@@ -77,9 +107,7 @@ class SessionKeyring:
 
     def _loaded_people(self) -> set[int]:
         """People whose sealed rows sit in the session's identity map (read-ahead for the key query)."""
-        from app.crypto.fields import sealed_classes
-
-        classes = sealed_classes()
+        classes = registry.sealed_classes()
         people: set[int] = set()
         for obj in list(self.session.identity_map.values()):
             if type(obj) in classes:
@@ -96,10 +124,6 @@ def session_keyring(session: Session) -> SessionKeyring:
         ring = SessionKeyring(session, master)
         session.info[_INFO_KEY] = ring
     return ring
-
-
-def forget_session_keys(session: Session) -> None:
-    session.info.pop(_INFO_KEY, None)
 
 
 # --- the blind-index key -------------------------------------------------------------------------------------

@@ -18,10 +18,6 @@ from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-from app.config import Settings, get_settings
 
 VERSION = 1
 NONCE_BYTES = 12
@@ -114,29 +110,6 @@ def parse_master_keys(text: str) -> MasterKeyring:
     if not keys:
         raise ValueError("no master key configured")
     return MasterKeyring(tuple(keys))
-
-
-def _derived_development_key(settings: Settings) -> MasterKeyring:
-    """Development and tests only (production refuses to start without a master key): one key derived from the
-    secret key, so the demo runs without configuration."""
-    key = HKDF(algorithm=SHA256(), length=KEY_BYTES, salt=None, info=b"casework master key").derive(
-        settings.secret_key.encode())
-    return MasterKeyring((("dev", key),))
-
-
-_rings: dict[str, MasterKeyring] = {}
-
-
-def master_keyring(settings: Settings | None = None) -> MasterKeyring:
-    settings = settings or get_settings()
-    text = settings.master_key_text
-    cache_key = text or "derived:" + hashlib.sha256(settings.secret_key.encode()).hexdigest()
-    ring = _rings.get(cache_key)
-    if ring is None:
-        ring = parse_master_keys(text) if text else _derived_development_key(settings)
-        _rings.clear()
-        _rings[cache_key] = ring
-    return ring
 
 
 def generate_master_key_entry(key_id: str) -> str:

@@ -19,9 +19,9 @@ from app.auth.models import Role, User
 from app.auth.passwords import hash_password
 from app.consent.models import Consent
 from app.crypto.fields import seal_value, sealed_fields
-from app.crypto.keyring import index_key_for_connection, person_key_label
+from app.crypto.keyring import index_key_for_connection, master_keyring, person_key_label
 from app.crypto.models import PersonKey
-from app.crypto.primitives import master_keyring, new_key
+from app.crypto.primitives import new_key
 from app.db import refresh_statistics
 from app.demo import names
 from app.detention.models import DetentionEpisode, Facility, Placement

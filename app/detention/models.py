@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.crypto.fields import SealedField
 from app.db import Base, str_enum
-
-if TYPE_CHECKING:
-    from app.people.models import Person
 
 
 class FacilityType(enum.StrEnum):
@@ -111,7 +107,6 @@ class DetentionEpisode(Base):
     notes_sealed: Mapped[bytes | None] = mapped_column("notes", LargeBinary)
     notes = SealedField("notes_sealed", "detention_episodes.notes")
 
-    person: Mapped[Person] = relationship(back_populates="episodes", lazy="raise")
     placements: Mapped[list[Placement]] = relationship(
         back_populates="episode", lazy="raise", cascade="all, delete-orphan", order_by="Placement.date_in"
     )

@@ -1,12 +1,14 @@
-"""Forms for the admin's facility pages: a facility's details, and closing it."""
+"""Forms for facilities, detentions, transfers, bail and GP exams, and the date and time readers other forms use."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.detention.models import BailOutcome, EndReason, FacilityType
+from app.web.params import FormId, VersionToken
 
 # Date inputs send ISO dates; where a browser shows a plain text box, people type UK-style dates.
 TYPED_DATE_FORMATS = ("%d %B %Y", "%d %b %Y", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
@@ -68,7 +70,7 @@ def local_datetime(value: object) -> object:
     return value
 
 
-def _dates(*names: str):  # type: ignore[no-untyped-def]
+def _dates(*names: str) -> Any:
     return field_validator(*names, mode="before")(lambda cls, value: typed_date(value))
 
 
@@ -77,12 +79,12 @@ class EpisodeStartForm(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    facility_id: int = Field(title="Facility")
+    facility_id: FormId = Field(title="Facility")
     start_date: date = Field(title="Date detained")
     end_date: date | None = Field(default=None, title="Date the detention ended")
     end_reason: EndReason | None = Field(default=None, title="Why the detention ended")
     arrived_at: datetime | None = Field(default=None, title="Time of arrival")
-    version: int = Field(title="Version")
+    version: VersionToken = Field(default=None, title="Version")
 
     _parse_dates = _dates("start_date", "end_date")
     _parse_times = field_validator("arrived_at", mode="before")(lambda cls, value: local_datetime(value))
@@ -91,10 +93,10 @@ class EpisodeStartForm(BaseModel):
 class TransferForm(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    facility_id: int = Field(title="Facility moved to")
+    facility_id: FormId = Field(title="Facility moved to")
     transfer_date: date = Field(title="Date of the transfer")
     arrived_at: datetime | None = Field(default=None, title="Time of arrival")
-    version: int = Field(title="Version")
+    version: VersionToken = Field(default=None, title="Version")
 
     _parse_dates = _dates("transfer_date")
     _parse_times = field_validator("arrived_at", mode="before")(lambda cls, value: local_datetime(value))
@@ -105,7 +107,7 @@ class EpisodeEndForm(BaseModel):
 
     end_date: date = Field(title="Date the detention ended")
     end_reason: EndReason = Field(title="Why the detention ended")
-    version: int = Field(title="Version")
+    version: VersionToken = Field(default=None, title="Version")
 
     _parse_dates = _dates("end_date")
 
@@ -115,7 +117,7 @@ class BailForm(BaseModel):
 
     application_date: date = Field(title="Date of the bail application")
     outcome: BailOutcome = Field(title="Outcome")
-    version: int = Field(title="Version")
+    version: VersionToken = Field(default=None, title="Version")
 
     _parse_dates = _dates("application_date")
 
@@ -126,6 +128,6 @@ class GpExamForm(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     gp_exam_at: datetime = Field(title="Time of the GP examination")
-    version: int = Field(title="Version")
+    version: VersionToken = Field(default=None, title="Version")
 
     _parse_times = field_validator("gp_exam_at", mode="before")(lambda cls, value: local_datetime(value))

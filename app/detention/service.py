@@ -1,4 +1,4 @@
-"""Facilities (the detention estate): queries and the rules for adding, changing, closing and reopening them."""
+"""Facilities and detentions: the estate's queries and rules, and a person's detentions, transfers, bail and GP exam."""
 
 from __future__ import annotations
 
@@ -14,29 +14,14 @@ from app import config
 from app.audit import revisions
 from app.dates import format_date as _day
 from app.dates import organisation_today
-from app.db import utcnow
-from app.detention.models import BailOutcome, DetentionEpisode, EndReason, Facility, FacilityType, Placement
+from app.db import check_version, utcnow
+from app.detention.models import DetentionEpisode, EndReason, Facility, FacilityType, Placement
+from app.detention.schemas import BailForm, EpisodeEndForm, EpisodeStartForm, GpExamForm, TransferForm
+from app.errors import FORM_ERROR, RuleBroken
 from app.people.models import Person, PersonStatus
-from app.people.service import check_version, touch
+from app.people.service import touch
 
 DUPLICATE_NAME = "A facility with this name already exists."
-
-
-class FacilityRuleError(ValueError):
-    """A facility change that would break a rule. `errors` maps each field to its message (first one also
-    as `field` and `message`), so that a form can show every problem at once."""
-
-    def __init__(self, field: str, message: str, *, more: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-        self.errors = {field: message, **(more or {})}
-
-    @classmethod
-    def of(cls, errors: dict[str, str]) -> FacilityRuleError:
-        (field, message), *rest = errors.items()
-        return cls(field, message, more=dict(rest))
-
 
 
 # --- queries ------------------------------------------------------------------------------------
@@ -111,17 +96,17 @@ def _flush_guarding_name(db: Session, facility: Facility, values: dict[str, Any]
             if new:
                 db.add(facility)
     except IntegrityError:
-        raise FacilityRuleError("name", DUPLICATE_NAME) from None
+        raise RuleBroken.on("name", DUPLICATE_NAME) from None
 
 
 def create_facility(db: Session, *, name: str, type: FacilityType, operator: str | None = None,
                     region: str | None = None, opened_date: date | None = None,
                     today: date | None = None) -> Facility:
-    """Add an open facility. Raises FacilityRuleError for a duplicate name or an opening date in the future."""
+    """Add an open facility. Raises RuleBroken for a duplicate name or an opening date in the future."""
     name = name.strip()
     problems = _detail_problems(db, name=name, opened_date=opened_date, today=today or organisation_today())
     if problems:
-        raise FacilityRuleError.of(problems)
+        raise RuleBroken(problems)
     facility = Facility()
     _flush_guarding_name(db, facility, {
         "name": name, "type": type, "operator": _clean(operator), "region": _clean(region),
@@ -147,7 +132,7 @@ def update_facility(db: Session, facility: Facility, *, name: str, type: Facilit
     problems = _detail_problems(db, name=name, opened_date=opened_date, today=today or organisation_today(),
                                 facility=facility)
     if problems:
-        raise FacilityRuleError.of(problems)
+        raise RuleBroken(problems)
     wanted: dict[str, Any] = {"name": name, "type": type, "operator": _clean(operator), "region": _clean(region),
                               "opened_date": opened_date}
     changed = {key: value for key, value in wanted.items() if getattr(facility, key) != value}
@@ -160,11 +145,11 @@ def update_facility(db: Session, facility: Facility, *, name: str, type: Facilit
 def close_facility(db: Session, facility: Facility, *, closed_date: date, today: date | None = None) -> None:
     """Close a facility: it stays on every record that names it but is no longer offered for new ones."""
     if not facility.is_active:
-        raise FacilityRuleError("facility", "This facility is already closed.")
+        raise RuleBroken.on(FORM_ERROR, "This facility is already closed.")
     if closed_date > (today or organisation_today()):
-        raise FacilityRuleError("closed_date", "The closing date must be today or in the past.")
+        raise RuleBroken.on("closed_date", "The closing date must be today or in the past.")
     if facility.opened_date is not None and closed_date < facility.opened_date:
-        raise FacilityRuleError("closed_date", (
+        raise RuleBroken.on("closed_date", (
             f"The closing date must be on or after the opening date ({_day(facility.opened_date)})."))
     facility.closed_date = closed_date
     facility.is_active = False
@@ -174,7 +159,7 @@ def close_facility(db: Session, facility: Facility, *, closed_date: date, today:
 def reopen_facility(db: Session, facility: Facility) -> date | None:
     """Open a closed facility again; returns the closing date it had."""
     if facility.is_active:
-        raise FacilityRuleError("facility", "This facility is already open.")
+        raise RuleBroken.on(FORM_ERROR, "This facility is already open.")
     previous = facility.closed_date
     facility.closed_date = None
     facility.is_active = True
@@ -183,19 +168,6 @@ def reopen_facility(db: Session, facility: Facility) -> date | None:
 
 
 # --- detention episodes, transfers and bail ----------------------------------------------------------
-
-class EpisodeRuleError(ValueError):
-    """A detention change that would break the record's rules, with a message for each field concerned."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
-
-
-
-
-
-
 
 def _episode_snapshot(episode: DetentionEpisode) -> dict[str, Any]:
     return {"start_date": episode.start_date, "end_date": episode.end_date, "end_reason": episode.end_reason,
@@ -214,16 +186,22 @@ def episodes_of(db: Session, person_id: int) -> list[DetentionEpisode]:
                            .order_by(DetentionEpisode.start_date)))
 
 
+def get_episode(db: Session, person_id: int, episode_id: int) -> DetentionEpisode | None:
+    """The episode, if it is one of this person's."""
+    return db.scalar(select(DetentionEpisode).where(DetentionEpisode.id == episode_id,
+                                                    DetentionEpisode.person_id == person_id))
+
+
 def open_placement(db: Session, episode_id: int) -> Placement | None:
     return db.scalar(select(Placement).where(Placement.episode_id == episode_id, Placement.date_out.is_(None))
                      .order_by(Placement.date_in.desc()))
 
 
-def _active_facility(db: Session, facility_id: int, field: str = "facility_id") -> Facility:
+def _facility_problem(db: Session, facility_id: int) -> str | None:
     facility = db.get(Facility, facility_id)
     if facility is None or not facility.is_active:
-        raise EpisodeRuleError({field: "Choose an open facility from the list."})
-    return facility
+        return "Choose an open facility from the list."
+    return None
 
 
 def _status_after(reason: EndReason) -> PersonStatus:
@@ -244,11 +222,10 @@ def _arrival_problem(arrived_at: datetime | None, day: date, now: datetime) -> s
     return None
 
 
-def start_episode(db: Session, actor_id: int, person: Person, *, facility_id: int, start_date: date,
-                  end_date: date | None, end_reason: EndReason | None, version: int, today: date,
-                  arrived_at: datetime | None = None) -> DetentionEpisode:
+def start_episode(db: Session, actor_id: int, person: Person, data: EpisodeStartForm, today: date) -> DetentionEpisode:
     """Record a detention. Without an end date it is the current one; with one, an earlier detention."""
-    check_version(person, version)
+    check_version(person, data.version)
+    start_date, end_date, end_reason = data.start_date, data.end_date, data.end_reason
     errors: dict[str, str] = {}
     if start_date > today:
         errors["start_date"] = "The date detained cannot be in the future."
@@ -261,7 +238,7 @@ def start_episode(db: Session, actor_id: int, person: Person, *, facility_id: in
             errors["end_reason"] = "Choose why the detention ended."
     elif end_reason is not None:
         errors["end_date"] = "Enter the date the detention ended, or clear the reason."
-    if problem := _arrival_problem(arrived_at, start_date, utcnow()):
+    if problem := _arrival_problem(data.arrived_at, start_date, utcnow()):
         errors["arrived_at"] = problem
     if not errors:
         new_end = end_date or date.max
@@ -272,14 +249,15 @@ def start_episode(db: Session, actor_id: int, person: Person, *, facility_id: in
                 errors["start_date"] = (f"This overlaps the detention from {_day(other.start_date)} to "
                                         f"{until}. Change the dates, or end that detention first.")
                 break
-    _active_facility(db, facility_id)
+    if problem := _facility_problem(db, data.facility_id):
+        errors["facility_id"] = problem
     if errors:
-        raise EpisodeRuleError(errors)
+        raise RuleBroken(errors)
     episode = DetentionEpisode(person_id=person.id, start_date=start_date, end_date=end_date, end_reason=end_reason)
     db.add(episode)
     db.flush()
-    placement = Placement(episode_id=episode.id, facility_id=facility_id, date_in=start_date, date_out=end_date,
-                          arrived_at=arrived_at)
+    placement = Placement(episode_id=episode.id, facility_id=data.facility_id, date_in=start_date, date_out=end_date,
+                          arrived_at=data.arrived_at)
     db.add(placement)
     if end_date is None:
         person.status = PersonStatus.detained
@@ -292,21 +270,19 @@ def start_episode(db: Session, actor_id: int, person: Person, *, facility_id: in
     return episode
 
 
-def _open_episode(db: Session, person: Person, episode_id: int) -> DetentionEpisode:
-    episode = db.get(DetentionEpisode, episode_id)
-    if episode is None or episode.person_id != person.id:
-        raise LookupError(episode_id)
+def _still_open(episode: DetentionEpisode) -> None:
+    # Transfers, bail and GP exams belong to the detention going on; an ended one is history.
     if episode.end_date is not None:
-        raise EpisodeRuleError({"__form__": "This detention has already ended."})
-    return episode
+        raise RuleBroken.on(FORM_ERROR, "This detention has already ended.")
 
 
-def record_transfer(db: Session, actor_id: int, person: Person, episode_id: int, *, facility_id: int,
-                    transfer_date: date, version: int, today: date, arrived_at: datetime | None = None) -> Placement:
+def record_transfer(db: Session, actor_id: int, person: Person, episode: DetentionEpisode, data: TransferForm,
+                    today: date) -> Placement:
     """A move to another facility inside the same detention: the clock carries on."""
-    check_version(person, version)
-    episode = _open_episode(db, person, episode_id)
+    check_version(person, data.version)
+    _still_open(episode)
     current = open_placement(db, episode.id)
+    transfer_date = data.transfer_date
     errors: dict[str, str] = {}
     if transfer_date > today:
         errors["transfer_date"] = "The transfer date cannot be in the future."
@@ -316,20 +292,22 @@ def record_transfer(db: Session, actor_id: int, person: Person, episode_id: int,
     elif current is not None and transfer_date < current.date_in:
         errors["transfer_date"] = (f"The transfer must be on or after the arrival at the current facility on "
                                    f"{_day(current.date_in)}.")
-    if problem := _arrival_problem(arrived_at, transfer_date, utcnow()):
+    if problem := _arrival_problem(data.arrived_at, transfer_date, utcnow()):
         errors["arrived_at"] = problem
-    _active_facility(db, facility_id)
-    if current is not None and current.facility_id == facility_id:
+    if problem := _facility_problem(db, data.facility_id):
+        errors["facility_id"] = problem
+    elif current is not None and current.facility_id == data.facility_id:
         errors["facility_id"] = "The person is already at this facility."
     if errors:
-        raise EpisodeRuleError(errors)
+        raise RuleBroken(errors)
     if current is not None:
         before = _placement_snapshot(current)
         current.date_out = transfer_date
         db.flush()
         revisions.record(db, actor_id=actor_id, table="placements", row_id=current.id, person_id=person.id,
                          before=before, after=_placement_snapshot(current))
-    placement = Placement(episode_id=episode.id, facility_id=facility_id, date_in=transfer_date, arrived_at=arrived_at)
+    placement = Placement(episode_id=episode.id, facility_id=data.facility_id, date_in=transfer_date,
+                          arrived_at=data.arrived_at)
     db.add(placement)
     touch(person)
     db.flush()
@@ -338,68 +316,69 @@ def record_transfer(db: Session, actor_id: int, person: Person, episode_id: int,
     return placement
 
 
-def end_episode(db: Session, actor_id: int, person: Person, episode_id: int, *, end_date: date,
-                end_reason: EndReason, version: int, today: date) -> DetentionEpisode:
-    check_version(person, version)
-    episode = _open_episode(db, person, episode_id)
+def end_episode(db: Session, actor_id: int, person: Person, episode: DetentionEpisode, data: EpisodeEndForm,
+                today: date) -> None:
+    check_version(person, data.version)
+    _still_open(episode)
     current = open_placement(db, episode.id)
+    end_date = data.end_date
     if end_date > today:
-        raise EpisodeRuleError({"end_date": "The end date cannot be in the future."})
+        raise RuleBroken.on("end_date", "The end date cannot be in the future.")
     if end_date < episode.start_date:
-        raise EpisodeRuleError({"end_date": (f"The end date must be on or after the date detained, "
-                                             f"{_day(episode.start_date)}.")})
+        raise RuleBroken.on("end_date", (f"The end date must be on or after the date detained, "
+                                         f"{_day(episode.start_date)}."))
     if current is not None and end_date < current.date_in:
-        raise EpisodeRuleError({"end_date": (f"The end date must be on or after the arrival at the current "
-                                             f"facility on {_day(current.date_in)}.")})
+        raise RuleBroken.on("end_date", (f"The end date must be on or after the arrival at the current "
+                                         f"facility on {_day(current.date_in)}."))
     before = _episode_snapshot(episode)
     episode.end_date = end_date
-    episode.end_reason = end_reason
+    episode.end_reason = data.end_reason
     if current is not None:
         placement_before = _placement_snapshot(current)
         current.date_out = end_date
         db.flush()
         revisions.record(db, actor_id=actor_id, table="placements", row_id=current.id, person_id=person.id,
                          before=placement_before, after=_placement_snapshot(current))
-    person.status = _status_after(end_reason)
+    person.status = _status_after(data.end_reason)
     touch(person)
     db.flush()
     revisions.record(db, actor_id=actor_id, table="detention_episodes", row_id=episode.id, person_id=person.id,
                      before=before, after=_episode_snapshot(episode))
-    return episode
 
 
-def record_bail(db: Session, actor_id: int, person: Person, episode_id: int, *, application_date: date,
-                outcome: BailOutcome, version: int, today: date) -> DetentionEpisode:
-    check_version(person, version)
-    episode = _open_episode(db, person, episode_id)
+def record_bail(db: Session, actor_id: int, person: Person, episode: DetentionEpisode, data: BailForm,
+                today: date) -> None:
+    check_version(person, data.version)
+    _still_open(episode)
+    application_date = data.application_date
     if application_date > today:
-        raise EpisodeRuleError({"application_date": "The application date cannot be in the future."})
+        raise RuleBroken.on("application_date", "The application date cannot be in the future.")
     if application_date < episode.start_date:
-        raise EpisodeRuleError({"application_date": (f"The application must be within this detention, which "
-                                                     f"began on {_day(episode.start_date)}.")})
+        raise RuleBroken.on("application_date", (f"The application must be within this detention, which "
+                                                 f"began on {_day(episode.start_date)}."))
     before = _episode_snapshot(episode)
     episode.last_bail_application_date = application_date
-    episode.last_bail_outcome = outcome
+    episode.last_bail_outcome = data.outcome
     touch(person)
     db.flush()
     revisions.record(db, actor_id=actor_id, table="detention_episodes", row_id=episode.id, person_id=person.id,
                      before=before, after=_episode_snapshot(episode))
-    return episode
 
 
-def record_gp_exam(db: Session, actor_id: int, person: Person, episode_id: int, *, gp_exam_at: datetime,
-                   version: int, today: date) -> Placement:
+def record_gp_exam(db: Session, actor_id: int, person: Person, episode: DetentionEpisode,
+                   data: GpExamForm) -> Placement:
     """The centre GP's admission examination at the current facility."""
-    check_version(person, version)
-    episode = _open_episode(db, person, episode_id)
+    check_version(person, data.version)
+    _still_open(episode)
     current = open_placement(db, episode.id)
+    gp_exam_at = data.gp_exam_at
     if current is None:
-        raise EpisodeRuleError({"__form__": "No current facility is recorded for this detention."})
+        raise RuleBroken.on(FORM_ERROR, "No current facility is recorded for this detention.")
     if gp_exam_at > utcnow():
-        raise EpisodeRuleError({"gp_exam_at": "The examination time cannot be in the future."})
+        raise RuleBroken.on("gp_exam_at", "The examination time cannot be in the future.")
     local_day = gp_exam_at.astimezone(config.get_settings().zone).date()
     if (current.arrived_at is not None and gp_exam_at < current.arrived_at) or local_day < current.date_in:
-        raise EpisodeRuleError({"gp_exam_at": "The examination must be after the arrival at this facility."})
+        raise RuleBroken.on("gp_exam_at", "The examination must be after the arrival at this facility.")
     before = _placement_snapshot(current)
     current.gp_exam_at = gp_exam_at
     touch(person)

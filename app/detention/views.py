@@ -1,20 +1,20 @@
-"""The admin's facility pages: list the estate, add a facility, change its details, close and reopen it."""
+"""Detention pages: the admin's facility pages, and a person's detentions, transfers, end, bail and GP exam."""
 
 from __future__ import annotations
 
-from typing import Any
+import enum
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import RedirectResponse
-from sqlalchemy import select
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from app.audit import service as audit
-from app.auth.deps import client_ip, require
+from app.audit.deps import Audit
+from app.auth.deps import require
 from app.auth.models import User
 from app.auth.permissions import Permission
 from app.db import DbSession
 from app.detention import service
+from app.detention.dependencies import CaseEpisode, PathFacility
 from app.detention.models import END_REASON_LABELS, FACILITY_TYPE_LABELS, BailOutcome, DetentionEpisode, Facility
 from app.detention.schemas import (
     BailForm,
@@ -25,24 +25,17 @@ from app.detention.schemas import (
     GpExamForm,
     TransferForm,
 )
+from app.people.dependencies import CaseInScope
 from app.people.models import Person
-from app.people.service import VersionConflict, load_details
-from app.people.views import person_or_refuse, stale_page
-from app.web import flash
-from app.web.forms import FORM_ERROR, PostedForm, validate_form
+from app.people.service import load_details
+from app.web.forms import Posted, shown_on
+from app.web.redirects import done
 from app.web.templating import render
 
 facilities_router = APIRouter(prefix="/admin/facilities")
 ManageReferenceData = Depends(require(Permission.manage_reference_data))
 TYPE_CHOICES = [(t.value, label) for t, label in FACILITY_TYPE_LABELS.items()]
 LIST_PATH = "/admin/facilities"
-
-
-def _facility_or_404(db: DbSession, facility_id: int) -> Facility:
-    facility = service.get_facility(db, facility_id)
-    if facility is None:
-        raise HTTPException(status_code=404)
-    return facility
 
 
 def _values_of(facility: Facility) -> dict[str, object]:
@@ -53,35 +46,15 @@ def _values_of(facility: Facility) -> dict[str, object]:
     }
 
 
-def _rule_errors(exc: service.FacilityRuleError, fields: set[str]) -> dict[str, str]:
-    # A rule about the facility as a whole (e.g. already closed) has no field of its own on the page.
-    return {(name if name in fields else FORM_ERROR): message for name, message in exc.errors.items()}
-
-
-def _form_page(request: Request, *, facility: Facility | None, errors: dict[str, str],
-               values: dict[str, object], usage: service.FacilityUsage | None = None,
-               status_code: int = 200) -> Response:
+def _form_page(request: Request, *, facility: Facility | None, values: dict[str, object],
+               usage: service.FacilityUsage | None = None) -> Response:
     return render(request, "detention/facility_form.html", {
-        "facility": facility, "errors": errors, "values": values, "types": TYPE_CHOICES,
+        "facility": facility, "errors": {}, "values": values, "types": TYPE_CHOICES,
         "type_labels": FACILITY_TYPE_LABELS, "usage": usage,
-    }, status_code=status_code)
-
-
-def _edit_page(request: Request, db: DbSession, facility: Facility, *, errors: dict[str, str] | None = None,
-               values: dict[str, object] | None = None, status_code: int = 200) -> Response:
-    return _form_page(request, facility=facility, errors=errors or {}, values=values or _values_of(facility),
-                      usage=service.facility_usage(db, facility.id), status_code=status_code)
-
-
-def _audit(request: Request, db: DbSession, action: str, admin: User, facility: Facility, **details: Any) -> None:
-    audit.record(db, action, actor_id=admin.id, object_type="facility", object_id=facility.id,
-                 ip_address=client_ip(request), correlation_id=request.state.correlation_id, **details)
-
-
-def _done(message: str) -> Response:
-    response = RedirectResponse(LIST_PATH, status_code=303)
-    flash.add(response, message)
-    return response
+        # A close form shown again (app/web/errors.py) brings back only its own field: the details form beside
+        # it still shows what is saved.
+        "saved": _values_of(facility) if facility is not None else {},
+    })
 
 
 @facilities_router.get("", dependencies=[ManageReferenceData])
@@ -96,80 +69,49 @@ def facilities_list(request: Request, db: DbSession) -> Response:
 
 @facilities_router.get("/new", dependencies=[ManageReferenceData])
 def facility_new(request: Request) -> Response:
-    return _form_page(request, facility=None, errors={}, values={})
+    return _form_page(request, facility=None, values={})
 
 
-@facilities_router.post("/new")
-def facility_create(request: Request, db: DbSession, form: PostedForm,
-                    admin: User = ManageReferenceData) -> Response:
-    result = validate_form(form, FacilityForm)
-    data = result.data
-    if data is not None:
-        try:
-            facility = service.create_facility(db, name=data.name, type=data.type, operator=data.operator,
-                                               region=data.region, opened_date=data.opened_date)
-        except service.FacilityRuleError as exc:
-            result.errors.update(_rule_errors(exc, set(FacilityForm.model_fields)))
-    if not result.ok or data is None:
-        return _form_page(request, facility=None, errors=result.errors, values=result.values, status_code=422)
-    _audit(request, db, "admin.facility_created", admin, facility, name=facility.name, type=facility.type.value)
-    return _done(f"{facility.name} added.")
+@facilities_router.post("/new", dependencies=[ManageReferenceData])
+def facility_create(db: DbSession, audit: Audit, data: FacilityForm = Posted(FacilityForm)) -> Response:
+    facility = service.create_facility(db, name=data.name, type=data.type, operator=data.operator,
+                                       region=data.region, opened_date=data.opened_date)
+    audit.record("admin.facility_created", facility, name=facility.name, type=facility.type.value)
+    return done(LIST_PATH, f"{facility.name} added.")
 
 
 @facilities_router.get("/{facility_id}", dependencies=[ManageReferenceData])
-def facility_edit(request: Request, facility_id: int, db: DbSession) -> Response:
-    return _edit_page(request, db, _facility_or_404(db, facility_id))
+def facility_edit(request: Request, facility: PathFacility, db: DbSession) -> Response:
+    return _form_page(request, facility=facility, values=_values_of(facility),
+                      usage=service.facility_usage(db, facility.id))
 
 
-@facilities_router.post("/{facility_id}")
-def facility_update(request: Request, facility_id: int, db: DbSession, form: PostedForm,
-                    admin: User = ManageReferenceData) -> Response:
-    facility = _facility_or_404(db, facility_id)
-    result = validate_form(form, FacilityForm)
-    data = result.data
-    changes: dict[str, list[object]] = {}
-    if data is not None:
-        try:
-            changes = service.update_facility(db, facility, name=data.name, type=data.type, operator=data.operator,
-                                              region=data.region, opened_date=data.opened_date)
-        except service.FacilityRuleError as exc:
-            result.errors.update(_rule_errors(exc, set(FacilityForm.model_fields)))
-    if not result.ok or data is None:
-        return _edit_page(request, db, facility, errors=result.errors, values=result.values, status_code=422)
+@facilities_router.post("/{facility_id}", dependencies=[ManageReferenceData])
+def facility_update(facility: PathFacility, db: DbSession, audit: Audit,
+                    data: FacilityForm = Posted(FacilityForm)) -> Response:
+    changes = service.update_facility(db, facility, name=data.name, type=data.type, operator=data.operator,
+                                      region=data.region, opened_date=data.opened_date)
     if changes:
-        _audit(request, db, "admin.facility_changed", admin, facility, changes=changes)
-    return _done(f"{facility.name} updated." if changes else "Nothing was changed.")
+        audit.record("admin.facility_changed", facility, changes=changes)
+    return done(LIST_PATH, f"{facility.name} updated." if changes else "Nothing was changed.")
 
 
-@facilities_router.post("/{facility_id}/close")
-def facility_close(request: Request, facility_id: int, db: DbSession, form: PostedForm,
-                   admin: User = ManageReferenceData) -> Response:
-    facility = _facility_or_404(db, facility_id)
-    result = validate_form(form, FacilityCloseForm)
-    data = result.data
-    if data is not None:
-        try:
-            service.close_facility(db, facility, closed_date=data.closed_date)
-        except service.FacilityRuleError as exc:
-            result.errors.update(_rule_errors(exc, set(FacilityCloseForm.model_fields)))
-    if not result.ok or data is None:
-        values = _values_of(facility) | {"closed_date": result.values.get("closed_date", "")}
-        return _edit_page(request, db, facility, errors=result.errors, values=values, status_code=422)
-    _audit(request, db, "admin.facility_closed", admin, facility, closed_date=data.closed_date.isoformat())
-    return _done(f"{facility.name} closed. It stays on the records that name it.")
+@facilities_router.post("/{facility_id}/close", dependencies=[ManageReferenceData])
+@shown_on("/admin/facilities/{facility_id}")
+def facility_close(facility: PathFacility, db: DbSession, audit: Audit,
+                   data: FacilityCloseForm = Posted(FacilityCloseForm)) -> Response:
+    service.close_facility(db, facility, closed_date=data.closed_date)
+    audit.record("admin.facility_closed", facility, closed_date=data.closed_date.isoformat())
+    return done(LIST_PATH, f"{facility.name} closed. It stays on the records that name it.")
 
 
-@facilities_router.post("/{facility_id}/reopen")
-def facility_reopen(request: Request, facility_id: int, db: DbSession,
-                    admin: User = ManageReferenceData) -> Response:
-    facility = _facility_or_404(db, facility_id)
-    try:
-        previous = service.reopen_facility(db, facility)
-    except service.FacilityRuleError as exc:
-        return _edit_page(request, db, facility, errors=_rule_errors(exc, set()), status_code=422)
-    _audit(request, db, "admin.facility_reopened", admin, facility,
-           previous_closed_date=previous.isoformat() if previous else None)
-    return _done(f"{facility.name} is open again.")
+@facilities_router.post("/{facility_id}/reopen", dependencies=[ManageReferenceData])
+@shown_on("/admin/facilities/{facility_id}")
+def facility_reopen(facility: PathFacility, db: DbSession, audit: Audit) -> Response:
+    previous = service.reopen_facility(db, facility)
+    audit.record("admin.facility_reopened", facility,
+                 previous_closed_date=previous.isoformat() if previous else None)
+    return done(LIST_PATH, f"{facility.name} is open again.")
 
 
 # --- detention episodes, transfers, bail (on a person's record) ---------------------------------------
@@ -177,116 +119,93 @@ def facility_reopen(request: Request, facility_id: int, db: DbSession,
 episodes_router = APIRouter(prefix="/people/{reference}/episodes")
 EditPerson = Depends(require(Permission.edit_person))
 
-EPISODE_FORMS: dict[str, tuple[str, type]] = {
-    "new": ("Record a detention", EpisodeStartForm),
-    "transfer": ("Record a transfer", TransferForm),
-    "end": ("End this detention", EpisodeEndForm),
-    "bail": ("Record a bail application", BailForm),
-    "exam": ("Record the admission GP examination", GpExamForm),
+
+class EpisodeAction(enum.StrEnum):
+    """What can be recorded about a detention going on: the `{kind}` of its form pages' paths."""
+
+    transfer = "transfer"
+    end = "end"
+    bail = "bail"
+    exam = "exam"
+
+
+TITLES = {
+    "new": "Record a detention",
+    EpisodeAction.transfer: "Record a transfer",
+    EpisodeAction.end: "End this detention",
+    EpisodeAction.bail: "Record a bail application",
+    EpisodeAction.exam: "Record the admission GP examination",
 }
 
 
-EPISODE_ACTIONS = ("transfer", "end", "bail", "exam")
+def _person_url(person: Person) -> str:
+    return f"/people/{person.reference}"
 
 
-def _person(request: Request, db: DbSession, user: User, reference: str) -> Person:
-    return person_or_refuse(db, request, user, reference)
-
-
-def _episode_page(request: Request, db: DbSession, person: Person, kind: str, *, episode_id: int | None = None,
-                  values: dict[str, object] | None = None, errors: dict[str, str] | None = None,
-                  status_code: int = 200) -> Response:
-    title, _ = EPISODE_FORMS[kind]
-    episode = db.get(DetentionEpisode, episode_id) if episode_id is not None else None
+def _episode_page(request: Request, db: Session, person: Person, kind: str,
+                  episode: DetentionEpisode | None) -> Response:
     current = service.open_placement(db, episode.id) if episode is not None else None
     return render(request, "detention/episode_form.html", {
-        "kind": kind, "title": title, "person": person, "details": load_details(db, person), "episode": episode,
-        "current_facility": db.get(Facility, current.facility_id) if current else None,
+        "kind": kind, "title": TITLES[kind], "person": person, "details": load_details(db, person),
+        "episode": episode, "current_facility": db.get(Facility, current.facility_id) if current else None,
         "facilities": [(f.id, f.name) for f in service.open_facilities(db)],
         "end_reasons": [(r.value, label) for r, label in END_REASON_LABELS.items()],
         "outcomes": [(o.value, o.value.capitalize()) for o in BailOutcome],
-        "values": {"version": person.version} | (values or {}), "errors": errors or {},
+        # These forms add to the record rather than change a field of it: all that is saved is the person's
+        # version, which every change to their detention moves on.
+        "values": {"version": person.version}, "errors": {},
         "action": request.url.path,
-    }, status_code=status_code)
+    })
 
 
-@episodes_router.get("/new")
-def episode_new(request: Request, reference: str, db: DbSession, user: User = EditPerson) -> Response:
-    return _episode_page(request, db, _person(request, db, user, reference), "new")
-
-
-@episodes_router.get("/{episode_id}/{kind}")
-def episode_action_form(request: Request, reference: str, episode_id: int, kind: str, db: DbSession,
-                        user: User = EditPerson) -> Response:
-    person = _person(request, db, user, reference)
-    episode = db.get(DetentionEpisode, episode_id)
-    if kind not in EPISODE_ACTIONS or episode is None or episode.person_id != person.id:
-        raise HTTPException(status_code=404)
-    if episode.end_date is not None:
-        response = RedirectResponse(f"/people/{reference}", status_code=303)
-        flash.add(response, "That detention has already ended.", kind="warning")
-        return response
-    return _episode_page(request, db, person, kind, episode_id=episode_id)
-
-
-def _submit(request: Request, db: DbSession, user: User, reference: str, kind: str, form: Any,
-            episode_id: int | None) -> Response:
-    person = _person(request, db, user, reference)
-    _, schema = EPISODE_FORMS[kind]
-    result = validate_form(form, schema)
-    data = result.data
-    if data is None:
-        return _episode_page(request, db, person, kind, episode_id=episode_id, values=result.values,
-                             errors=result.errors, status_code=422)
-    today = service.organisation_today()
-    fields = data.model_dump(exclude={"version"})
-    try:
-        if kind == "new":
-            episode = service.start_episode(db, user.id, person, version=data.version, today=today, **fields)
-            action, details, message = "detention.episode_started", {"episode_id": episode.id}, "Detention recorded."
-        else:
-            assert episode_id is not None  # noqa: S101  (type narrowing: the code above guarantees it)
-            operation = {"transfer": service.record_transfer, "end": service.end_episode,
-                         "bail": service.record_bail, "exam": service.record_gp_exam}[kind]
-            outcome = operation(db, user.id, person, episode_id, version=data.version, today=today, **fields)
-            if kind == "transfer":
-                action, message = "detention.transferred", "Transfer recorded."
-                details = {"episode_id": episode_id, "placement_id": outcome.id}
-            elif kind == "end":
-                action, message = "detention.episode_ended", "Detention ended."
-                details = {"episode_id": episode_id, "reason": data.end_reason.value}
-            elif kind == "bail":
-                action, message = "detention.bail_recorded", "Bail application recorded."
-                details = {"episode_id": episode_id, "bail_outcome": data.outcome.value}
-            else:
-                action, message = "detention.gp_exam_recorded", "Admission GP examination recorded."
-                details = {"episode_id": episode_id, "placement_id": outcome.id}
-    except VersionConflict:
-        return stale_page(request, db, f"/people/{person.reference}")
-    except service.EpisodeRuleError as exc:
-        db.rollback()
-        person = db.scalars(select(Person).where(Person.reference == reference)).one()
-        return _episode_page(request, db, person, kind, episode_id=episode_id, values=result.values,
-                             errors=exc.errors, status_code=422)
-    except LookupError:
-        raise HTTPException(status_code=404) from None
-    audit.record(db, action, actor_id=user.id, person_id=person.id, object_type="person",
-                 object_id=person.reference, ip_address=client_ip(request),
-                 correlation_id=request.state.correlation_id, **details)
-    response = RedirectResponse(f"/people/{reference}", status_code=303)
-    flash.add(response, message)
-    return response
+@episodes_router.get("/new", dependencies=[EditPerson])
+def episode_new(request: Request, person: CaseInScope, db: DbSession) -> Response:
+    return _episode_page(request, db, person, "new", None)
 
 
 @episodes_router.post("/new")
-def episode_create(request: Request, reference: str, db: DbSession, form: PostedForm,
-                   user: User = EditPerson) -> Response:
-    return _submit(request, db, user, reference, "new", form, None)
+def episode_create(person: CaseInScope, db: DbSession, audit: Audit, user: User = EditPerson,
+                   data: EpisodeStartForm = Posted(EpisodeStartForm)) -> Response:
+    episode = service.start_episode(db, user.id, person, data, service.organisation_today())
+    audit.record("detention.episode_started", person, episode_id=episode.id)
+    return done(_person_url(person), "Detention recorded.")
 
 
-@episodes_router.post("/{episode_id}/{kind}")
-def episode_action(request: Request, reference: str, episode_id: int, kind: str, db: DbSession, form: PostedForm,
-                   user: User = EditPerson) -> Response:
-    if kind not in EPISODE_ACTIONS:
-        raise HTTPException(status_code=404)
-    return _submit(request, db, user, reference, kind, form, episode_id)
+@episodes_router.get("/{episode_id}/{kind}", dependencies=[EditPerson])
+def episode_action_form(request: Request, person: CaseInScope, episode: CaseEpisode, kind: EpisodeAction,
+                        db: DbSession) -> Response:
+    if episode.end_date is not None:
+        return done(_person_url(person), "That detention has already ended.", kind="warning")
+    return _episode_page(request, db, person, kind, episode)
+
+
+@episodes_router.post("/{episode_id}/transfer")
+def episode_transfer(person: CaseInScope, episode: CaseEpisode, db: DbSession, audit: Audit,
+                     user: User = EditPerson, data: TransferForm = Posted(TransferForm)) -> Response:
+    placement = service.record_transfer(db, user.id, person, episode, data, service.organisation_today())
+    audit.record("detention.transferred", person, episode_id=episode.id, placement_id=placement.id)
+    return done(_person_url(person), "Transfer recorded.")
+
+
+@episodes_router.post("/{episode_id}/end")
+def episode_end(person: CaseInScope, episode: CaseEpisode, db: DbSession, audit: Audit,
+                user: User = EditPerson, data: EpisodeEndForm = Posted(EpisodeEndForm)) -> Response:
+    service.end_episode(db, user.id, person, episode, data, service.organisation_today())
+    audit.record("detention.episode_ended", person, episode_id=episode.id, reason=data.end_reason.value)
+    return done(_person_url(person), "Detention ended.")
+
+
+@episodes_router.post("/{episode_id}/bail")
+def episode_bail(person: CaseInScope, episode: CaseEpisode, db: DbSession, audit: Audit,
+                 user: User = EditPerson, data: BailForm = Posted(BailForm)) -> Response:
+    service.record_bail(db, user.id, person, episode, data, service.organisation_today())
+    audit.record("detention.bail_recorded", person, episode_id=episode.id, bail_outcome=data.outcome.value)
+    return done(_person_url(person), "Bail application recorded.")
+
+
+@episodes_router.post("/{episode_id}/exam")
+def episode_gp_exam(person: CaseInScope, episode: CaseEpisode, db: DbSession, audit: Audit,
+                    user: User = EditPerson, data: GpExamForm = Posted(GpExamForm)) -> Response:
+    placement = service.record_gp_exam(db, user.id, person, episode, data)
+    audit.record("detention.gp_exam_recorded", person, episode_id=episode.id, placement_id=placement.id)
+    return done(_person_url(person), "Admission GP examination recorded.")

@@ -7,8 +7,9 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.detention.schemas import typed_date
+from app.errors import RuleBroken
 from app.evidence.models import Consistency, EvidenceKind, Rule35Limb, Rule35Outcome, Sensitivity
-from app.web.forms import FieldErrors
+from app.web.params import FormId, FormInt, VersionToken
 
 # Body regions in a fixed anatomical order (head to foot, front before back); the body map lists them in
 # this order. Keys are stored in findings.body_region, so never rename one: add a new key instead.
@@ -94,14 +95,14 @@ class EvidenceItemForm(BaseModel):
     summary: str | None = Field(default=None, title="Summary", max_length=20000)
     sensitivity: Sensitivity = Field(default=Sensitivity.standard, title="Sensitivity")
     # Edit forms carry the person's version they were loaded at (evidence items have no version of their own).
-    version: int | None = Field(default=None, title="Version")
+    version: VersionToken = Field(default=None, title="Version")
 
     _parse_dates = _dates("issued_date", "received_date")
 
     @model_validator(mode="after")
     def _consistent(self) -> EvidenceItemForm:
         if self.issued_date and self.received_date and self.received_date < self.issued_date:
-            raise FieldErrors({"received_date": (
+            raise RuleBroken({"received_date": (
                 f"The date received must be on or after the date issued ({day(self.issued_date)}).")})
         return self
 
@@ -136,9 +137,10 @@ class Rule35Form(BaseModel):
     sent_date: date | None = Field(default=None, title="Date sent to the Home Office")
     response_date: date | None = Field(default=None, title="Date of the Home Office response")
     outcome: Rule35Outcome | None = Field(default=None, title="Home Office decision")
-    aar_level_given: int | None = Field(default=None, title="Adults at Risk level given")
-    evidence_item_id: int | None = Field(default=None, title="The report in the evidence list")
-    version: int | None = Field(default=None, title="Version")
+    aar_level_given: FormInt | None = Field(default=None, title="Adults at Risk level given")
+    evidence_item_id: FormId | None = Field(default=None, title="The report in the evidence list")
+    # Edit forms carry the person's version they were loaded at.
+    version: VersionToken = Field(default=None, title="Version")
 
     _parse_dates = _dates("written_date", "sent_date", "response_date")
 
@@ -175,5 +177,5 @@ class Rule35Form(BaseModel):
         if self.outcome is Rule35Outcome.no_response and self.sent_date is None:
             problems["outcome"] = "Only a report that was sent can be recorded as having had no response."
         if problems:
-            raise FieldErrors(problems)
+            raise RuleBroken(problems)
         return self

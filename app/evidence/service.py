@@ -14,6 +14,8 @@ from app.audit import revisions
 from app.auth.models import User
 from app.auth.permissions import Permission, has_permission
 from app.dates import organisation_today
+from app.db import check_version
+from app.errors import RuleBroken
 from app.evidence.models import (
     RULE35_LIMB_LABELS,
     Document,
@@ -33,20 +35,9 @@ from app.evidence.schemas import (
     Rule35Form,
     day,
 )
-from app.evidence.storage import CheckedFile
+from app.evidence.storage import CheckedFile, UploadRefused
 from app.people.models import Person
-from app.people.service import check_version, touch
-from app.visits.models import Visit
-
-
-class RuleError(ValueError):
-    """A change that would break a rule, with a message for each field concerned."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
-
-
+from app.people.service import touch
 
 
 def may_record(user: User) -> bool:
@@ -56,8 +47,6 @@ def may_record(user: User) -> bool:
 def _clean(value: str | None) -> str | None:
     value = (value or "").strip()
     return value or None
-
-
 
 
 # --- evidence items ------------------------------------------------------------------------------
@@ -90,7 +79,7 @@ def get_item(db: Session, person: Person, item_id: int) -> EvidenceItem | None:
 def create_item(db: Session, actor_id: int, person: Person, data: EvidenceItemForm, today: date) -> EvidenceItem:
     problems = _item_date_problems(data, today)
     if problems:
-        raise RuleError(problems)
+        raise RuleBroken(problems)
     item = EvidenceItem(person_id=person.id, created_by_id=actor_id, **_item_values(data))
     db.add(item)
     db.flush()
@@ -105,7 +94,7 @@ def update_item(db: Session, actor_id: int, person: Person, item: EvidenceItem, 
     check_version(person, data.version)
     problems = _item_date_problems(data, today)
     if problems:
-        raise RuleError(problems)
+        raise RuleBroken(problems)
     before = item_snapshot(item)
     changed = revisions.changed_fields(before, _item_values(data))
     if not changed:
@@ -227,23 +216,16 @@ def body_map(db: Session, person: Person) -> list[BodyMapRegion]:
 
 # --- documents -----------------------------------------------------------------------------------
 
-class DuplicateDocument(ValueError):
-    """The same bytes are already attached here."""
-
-
-def get_visit(db: Session, person: Person, visit_id: int) -> Visit | None:
-    return db.scalar(select(Visit).where(Visit.id == visit_id, Visit.person_id == person.id))
-
-
 def store_document(db: Session, actor_id: int, person: Person, checked: CheckedFile, *,
                    evidence_item_id: int | None = None, visit_id: int | None = None) -> Document:
-    """Keep an upload that passed the checks in storage.check_file. One parent: an evidence item or a visit."""
+    """Keep an upload that passed the checks in storage.check_file. One parent: an evidence item or a visit.
+    UploadRefused when the same bytes are already attached to that parent."""
     if (evidence_item_id is None) == (visit_id is None):
         raise ValueError("a document belongs to exactly one evidence item or visit")
     parent = (Document.evidence_item_id == evidence_item_id if evidence_item_id is not None
               else Document.visit_id == visit_id)
     if db.scalar(select(Document.id).where(parent, Document.sha256 == checked.sha256).limit(1)) is not None:
-        raise DuplicateDocument
+        raise UploadRefused("duplicate", "This file is already attached here: it was not added again.")
     document = Document(person_id=person.id, evidence_item_id=evidence_item_id, visit_id=visit_id,
                         original_filename=checked.filename, content_type=checked.content_type,
                         size_bytes=checked.size_bytes, sha256=checked.sha256, content=checked.content,
@@ -306,7 +288,7 @@ def get_rule35(db: Session, person: Person, record_id: int) -> Rule35Record | No
 def create_rule35(db: Session, actor_id: int, person: Person, data: Rule35Form, today: date) -> Rule35Record:
     problems = _rule35_problems(db, person, data, today)
     if problems:
-        raise RuleError(problems)
+        raise RuleBroken(problems)
     record = Rule35Record(person_id=person.id, created_by_id=actor_id, **_rule35_values(data))
     db.add(record)
     db.flush()
@@ -320,7 +302,7 @@ def update_rule35(db: Session, actor_id: int, person: Person, record: Rule35Reco
     check_version(person, data.version)
     problems = _rule35_problems(db, person, data, today)
     if problems:
-        raise RuleError(problems)
+        raise RuleBroken(problems)
     before = rule35_snapshot(record)
     values = _rule35_values(data)
     changed = revisions.changed_fields(before, values)

@@ -387,6 +387,18 @@ def check_file(raw_name: str, data: bytes, *, limit_bytes: int | None = None) ->
                        size_bytes=len(content), filename=name)
 
 
+def check_upload(upload: BoundedUpload, *, limit_bytes: int) -> CheckedFile:
+    """The file of an upload form, checked as check_file does; UploadRefused for a body that was refused while
+    it was read, a form with no file, or a form carrying fields an upload form does not have."""
+    if upload.problem is not None or upload.file is None:
+        raise refusal_for(upload.problem or UploadProblem.no_file, limit_bytes)
+    extra = sorted({name for name, _ in upload.fields} - {"csrf_token"})
+    if extra:
+        raise UploadRefused("unexpected_fields", f"The form sent a field this page does not accept "
+                                                 f"({', '.join(extra)}).")
+    return check_file(upload.file.filename, upload.file.data, limit_bytes=limit_bytes)
+
+
 def _to_srgb(image: Image.Image) -> Image.Image:
     """Apply an embedded colour profile before it is dropped, so that a photo of a bruise keeps its colours."""
     icc = image.info.get("icc_profile")

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from app.audit import service as audit
+from app.audit.deps import Audit, AuditContext
 from app.audit.models import Outcome
-from app.auth.deps import client_ip, require
+from app.auth.deps import require
 from app.auth.models import User
 from app.auth.permissions import Permission
 from app.config import get_settings
+from app.dates import organisation_today
 from app.db import DbSession
 from app.evidence import service, storage
+from app.evidence.dependencies import CaseDocument, CaseFinding, CaseFindingIfAny, CaseItem, CaseRule35
 from app.evidence.models import RULE35_LIMB_LABELS, EvidenceItem, Rule35Record
 from app.evidence.schemas import (
     BODY_REGIONS,
@@ -30,11 +32,13 @@ from app.evidence.schemas import (
     day,
 )
 from app.people import sections
+from app.people.dependencies import CaseInScope
 from app.people.models import Person
-from app.people.service import VersionConflict, load_details
-from app.people.views import person_or_refuse, stale_page
-from app.web import flash
-from app.web.forms import PostedForm, validate_form
+from app.people.service import load_details
+from app.visits.dependencies import CaseVisit
+from app.visits.models import Visit
+from app.web.forms import Posted, shown_on
+from app.web.redirects import done
 from app.web.templating import render
 
 router = APIRouter(prefix="/people/{reference}/evidence")
@@ -49,19 +53,6 @@ UploadBody = Depends(storage.bounded_upload)
 
 sections.register("evidence", order=20, template="evidence/_section.html", build=service.evidence_section)
 sections.register("rule35", order=25, template="evidence/_rule35_section.html", build=service.rule35_section)
-
-
-def _audit(db: DbSession, request: Request, action: str, user: User, person: Person, *, object_type: str,
-           object_id: int | str, outcome: Outcome = Outcome.success, **details: Any) -> None:
-    audit.record(db, action, actor_id=user.id, outcome=outcome, person_id=person.id, object_type=object_type,
-                 object_id=object_id, ip_address=client_ip(request), correlation_id=request.state.correlation_id,
-                 **details)
-
-
-def _redirect(path: str, message: str, kind: str = "success") -> Response:
-    response = RedirectResponse(path, status_code=303)
-    flash.add(response, message, kind=kind)
-    return response
 
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:
@@ -79,66 +70,49 @@ def _plain(values: dict[str, Any]) -> dict[str, Any]:
     return plain
 
 
-def _item_or_404(db: DbSession, person: Person, item_id: int) -> EvidenceItem:
-    item = service.get_item(db, person, item_id)
-    if item is None:
-        raise HTTPException(status_code=404)
-    return item
+def _item_url(person: Person, item: EvidenceItem) -> str:
+    return f"/people/{person.reference}/evidence/{item.id}"
 
 
 # --- evidence items ------------------------------------------------------------------------------
 
-def _item_form(request: Request, db: DbSession, person: Person, item: EvidenceItem | None, *,
-               values: dict[str, Any], errors: dict[str, str], status_code: int = 200) -> Response:
+def _item_form(request: Request, db: Session, person: Person, item: EvidenceItem | None,
+               values: dict[str, Any]) -> Response:
     return render(request, "evidence/item_form.html", {
-        "person": person, "details": load_details(db, person), "item": item, "values": values, "errors": errors,
+        "person": person, "details": load_details(db, person), "item": item, "values": values, "errors": {},
         "kinds": [(k.value, label) for k, label in KIND_LABELS.items()],
         "sensitivities": [(s.value, label) for s, label in SENSITIVITY_LABELS.items()],
-    }, status_code=status_code)
+    })
 
 
-@router.get("/new")
-def item_new(request: Request, reference: str, db: DbSession, user: User = RecordClinical) -> Response:
-    person = person_or_refuse(db, request, user, reference)
-    return _item_form(request, db, person, None, values={"sensitivity": "standard"}, errors={})
+@router.get("/new", dependencies=[RecordClinical])
+def item_new(request: Request, person: CaseInScope, db: DbSession) -> Response:
+    return _item_form(request, db, person, None, {"sensitivity": "standard"})
 
 
 @router.post("/new")
-def item_create(request: Request, reference: str, db: DbSession, form: PostedForm,
-                user: User = RecordClinical) -> Response:
-    person = person_or_refuse(db, request, user, reference)
-    result = validate_form(form, EvidenceItemForm)
-    data = result.data
-    if data is not None:
-        try:
-            item = service.create_item(db, user.id, person, data, service.organisation_today())
-        except service.RuleError as exc:
-            result.errors.update(exc.errors)
-    if not result.ok or data is None:
-        return _item_form(request, db, person, None, values=result.values, errors=result.errors, status_code=422)
-    _audit(db, request, "evidence.item_created", user, person, object_type="evidence_item", object_id=item.id,
-           evidence_item_id=item.id, kind=item.kind.value)
-    return _redirect(f"/people/{reference}/evidence/{item.id}", f"{KIND_LABELS[item.kind]} added.")
+def item_create(person: CaseInScope, db: DbSession, audit: Audit, user: User = RecordClinical,
+                data: EvidenceItemForm = Posted(EvidenceItemForm)) -> Response:
+    item = service.create_item(db, user.id, person, data, organisation_today())
+    audit.record("evidence.item_created", item, evidence_item_id=item.id, kind=item.kind.value)
+    return done(_item_url(person, item), f"{KIND_LABELS[item.kind]} added.")
 
 
 # Declared before /{item_id} so that "body-map" is never read as an item id.
 @router.get("/body-map")
-def body_map(request: Request, reference: str, db: DbSession, user: User = ViewPerson) -> Response:
-    person = person_or_refuse(db, request, user, reference)
+def body_map(request: Request, person: CaseInScope, db: DbSession, audit: Audit,
+             user: User = ViewPerson) -> Response:
     regions = service.body_map(db, person)
     findings = sum(len(region.entries) for region in regions)
-    _audit(db, request, "evidence.body_map_viewed", user, person, object_type="person",
-           object_id=person.reference, findings=findings)
+    audit.record("evidence.body_map_viewed", person, findings=findings)
     return render(request, "evidence/body_map.html", {
         "person": person, "details": load_details(db, person), "regions": regions, "findings": findings,
         "kind_labels": KIND_LABELS, "may_record": service.may_record(user),
     })
 
 
-def _item_page(request: Request, db: DbSession, user: User, person: Person, item: EvidenceItem, *,
-               finding_values: dict[str, Any] | None = None, finding_errors: dict[str, str] | None = None,
-               upload_errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
-    finding_errors, upload_errors = finding_errors or {}, upload_errors or {}
+def _item_page(request: Request, db: Session, user: User, person: Person, item: EvidenceItem, *,
+               errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
     return render(request, "evidence/item.html", {
         "person": person, "details": load_details(db, person), "item": item,
         "kind_label": KIND_LABELS[item.kind], "sensitivity_label": SENSITIVITY_LABELS[item.sensitivity],
@@ -146,85 +120,50 @@ def _item_page(request: Request, db: DbSession, user: User, person: Person, item
         "findings": service.findings_of(db, item.id), "documents": service.documents_of_item(db, item.id),
         "regions": list(BODY_REGIONS), "region_labels": dict(BODY_REGIONS),
         "consistencies": [(c.value, label) for c, label in CONSISTENCY_LABELS.items()],
-        "consistency_labels": CONSISTENCY_LABELS,
-        "values": finding_values or {}, "errors": finding_errors | upload_errors,
-        "finding_errors": finding_errors, "upload_errors": upload_errors,
+        "consistency_labels": CONSISTENCY_LABELS, "values": {}, "errors": errors or {},
         "may_record": service.may_record(user), "upload_limit": storage.limit_words(get_settings().upload_limit_bytes),
-        "upload_action": f"/people/{person.reference}/evidence/{item.id}/documents",
+        "upload_action": f"{_item_url(person, item)}/documents",
         "size_words": storage.size_words, "type_label": storage.type_label,
     }, status_code=status_code)
 
 
 @router.get("/{item_id}")
-def item_show(request: Request, reference: str, item_id: int, db: DbSession, user: User = ViewPerson) -> Response:
-    person = person_or_refuse(db, request, user, reference)
-    item = _item_or_404(db, person, item_id)
-    _audit(db, request, "evidence.viewed", user, person, object_type="evidence_item", object_id=item.id,
-           evidence_item_id=item.id)
+def item_show(request: Request, person: CaseInScope, item: CaseItem, db: DbSession, audit: Audit,
+              user: User = ViewPerson) -> Response:
+    audit.record("evidence.viewed", item, evidence_item_id=item.id)
     return _item_page(request, db, user, person, item)
 
 
-@router.get("/{item_id}/edit")
-def item_edit(request: Request, reference: str, item_id: int, db: DbSession, user: User = RecordClinical) -> Response:
-    person = person_or_refuse(db, request, user, reference)
-    item = _item_or_404(db, person, item_id)
+@router.get("/{item_id}/edit", dependencies=[RecordClinical])
+def item_edit(request: Request, person: CaseInScope, item: CaseItem, db: DbSession) -> Response:
+    # The saved values with the version they were read at: the conflict table of a stale form compares them.
     values = _plain(service.item_snapshot(item)) | {"version": person.version}
-    return _item_form(request, db, person, item, values=values, errors={})
+    return _item_form(request, db, person, item, values)
 
 
 @router.post("/{item_id}/edit")
-def item_update(request: Request, reference: str, item_id: int, db: DbSession, form: PostedForm,
-                user: User = RecordClinical) -> Response:
-    person = person_or_refuse(db, request, user, reference)
-    item = _item_or_404(db, person, item_id)
-    result = validate_form(form, EvidenceItemForm)
-    data = result.data
-    changed: list[str] = []
-    if data is not None:
-        try:
-            changed = service.update_item(db, user.id, person, item, data, service.organisation_today())
-        except VersionConflict:
-            return stale_page(request, db, f"/people/{reference}/evidence/{item.id}")
-        except service.RuleError as exc:
-            result.errors.update(exc.errors)
-    if not result.ok or data is None:
-        return _item_form(request, db, person, item, values=result.values, errors=result.errors, status_code=422)
+def item_update(person: CaseInScope, item: CaseItem, db: DbSession, audit: Audit, user: User = RecordClinical,
+                data: EvidenceItemForm = Posted(EvidenceItemForm)) -> Response:
+    changed = service.update_item(db, user.id, person, item, data, organisation_today())
     if changed:
-        _audit(db, request, "evidence.item_changed", user, person, object_type="evidence_item", object_id=item.id,
-               evidence_item_id=item.id, fields=changed)
-    return _redirect(f"/people/{reference}/evidence/{item.id}", "Changes saved." if changed else "Nothing was changed.")
+        audit.record("evidence.item_changed", item, evidence_item_id=item.id, fields=changed)
+    return done(_item_url(person, item), "Changes saved." if changed else "Nothing was changed.")
 
 
 # --- findings ------------------------------------------------------------------------------------
 
 @router.post("/{item_id}/findings")
-def finding_add(request: Request, reference: str, item_id: int, db: DbSession, form: PostedForm,
-                user: User = RecordClinical) -> Response:
-    person = person_or_refuse(db, request, user, reference)
-    item = _item_or_404(db, person, item_id)
-    result = validate_form(form, FindingForm)
-    if result.data is None:
-        return _item_page(request, db, user, person, item, finding_values=result.values,
-                          finding_errors=result.errors, status_code=422)
-    finding = service.add_finding(db, user.id, person, item, result.data)
-    _audit(db, request, "evidence.finding_added", user, person, object_type="finding", object_id=finding.id,
-           evidence_item_id=item.id, finding_id=finding.id)
-    return _redirect(f"/people/{reference}/evidence/{item.id}#findings", "Finding added.")
+@shown_on("/people/{reference}/evidence/{item_id}")
+def finding_add(person: CaseInScope, item: CaseItem, db: DbSession, audit: Audit, user: User = RecordClinical,
+                data: FindingForm = Posted(FindingForm)) -> Response:
+    finding = service.add_finding(db, user.id, person, item, data)
+    audit.record("evidence.finding_added", finding, person=person, evidence_item_id=item.id, finding_id=finding.id)
+    return done(f"{_item_url(person, item)}#findings", "Finding added.")
 
 
-def _finding_or_404(db: DbSession, item: EvidenceItem, finding_id: int):  # type: ignore[no-untyped-def]
-    finding = service.get_finding(db, item, finding_id)
-    if finding is None:
-        raise HTTPException(status_code=404)
-    return finding
-
-
-@router.get("/{item_id}/findings/{finding_id}/remove")
-def finding_remove_confirm(request: Request, reference: str, item_id: int, finding_id: int, db: DbSession,
-                           user: User = RecordClinical) -> Response:
-    person = person_or_refuse(db, request, user, reference)
-    item = _item_or_404(db, person, item_id)
-    finding = _finding_or_404(db, item, finding_id)
+@router.get("/{item_id}/findings/{finding_id}/remove", dependencies=[RecordClinical])
+def finding_remove_confirm(request: Request, person: CaseInScope, item: CaseItem, finding: CaseFinding,
+                           db: DbSession) -> Response:
     return render(request, "evidence/finding_remove.html", {
         "person": person, "details": load_details(db, person), "item": item, "finding": finding,
         "kind_label": KIND_LABELS[item.kind], "region_labels": dict(BODY_REGIONS),
@@ -233,78 +172,54 @@ def finding_remove_confirm(request: Request, reference: str, item_id: int, findi
 
 
 @router.post("/{item_id}/findings/{finding_id}/remove")
-def finding_remove(request: Request, reference: str, item_id: int, finding_id: int, db: DbSession,
+def finding_remove(person: CaseInScope, item: CaseItem, finding: CaseFindingIfAny, db: DbSession, audit: Audit,
                    user: User = RecordClinical) -> Response:
-    person = person_or_refuse(db, request, user, reference)
-    item = _item_or_404(db, person, item_id)
-    finding = service.get_finding(db, item, finding_id)
+    back = f"{_item_url(person, item)}#findings"
     if finding is None:
-        return _redirect(f"/people/{reference}/evidence/{item.id}#findings", "That finding was already removed.",
-                         kind="warning")
+        return done(back, "That finding was already removed.", kind="warning")
+    finding_id = finding.id
     service.remove_finding(db, user.id, person, finding)
-    _audit(db, request, "evidence.finding_removed", user, person, object_type="finding", object_id=finding_id,
-           evidence_item_id=item.id, finding_id=finding_id)
-    return _redirect(f"/people/{reference}/evidence/{item.id}#findings",
-                     "Finding removed. The history of changes keeps what it said.")
+    audit.record("evidence.finding_removed", person=person, object_type="finding", object_id=finding_id,
+                 evidence_item_id=item.id, finding_id=finding_id)
+    return done(back, "Finding removed. The history of changes keeps what it said.")
 
 
 # --- documents -----------------------------------------------------------------------------------
 
-def _receive_upload(db: DbSession, request: Request, user: User, person: Person, upload: storage.BoundedUpload, *,
-                    evidence_item_id: int | None = None, visit_id: int | None = None) -> storage.UploadRefused | None:
-    """Check and store an upload; returns the refusal (already audited) or None when the file was stored."""
-    limit = get_settings().upload_limit_bytes
+def _store_upload(db: Session, audit: AuditContext, user: User, person: Person, upload: storage.BoundedUpload, *,
+                  evidence_item_id: int | None = None, visit_id: int | None = None) -> storage.UploadRefused | None:
+    """Check and store an upload, recording either outcome; returns the refusal, or None when it was stored.
+    A refusal is answered with a page, not raised: its audit row must be kept with the request's transaction."""
     parent = {"evidence_item_id": evidence_item_id} if evidence_item_id is not None else {"visit_id": visit_id}
     try:
-        extra = sorted({name for name, _ in upload.fields} - {"csrf_token"})
-        if upload.problem is not None or upload.file is None:
-            raise storage.refusal_for(upload.problem or storage.UploadProblem.no_file, limit)
-        if extra:
-            raise storage.UploadRefused("unexpected_fields", f"The form sent a field this page does not accept "
-                                                             f"({', '.join(extra)}).")
-        checked = storage.check_file(upload.file.filename, upload.file.data, limit_bytes=limit)
-        document = service.store_document(db, user.id, person, checked, evidence_item_id=evidence_item_id,
-                                          visit_id=visit_id)
-    except service.DuplicateDocument:
-        refused = storage.UploadRefused("duplicate", "This file is already attached here: it was not added again.")
-    except storage.UploadRefused as exc:
-        refused = exc
-    else:
-        _audit(db, request, "document.uploaded", user, person, object_type="document", object_id=document.id,
-               document_id=document.id, content_type=document.content_type, size_bytes=document.size_bytes,
-               sha256=document.sha256, **parent)
-        return None
-    # The file name is not recorded: it can carry personal data. The reason and the size received are enough.
-    _audit(db, request, "document.upload_refused", user, person, object_type="person", object_id=person.reference,
-           outcome=Outcome.failure, reason=refused.reason, received_bytes=upload.received_bytes, **parent)
-    return refused
+        checked = storage.check_upload(upload, limit_bytes=get_settings().upload_limit_bytes)
+        document = service.store_document(db, user.id, person, checked, **parent)
+    except storage.UploadRefused as refused:
+        # The file name is not recorded: it can carry personal data. The reason and the size received are enough.
+        audit.record("document.upload_refused", person=person, outcome=Outcome.failure, reason=refused.reason,
+                     received_bytes=upload.received_bytes, **parent)
+        return refused
+    audit.record("document.uploaded", document, document_id=document.id, content_type=document.content_type,
+                 size_bytes=document.size_bytes, sha256=document.sha256, **parent)
+    return None
 
 
 @router.post("/{item_id}/documents", dependencies=[UploadBody])
-def item_document_upload(request: Request, reference: str, item_id: int, db: DbSession,
+def item_document_upload(request: Request, person: CaseInScope, item: CaseItem, db: DbSession, audit: Audit,
                          upload: storage.BoundedUpload = UploadBody, user: User = RecordClinical) -> Response:
-    person = person_or_refuse(db, request, user, reference)
-    item = _item_or_404(db, person, item_id)
-    refused = _receive_upload(db, request, user, person, upload, evidence_item_id=item.id)
+    refused = _store_upload(db, audit, user, person, upload, evidence_item_id=item.id)
     if refused is not None:
-        return _item_page(request, db, user, person, item, upload_errors={"file": refused.message},
+        return _item_page(request, db, user, person, item, errors={"file": refused.message},
                           status_code=refused.status_code)
-    return _redirect(f"/people/{reference}/evidence/{item.id}#documents", "File uploaded.")
+    return done(f"{_item_url(person, item)}#documents", "File uploaded.")
 
 
-def _visit_or_404(db: DbSession, person: Person, visit_id: int):  # type: ignore[no-untyped-def]
-    visit = service.get_visit(db, person, visit_id)
-    if visit is None:
-        raise HTTPException(status_code=404)
-    return visit
-
-
-def _visit_documents_page(request: Request, db: DbSession, user: User, person: Person, visit: Any, *,
+def _visit_documents_page(request: Request, db: Session, user: User, person: Person, visit: Visit, *,
                           errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
     return render(request, "evidence/visit_documents.html", {
         "person": person, "details": load_details(db, person), "visit": visit,
-        "documents": service.documents_of_visit(db, visit.id), "errors": errors or {},
-        "upload_errors": errors or {}, "may_record": service.may_record(user),
+        "documents": service.documents_of_visit(db, visit.id), "values": {}, "errors": errors or {},
+        "may_record": service.may_record(user),
         "upload_limit": storage.limit_words(get_settings().upload_limit_bytes),
         "upload_action": f"/people/{person.reference}/documents/visit/{visit.id}",
         "size_words": storage.size_words, "type_label": storage.type_label,
@@ -312,34 +227,24 @@ def _visit_documents_page(request: Request, db: DbSession, user: User, person: P
 
 
 @documents_router.get("/visit/{visit_id}")
-def visit_documents(request: Request, reference: str, visit_id: int, db: DbSession,
+def visit_documents(request: Request, person: CaseInScope, visit: CaseVisit, db: DbSession,
                     user: User = ViewPerson) -> Response:
-    person = person_or_refuse(db, request, user, reference)
-    visit = _visit_or_404(db, person, visit_id)
     return _visit_documents_page(request, db, user, person, visit)
 
 
 @documents_router.post("/visit/{visit_id}", dependencies=[UploadBody])
-def visit_document_upload(request: Request, reference: str, visit_id: int, db: DbSession,
+def visit_document_upload(request: Request, person: CaseInScope, visit: CaseVisit, db: DbSession, audit: Audit,
                           upload: storage.BoundedUpload = UploadBody, user: User = RecordClinical) -> Response:
-    person = person_or_refuse(db, request, user, reference)
-    visit = _visit_or_404(db, person, visit_id)
-    refused = _receive_upload(db, request, user, person, upload, visit_id=visit.id)
+    refused = _store_upload(db, audit, user, person, upload, visit_id=visit.id)
     if refused is not None:
         return _visit_documents_page(request, db, user, person, visit, errors={"file": refused.message},
                                      status_code=refused.status_code)
-    return _redirect(f"/people/{reference}/documents/visit/{visit.id}", "File uploaded.")
+    return done(f"/people/{person.reference}/documents/visit/{visit.id}", "File uploaded.")
 
 
-@documents_router.get("/{document_id}")
-def document_download(request: Request, reference: str, document_id: int, db: DbSession,
-                      user: User = ViewPerson) -> Response:
-    person = person_or_refuse(db, request, user, reference)
-    document = service.get_document(db, person, document_id)
-    if document is None:
-        raise HTTPException(status_code=404)
-    _audit(db, request, "document.downloaded", user, person, object_type="document", object_id=document.id,
-           document_id=document.id)
+@documents_router.get("/{document_id}", dependencies=[ViewPerson])
+def document_download(person: CaseInScope, document: CaseDocument, audit: Audit) -> Response:
+    audit.record("document.downloaded", document, document_id=document.id)
     filename = storage.download_name(document.original_filename, document.content_type)
     return Response(content=document.content, media_type=document.content_type, headers={
         "Content-Disposition": storage.content_disposition(filename),
@@ -350,78 +255,43 @@ def document_download(request: Request, reference: str, document_id: int, db: Db
 
 # --- Rule 35 records -----------------------------------------------------------------------------
 
-def _rule35_form(request: Request, db: DbSession, person: Person, record: Rule35Record | None, *,
-                 values: dict[str, Any], errors: dict[str, str], status_code: int = 200) -> Response:
+def _rule35_form(request: Request, db: Session, person: Person, record: Rule35Record | None,
+                 values: dict[str, Any]) -> Response:
     reports = service.rule35_reports(db, person)
     return render(request, "evidence/rule35_form.html", {
         "person": person, "details": load_details(db, person), "record": record, "values": values,
-        "errors": errors, "limbs": [(limb.value, label) for limb, label in RULE35_LIMB_LABELS.items()],
+        "errors": {}, "limbs": [(limb.value, label) for limb, label in RULE35_LIMB_LABELS.items()],
         "outcomes": [(o.value, label) for o, label in OUTCOME_LABELS.items()],
         "levels": [(1, "Level 1"), (2, "Level 2"), (3, "Level 3")],
         "reports": [(item.id, KIND_LABELS[item.kind] + (f", {item.author}" if item.author else "")
                      + (f", issued {day(item.issued_date)}" if item.issued_date else "")) for item in reports],
-    }, status_code=status_code)
+    })
 
 
-@rule35_router.get("/new")
-def rule35_new(request: Request, reference: str, db: DbSession, user: User = RecordClinical) -> Response:
-    person = person_or_refuse(db, request, user, reference)
-    return _rule35_form(request, db, person, None, values={}, errors={})
+@rule35_router.get("/new", dependencies=[RecordClinical])
+def rule35_new(request: Request, person: CaseInScope, db: DbSession) -> Response:
+    return _rule35_form(request, db, person, None, {})
 
 
 @rule35_router.post("/new")
-def rule35_create(request: Request, reference: str, db: DbSession, form: PostedForm,
-                  user: User = RecordClinical) -> Response:
-    person = person_or_refuse(db, request, user, reference)
-    result = validate_form(form, Rule35Form)
-    data = result.data
-    if data is not None:
-        try:
-            record = service.create_rule35(db, user.id, person, data, service.organisation_today())
-        except service.RuleError as exc:
-            result.errors.update(exc.errors)
-    if not result.ok or data is None:
-        return _rule35_form(request, db, person, None, values=result.values, errors=result.errors, status_code=422)
-    _audit(db, request, "rule35.created", user, person, object_type="rule35_record", object_id=record.id,
-           rule35_id=record.id)
-    return _redirect(f"/people/{reference}#rule35", "Rule 35 report recorded.")
+def rule35_create(person: CaseInScope, db: DbSession, audit: Audit, user: User = RecordClinical,
+                  data: Rule35Form = Posted(Rule35Form)) -> Response:
+    record = service.create_rule35(db, user.id, person, data, organisation_today())
+    audit.record("rule35.created", record, rule35_id=record.id)
+    return done(f"/people/{person.reference}#rule35", "Rule 35 report recorded.")
 
 
-def _rule35_or_404(db: DbSession, person: Person, record_id: int) -> Rule35Record:
-    record = service.get_rule35(db, person, record_id)
-    if record is None:
-        raise HTTPException(status_code=404)
-    return record
-
-
-@rule35_router.get("/{record_id}/edit")
-def rule35_edit(request: Request, reference: str, record_id: int, db: DbSession,
-                user: User = RecordClinical) -> Response:
-    person = person_or_refuse(db, request, user, reference)
-    record = _rule35_or_404(db, person, record_id)
+@rule35_router.get("/{record_id}/edit", dependencies=[RecordClinical])
+def rule35_edit(request: Request, person: CaseInScope, record: CaseRule35, db: DbSession) -> Response:
+    # The saved values with the version they were read at: the conflict table of a stale form compares them.
     values = _plain(service.rule35_snapshot(record)) | {"version": person.version}
-    return _rule35_form(request, db, person, record, values=values, errors={})
+    return _rule35_form(request, db, person, record, values)
 
 
 @rule35_router.post("/{record_id}/edit")
-def rule35_update(request: Request, reference: str, record_id: int, db: DbSession, form: PostedForm,
-                  user: User = RecordClinical) -> Response:
-    person = person_or_refuse(db, request, user, reference)
-    record = _rule35_or_404(db, person, record_id)
-    result = validate_form(form, Rule35Form)
-    data = result.data
-    changed: list[str] = []
-    if data is not None:
-        try:
-            changed = service.update_rule35(db, user.id, person, record, data, service.organisation_today())
-        except VersionConflict:
-            return stale_page(request, db, f"/people/{reference}#rule35")
-        except service.RuleError as exc:
-            result.errors.update(exc.errors)
-    if not result.ok or data is None:
-        return _rule35_form(request, db, person, record, values=result.values, errors=result.errors,
-                            status_code=422)
+def rule35_update(person: CaseInScope, record: CaseRule35, db: DbSession, audit: Audit, user: User = RecordClinical,
+                  data: Rule35Form = Posted(Rule35Form)) -> Response:
+    changed = service.update_rule35(db, user.id, person, record, data, organisation_today())
     if changed:
-        _audit(db, request, "rule35.changed", user, person, object_type="rule35_record", object_id=record.id,
-               rule35_id=record.id, fields=changed)
-    return _redirect(f"/people/{reference}#rule35", "Changes saved." if changed else "Nothing was changed.")
+        audit.record("rule35.changed", record, rule35_id=record.id, fields=changed)
+    return done(f"/people/{person.reference}#rule35", "Changes saved." if changed else "Nothing was changed.")

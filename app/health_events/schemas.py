@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from app.config import get_settings
 from app.dates import format_datetime as _day
 from app.detention.schemas import typed_date
+from app.errors import RuleBroken
 from app.health_events.models import HealthEventKind
-from app.web.forms import FieldErrors
 
 KIND_LABELS = {
     HealthEventKind.self_harm: "Self-harm",
@@ -114,7 +114,7 @@ class HealthEventForm(_Times):
             elif started is not None and ended <= started:
                 problems["ended_date"] = f"The end must be after the start ({_day(started)})."
         if problems:
-            raise FieldErrors(problems)
+            raise RuleBroken(problems)
         return self
 
     @property
@@ -139,9 +139,9 @@ class HealthEventEndForm(_Times):
         try:
             moment = to_utc(self.ended_date, self.ended_time)
         except ValueError as exc:
-            raise FieldErrors({"ended_time": str(exc)}) from None
+            raise RuleBroken({"ended_time": str(exc)}) from None
         if moment > datetime.now(UTC):
-            raise FieldErrors({"ended_date": "The end cannot be in the future."})
+            raise RuleBroken({"ended_date": "The end cannot be in the future."})
         return self
 
     @property

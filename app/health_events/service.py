@@ -12,20 +12,13 @@ from sqlalchemy.orm import Session
 
 from app.audit import revisions
 from app.auth.models import User
+from app.errors import FORM_ERROR, RuleBroken
 from app.health_events.models import HealthEvent, HealthEventKind
 from app.health_events.schemas import LASTING_KINDS, TIMED_KINDS, HealthEventForm
 from app.people.models import Person
 from app.web.templating import format_datetime
 
 SECTION_LIMIT = 50
-
-
-class HealthEventRuleError(ValueError):
-    """A change that would break a rule, with a message for each field concerned."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
 
 
 def _at(value: datetime) -> str:
@@ -54,7 +47,7 @@ def record_event(db: Session, actor: User, person: Person, data: HealthEventForm
     elif ended is not None and ended <= started:
         errors["ended_date"] = f"The end must be after the start ({_at(started)})."
     if errors:
-        raise HealthEventRuleError(errors)
+        raise RuleBroken(errors)
     assert data.kind is not None  # noqa: S101  (type narrowing: the code above guarantees it)
     event = HealthEvent(person_id=person.id, kind=data.kind, started_at=started, ended_at=ended, notes=data.notes,
                         recorded_by_id=actor.id)
@@ -69,11 +62,11 @@ def end_event(db: Session, actor: User, person: Person, event: HealthEvent, ende
               now: datetime) -> None:
     """Record when an ongoing event (a food refusal, a spell in segregation ...) ended."""
     if event.ended_at is not None:
-        raise HealthEventRuleError({"__form__": f"This was already recorded as ended on {_at(event.ended_at)}."})
+        raise RuleBroken.on(FORM_ERROR, f"This was already recorded as ended on {_at(event.ended_at)}.")
     if ended_at > now:
-        raise HealthEventRuleError({"ended_date": "The end cannot be in the future."})
+        raise RuleBroken.on("ended_date", "The end cannot be in the future.")
     if ended_at <= event.started_at:
-        raise HealthEventRuleError({"ended_date": f"The end must be after the start ({_at(event.started_at)})."})
+        raise RuleBroken.on("ended_date", f"The end must be after the start ({_at(event.started_at)}).")
     before = snapshot(event)
     event.ended_at = ended_at
     db.flush()

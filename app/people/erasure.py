@@ -33,17 +33,10 @@ from app.audit import service as audit
 from app.audit.models import Outcome
 from app.auth.models import User
 from app.db import Base, utcnow
+from app.errors import RuleBroken, StaleForm
 from app.people.models import LegalHold, Person
 
 # --- legal holds -------------------------------------------------------------------------------------------
-
-
-class HoldError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
 
 def current_hold(db: Session, person_id: int) -> LegalHold | None:
     return db.scalar(select(LegalHold).where(LegalHold.person_id == person_id, LegalHold.lifted_at.is_(None)))
@@ -57,14 +50,15 @@ def _lock(db: Session, person: Person) -> None:
 
 
 def set_hold(db: Session, actor: User, person: Person, reason: str) -> LegalHold:
+    """A new hold; StaleForm when one was set after the form was opened (the form is offered only without one)."""
     reason = reason.strip()
     if not reason:
-        raise HoldError("reason", "Say why the record must be kept, for example the claim or inquiry it is for.")
+        raise RuleBroken.on("reason", "Say why the record must be kept, for example the claim or inquiry it is for.")
     if len(reason) > 2000:
-        raise HoldError("reason", "Keep the reason under 2,000 characters.")
+        raise RuleBroken.on("reason", "Keep the reason under 2,000 characters.")
     _lock(db, person)
     if current_hold(db, person.id) is not None:
-        raise HoldError("reason", "This record is already under a legal hold.")
+        raise StaleForm("This record is already under a legal hold.")
     hold = LegalHold(person_id=person.id, reason=reason, set_by_id=actor.id, set_at=utcnow())
     db.add(hold)
     db.flush()
@@ -74,10 +68,11 @@ def set_hold(db: Session, actor: User, person: Person, reason: str) -> LegalHold
 
 
 def lift_hold(db: Session, actor: User, person: Person) -> LegalHold:
+    """Lifts the open hold; StaleForm when someone lifted it after the page offering to was opened."""
     _lock(db, person)
     hold = current_hold(db, person.id)
     if hold is None:
-        raise HoldError("hold", "This record is not under a legal hold.")
+        raise StaleForm("This record is not under a legal hold.")
     hold.lifted_at = max(utcnow(), hold.set_at)
     hold.lifted_by_id = actor.id
     db.flush()
@@ -207,6 +202,10 @@ MANUAL_REASONS = tuple(r for r in ErasureReason if r is not ErasureReason.retent
 
 
 class ErasureRefused(Exception):
+    """Nothing was erased, and why (`reason` for the audit row, `message` for people). Not a vocabulary error:
+    both callers (the erasure page and the retention command) record the refusal and carry on, so it must not
+    roll their transaction back."""
+
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
@@ -291,7 +290,8 @@ def due_for_retention(db: Session, cutoff: date) -> list[DueCase]:
         .where(Person.closed_date.is_not(None), Person.closed_date <= cutoff, ~held)
         .order_by(Person.closed_date, Person.reference)
     ).all()
-    return [DueCase(person_id, reference, closed) for person_id, reference, closed in rows]
+    # `closed is not None` holds by the query; said again for the type checker.
+    return [DueCase(person_id, reference, closed) for person_id, reference, closed in rows if closed is not None]
 
 
 def held_past_retention(db: Session, cutoff: date) -> int:

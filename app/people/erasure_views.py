@@ -5,23 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from app.audit import service as audit
-from app.auth.deps import client_ip, require
+from app.audit.deps import Audit
+from app.audit.models import Outcome
+from app.auth.deps import require
 from app.auth.models import User
 from app.auth.permissions import Permission, has_permission
 from app.db import DbSession
+from app.errors import FORM_ERROR, RuleBroken
 from app.people import erasure, sections
+from app.people.dependencies import CaseInScope
 from app.people.models import LegalHold, Person
 from app.people.schemas import ErasureForm, LegalHoldForm
 from app.people.service import load_details, normalise_reference
-from app.people.views import person_or_refuse
-from app.web import flash
-from app.web.forms import FORM_ERROR, PostedForm, validate_form
+from app.web.forms import Posted, shown_on
+from app.web.redirects import done
 from app.web.templating import render
 
 router = APIRouter(prefix="/people/{reference}")
@@ -29,58 +30,35 @@ ManageHolds = Depends(require(Permission.manage_legal_holds))
 ErasePeople = Depends(require(Permission.erase_people))
 
 
-def _audit(db: Session, request: Request, action: str, user: User, person: Person, **details: Any) -> None:
-    audit.record(db, action, actor_id=user.id, person_id=person.id, object_type="person", object_id=person.reference,
-                 ip_address=client_ip(request), correlation_id=request.state.correlation_id, **details)
-
-
-def _to_person(reference: str, message: str, *, kind: str = "success") -> Response:
-    response = RedirectResponse(f"/people/{reference}#legal-hold", status_code=303)
-    flash.add(response, message, kind=kind)
-    return response
+def _section(person: Person) -> str:
+    return f"/people/{person.reference}#legal-hold"
 
 
 # --- legal hold --------------------------------------------------------------------------------------------
 
-def _hold_page(request: Request, db: Session, person: Person, values: dict[str, Any], errors: dict[str, str],
-               status_code: int = 200) -> Response:
-    return render(request, "people/legal_hold.html", {
-        "person": person, "details": load_details(db, person), "values": values, "errors": errors,
-    }, status_code=status_code)
-
-
 @router.get("/legal-hold")
-def legal_hold_form(request: Request, reference: str, db: DbSession, user: User = ManageHolds) -> Response:
-    person = person_or_refuse(db, request, user, reference)
+def legal_hold_form(request: Request, person: CaseInScope, db: DbSession, user: User = ManageHolds) -> Response:
     if erasure.current_hold(db, person.id) is not None:
-        return _to_person(reference, "This record is already under a legal hold.", kind="warning")
-    return _hold_page(request, db, person, {}, {})
+        return done(_section(person), "This record is already under a legal hold.", kind="warning")
+    return render(request, "people/legal_hold.html", {
+        "person": person, "details": load_details(db, person), "values": {}, "errors": {},
+    })
 
 
 @router.post("/legal-hold")
-def legal_hold_set(request: Request, reference: str, db: DbSession, form: PostedForm,
-                   user: User = ManageHolds) -> Response:
-    person = person_or_refuse(db, request, user, reference)
-    result = validate_form(form, LegalHoldForm)
-    if result.data is None:
-        return _hold_page(request, db, person, result.values, result.errors, status_code=422)
-    try:
-        hold = erasure.set_hold(db, user, person, result.data.reason)
-    except erasure.HoldError as exc:
-        return _hold_page(request, db, person, result.values, {exc.field: exc.message}, status_code=422)
-    _audit(db, request, "person.legal_hold_set", user, person, hold_id=hold.id)
-    return _to_person(reference, "Legal hold set. The record cannot be erased until the hold is lifted.")
+def legal_hold_set(person: CaseInScope, db: DbSession, audit: Audit, user: User = ManageHolds,
+                   data: LegalHoldForm = Posted(LegalHoldForm)) -> Response:
+    hold = erasure.set_hold(db, user, person, data.reason)
+    audit.record("person.legal_hold_set", person, hold_id=hold.id)
+    return done(_section(person), "Legal hold set. The record cannot be erased until the hold is lifted.")
 
 
 @router.post("/legal-hold/lift")
-def legal_hold_lift(request: Request, reference: str, db: DbSession, user: User = ManageHolds) -> Response:
-    person = person_or_refuse(db, request, user, reference)
-    try:
-        hold = erasure.lift_hold(db, user, person)
-    except erasure.HoldError as exc:
-        return _to_person(reference, exc.message, kind="warning")
-    _audit(db, request, "person.legal_hold_lifted", user, person, hold_id=hold.id)
-    return _to_person(reference, "Legal hold lifted.")
+@shown_on("/people/{reference}")
+def legal_hold_lift(person: CaseInScope, db: DbSession, audit: Audit, user: User = ManageHolds) -> Response:
+    hold = erasure.lift_hold(db, user, person)
+    audit.record("person.legal_hold_lifted", person, hold_id=hold.id)
+    return done(_section(person), "Legal hold lifted.")
 
 
 def build_section(db: Session, user: User, person: Person) -> dict[str, Any]:
@@ -112,34 +90,26 @@ def _erase_page(request: Request, db: Session, person: Person, values: dict[str,
 
 
 @router.get("/erase")
-def erase_form(request: Request, reference: str, db: DbSession, user: User = ErasePeople) -> Response:
-    person = person_or_refuse(db, request, user, reference)
+def erase_form(request: Request, person: CaseInScope, db: DbSession, audit: Audit,
+               user: User = ErasePeople) -> Response:
     # Opening this page shows the record's names and what it holds: recorded like any other view of it.
-    _audit(db, request, "person.erasure_viewed", user, person,
-           held=erasure.current_hold(db, person.id) is not None)
+    audit.record("person.erasure_viewed", person, held=erasure.current_hold(db, person.id) is not None)
     return _erase_page(request, db, person, {}, {})
 
 
 @router.post("/erase")
-def erase_submit(request: Request, reference: str, db: DbSession, form: PostedForm,
-                 user: User = ErasePeople) -> Response:
-    person = person_or_refuse(db, request, user, reference)
-    result = validate_form(form, ErasureForm)
-    errors = dict(result.errors)
-    typed = str(result.values.get("confirm_reference") or "")
-    if typed and "confirm_reference" not in errors and normalise_reference(typed) != person.reference:
-        errors["confirm_reference"] = (f"That is not this record's reference. Type {person.reference} exactly as "
-                                       "shown to confirm.")
-    if errors or result.data is None:
-        return _erase_page(request, db, person, result.values, errors, status_code=422)
+def erase_submit(request: Request, person: CaseInScope, db: DbSession, audit: Audit, user: User = ErasePeople,
+                 data: ErasureForm = Posted(ErasureForm)) -> Response:
+    if normalise_reference(data.confirm_reference) != person.reference:
+        raise RuleBroken.on("confirm_reference", f"That is not this record's reference. Type {person.reference} "
+                                                 "exactly as shown to confirm.")
     try:
-        erased = erasure.erase(db, person, result.data.reason, actor_id=user.id, ip_address=client_ip(request),
-                               correlation_id=request.state.correlation_id)
+        erased = erasure.erase(db, person, data.reason, actor_id=user.id, ip_address=audit.ip_address,
+                               correlation_id=audit.correlation_id)
     except erasure.ErasureRefused as refused:
-        erasure.record_refusal(db, person, refused, actor_id=user.id, ip_address=client_ip(request),
-                               correlation_id=request.state.correlation_id)
-        return _erase_page(request, db, person, result.values, {FORM_ERROR: refused.message}, status_code=409)
-    response = RedirectResponse("/people", status_code=303)
-    flash.add(response, f"Record {erased.reference} erased: {sum(erased.rows.values())} rows deleted. The audit "
-                        "log keeps a record that it was erased, with no personal data.")
-    return response
+        # A hold set since the page was opened. The refusal is kept, so this answer commits rather than raising.
+        audit.record("person.erasure_refused", person, outcome=Outcome.denied, reason=refused.reason)
+        return _erase_page(request, db, person, request.state.submitted.values, {FORM_ERROR: refused.message},
+                           status_code=409)
+    return done("/people", f"Record {erased.reference} erased: {sum(erased.rows.values())} rows deleted. The audit "
+                           "log keeps a record that it was erased, with no personal data.")

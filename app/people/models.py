@@ -10,11 +10,10 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.crypto.fields import SealedField
-from app.db import Base, str_enum, utcnow
+from app.db import Base, Versioned, str_enum, utcnow
 
 if TYPE_CHECKING:
     from app.auth.models import User
-    from app.detention.models import DetentionEpisode
 
 
 class PersonStatus(enum.StrEnum):
@@ -78,7 +77,7 @@ class AarLevelSource(enum.StrEnum):
     home_office = "home_office"
 
 
-class Person(Base):
+class Person(Versioned, Base):
     __tablename__ = "people"
     __table_args__ = (
         CheckConstraint("aar_level IS NULL OR aar_level BETWEEN 1 AND 3", name="aar_level_range"),
@@ -111,17 +110,13 @@ class Person(Base):
     lead_coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     opened_date: Mapped[date]
     closed_date: Mapped[date | None]
-    version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-    __mapper_args__ = {"version_id_col": version}
 
     identity: Mapped[Identity] = relationship(back_populates="person", lazy="raise", uselist=False)
     languages: Mapped[list[PersonLanguage]] = relationship(lazy="raise", cascade="all, delete-orphan")
     aar_indicators: Mapped[list[PersonAarIndicator]] = relationship(lazy="raise", cascade="all, delete-orphan")
     assignments: Mapped[list[Assignment]] = relationship(back_populates="person", lazy="raise")
-    episodes: Mapped[list[DetentionEpisode]] = relationship(back_populates="person", lazy="raise")
     lead_coordinator: Mapped[User | None] = relationship(lazy="raise")
 
 
@@ -231,6 +226,7 @@ class EmergencyAccess(Base):
     with a reason and kept until a coordinator or administrator has reviewed it."""
 
     __tablename__ = "emergency_access_grants"
+    audit_type = "emergency_access"
     __table_args__ = (
         CheckConstraint("expires_at > granted_at", name="expires_after_granted"),
         CheckConstraint("(reviewed_at IS NULL) = (reviewed_by_id IS NULL)", name="reviewed_by_and_at_together"),

@@ -8,9 +8,10 @@ from functools import lru_cache
 import pycountry
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.errors import RuleBroken
 from app.people.erasure import ErasureReason
 from app.people.models import AarIndicator, AarLevelSource, BirthPrecision, PersonStatus, Sex
-from app.web.forms import FieldErrors
+from app.web.params import FormId, FormInt, VersionToken
 
 
 @lru_cache
@@ -55,13 +56,13 @@ class PersonForm(BaseModel):
     interpreter_needed: bool = Field(default=False, title="Interpreter needed")
     birth_precision: BirthPrecision = Field(default=BirthPrecision.unknown, title="How well the age is known")
     birth_date: date | None = Field(default=None, title="Date of birth")
-    birth_year: int | None = Field(default=None, title="Year of birth")
+    birth_year: FormInt | None = Field(default=None, title="Year of birth")
     aar_indicators: list[AarIndicator] = Field(default_factory=list, title="Adults at Risk indicators")
-    aar_level: int | None = Field(default=None, title="Adults at Risk level")
+    aar_level: FormInt | None = Field(default=None, title="Adults at Risk level")
     aar_level_date: date | None = Field(default=None, title="Date of the AAR level")
     aar_level_source: AarLevelSource | None = Field(default=None, title="Source of the AAR level")
     # Edit forms carry the version they were loaded at; the new-person form answers the duplicate warning.
-    version: int | None = Field(default=None, title="Version")
+    version: VersionToken = Field(default=None, title="Version")
     confirm_new: bool = Field(default=False, title="Confirmation that this is a different person")
 
     @field_validator("nationality")
@@ -103,7 +104,7 @@ class PersonForm(BaseModel):
         if self.stateless and self.nationality:
             problems["stateless"] = "A stateless person has no nationality: clear one of them."
         if problems:
-            raise FieldErrors(problems)
+            raise RuleBroken(problems)
         return self
 
     @property
@@ -125,7 +126,7 @@ class PersonForm(BaseModel):
 class AssignForm(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    clinician_id: int = Field(title="Clinician")
+    clinician_id: FormId = Field(title="Clinician")
 
 
 # A reason someone reviewing the access later can judge: a sentence, not "urgent" or "x".

@@ -33,8 +33,9 @@ from app.auth.models import Role, User
 from app.crypto.fields import open_value
 from app.crypto.keyring import index_key, session_keyring
 from app.crypto.models import PersonKey
-from app.db import utcnow
+from app.db import check_version, utcnow
 from app.detention.models import BailOutcome, DetentionEpisode, Facility, Placement
+from app.errors import RuleBroken
 from app.people import names
 from app.people.models import (
     AliasKind,
@@ -64,27 +65,11 @@ class NotAllowed(Exception):
         self.person = person
 
 
-class VersionConflict(Exception):
-    """Someone else saved the record after this form was loaded."""
-
-
-def check_version(person: Person, version: int | None) -> None:
-    """Refuse a change made on a form loaded at another version of the person's record."""
-    if version is None or version != person.version:
-        raise VersionConflict
-
-
 def touch(person: Person) -> None:
     """Move the person's version on. Records without a version of their own (episodes, evidence, consents,
     referrals ...) call this on every change, so that any form loaded before it is refused."""
     person.updated_at = utcnow()
 
-
-class RuleError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 def new_reference(db: Session) -> str:
@@ -165,11 +150,6 @@ def find_visible(db: Session, user: User, reference: str) -> tuple[Person | None
     if access is None:
         raise NotAllowed(person)
     return person, access
-
-
-def get_visible(db: Session, user: User, reference: str) -> Person | None:
-    """The person with this reference, or None if there is none; NotAllowed if this user may not see them."""
-    return find_visible(db, user, reference)[0]
 
 
 def is_assigned(db: Session, clinician_id: int, person_id: int) -> bool:
@@ -488,7 +468,7 @@ def create_person(db: Session, actor: User, data: PersonForm, today: date) -> Pe
 
 
 def update_person(db: Session, actor: User, person: Person, data: PersonForm) -> list[str]:
-    """Apply an edit made on version `data.version`; VersionConflict if the record moved on since."""
+    """Apply an edit made on version `data.version`; StaleForm if the record moved on since."""
     check_version(person, data.version)
     before = load_details(db, person)
     after = snapshot_from_form(data)
@@ -525,9 +505,9 @@ def current_assignments(db: Session, person_id: int) -> list[tuple[Assignment, U
 def assign(db: Session, actor: User, person: Person, clinician_id: int) -> Assignment:
     clinician = db.get(User, clinician_id)
     if clinician is None or clinician.role is not Role.clinician or not clinician.is_active:
-        raise RuleError("clinician_id", "Choose an active clinician from the list.")
+        raise RuleBroken.on("clinician_id", "Choose an active clinician from the list.")
     if db.scalar(select(open_assignment(person.id, clinician_id))):
-        raise RuleError("clinician_id", f"{clinician.display_name} is already assigned.")
+        raise RuleBroken.on("clinician_id", f"{clinician.display_name} is already assigned.")
     assignment = Assignment(person_id=person.id, clinician_id=clinician_id, assigned_by_id=actor.id)
     db.add(assignment)
     db.flush()
@@ -536,10 +516,9 @@ def assign(db: Session, actor: User, person: Person, clinician_id: int) -> Assig
     return assignment
 
 
-def unassign(db: Session, actor: User, person: Person, assignment_id: int) -> Assignment:
-    assignment = db.get(Assignment, assignment_id)
-    if assignment is None or assignment.person_id != person.id or assignment.ended_at is not None:
-        raise RuleError("assignment", "That assignment has already ended.")
+def unassign(db: Session, actor: User, person: Person, assignment: Assignment) -> Assignment:
+    if assignment.ended_at is not None:
+        raise RuleBroken.on("assignment", "That assignment has already ended.")
     assignment.ended_at = utcnow()
     db.flush()
     revisions.record(db, actor_id=actor.id, table="assignments", row_id=assignment.id, person_id=person.id,

@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
 from app.alerts import service as alerts
@@ -16,16 +14,18 @@ from app.alerts import state as alert_state
 from app.alerts.models import PersonAlertState
 from app.alerts.rules import RULES
 from app.audit import revisions
-from app.audit import service as audit
+from app.audit.deps import Audit
 from app.audit.models import Outcome, Revision
-from app.auth.deps import client_ip, require
+from app.auth.deps import require
 from app.auth.models import Role, User
-from app.auth.permissions import Permission, has_permission
+from app.auth.permissions import Permission
 from app.config import get_settings, organisation_today
 from app.db import DbSession
 from app.detention import clock
 from app.detention.models import END_REASON_LABELS, Facility
+from app.errors import NotFound
 from app.people import emergency, sections, service, subject_access, timeline
+from app.people.dependencies import CaseAssignment, CaseInScope, Reference
 from app.people.models import AAR_INDICATOR_LABELS, AarIndicator, BirthPrecision, Person, PersonStatus, Sex
 from app.people.schemas import (
     AssignForm,
@@ -34,8 +34,9 @@ from app.people.schemas import (
     nationality_choices,
     nationality_name,
 )
-from app.web import flash
-from app.web.forms import FORM_ERROR, PostedForm, validate_form
+from app.web.forms import Posted, PostedForm, shown_on, validate_form
+from app.web.params import query_id
+from app.web.redirects import done
 from app.web.templating import render
 
 router = APIRouter(prefix="/people")
@@ -47,47 +48,6 @@ ExportSubjectAccess = Depends(require(Permission.export_subject_access))
 LIST_FIELDS = frozenset({"aar_indicators"})
 AAR_SOURCE_LABELS = {"self_declared": "Self-declared", "professional_evidence": "Professional evidence",
                      "home_office": "Home Office decision"}
-
-
-def _audit(db: DbSession, request: Request, action: str, actor: User, person: Person | None = None,
-           outcome: Outcome = Outcome.success, **details: Any) -> None:
-    audit.record(db, action, actor_id=actor.id, outcome=outcome, person_id=person.id if person else None,
-                 object_type="person" if person else None, object_id=person.reference if person else None,
-                 ip_address=client_ip(request), correlation_id=request.state.correlation_id, **details)
-
-
-def person_or_refuse(db: DbSession, request: Request, user: User, reference: str) -> Person:
-    try:
-        person, access = service.find_visible(db, user, reference)
-    except service.NotAllowed as refused:
-        # Refused and recorded; the transaction rolls back, so commit the audit row first.
-        audit.record(db, "security.permission_denied", actor_id=user.id, outcome=Outcome.denied,
-                     ip_address=client_ip(request), correlation_id=request.state.correlation_id,
-                     permission="assigned_clinician", path=request.url.path)
-        db.commit()
-        if has_permission(user.role, Permission.break_glass):
-            # The refusal page offers break-glass, coming back to the page asked for (a GET) once it is open.
-            wanted = request.url.path if request.method == "GET" else None
-            request.state.emergency_offer = emergency.Offer(
-                refused.person.reference, emergency.return_path(refused.person.reference, wanted))
-        raise HTTPException(status_code=403) from None
-    if person is None:
-        raise HTTPException(status_code=404)
-    if access is not None:
-        # Every request served under break-glass is recorded as such, with the reason given.
-        audit.record(db, "emergency_access.used", actor_id=user.id, person_id=person.id,
-                     object_type="emergency_access", object_id=access.id, ip_address=client_ip(request),
-                     correlation_id=request.state.correlation_id, access_id=access.id, reason=access.reason,
-                     path=request.url.path)
-        request.state.emergency_access = emergency.LiveAccess(access.id, access.reason, access.expires_at)
-    return person
-
-
-def stale_page(request: Request, db: DbSession, back: str) -> Response:
-    """The answer to a change made on a form loaded before someone else's: nothing saved, go back and look.
-    The transaction is rolled back, as a failed flush (the version column's own check) leaves it unusable."""
-    db.rollback()
-    return render(request, "components/stale.html", {"back": back}, status_code=409)
 
 
 # --- list ----------------------------------------------------------------------------------------
@@ -106,8 +66,9 @@ def _parse_query(request: Request) -> tuple[service.PeopleQuery, list[str]]:
             problems.append("The status filter was not recognised and has been ignored.")
     for name, attr in (("facility", "facility_id"), ("clinician", "clinician_id"), ("page", "page")):
         if value := params.get(name):
-            if value.isdigit():
-                setattr(query, attr, int(value))
+            number = 0 if value == "0" and name == "clinician" else query_id(value)  # clinician 0: nobody assigned
+            if number is not None:
+                setattr(query, attr, number)
             else:
                 problems.append(f"The {name} filter was not recognised and has been ignored.")
     if value := params.get("alert"):
@@ -121,7 +82,7 @@ def _parse_query(request: Request) -> tuple[service.PeopleQuery, list[str]]:
 
 
 @router.get("")
-def people_list(request: Request, db: DbSession, user: User = ViewCaseload) -> Response:
+def people_list(request: Request, db: DbSession, audit: Audit, user: User = ViewCaseload) -> Response:
     settings = get_settings()
     today = organisation_today(settings)
     query, problems = _parse_query(request)
@@ -138,7 +99,7 @@ def people_list(request: Request, db: DbSession, user: User = ViewCaseload) -> R
         row.alerts = badges.get(row.id, [])
     facilities = db.scalars(select(Facility).order_by(Facility.name)).all()
     clinicians = service.clinicians(db) if user.role is not Role.clinician else []
-    _audit(db, request, "people.listed", user, filters=query.filters_used(), results=page.total)
+    audit.record("people.listed", filters=query.filters_used(), results=page.total)
     params = {k: v for k, v in request.query_params.items() if k != "page"}
 
     def page_link(number: int) -> str:
@@ -175,12 +136,8 @@ def person_new(request: Request) -> Response:
 
 
 @router.post("/new")
-def person_create(request: Request, db: DbSession, form: PostedForm, user: User = EditPerson) -> Response:
-    result = validate_form(form, PersonForm, lists=LIST_FIELDS)
-    data = result.data
-    if data is None:
-        return render(request, "people/form.html", _form_context(result.values, result.errors, person=None),
-                      status_code=422)
+def person_create(request: Request, db: DbSession, audit: Audit, user: User = EditPerson,
+                  data: PersonForm = Posted(PersonForm, lists=LIST_FIELDS)) -> Response:
     if not data.confirm_new:
         candidates = service.find_duplicates(
             db, given_names=data.given_names, family_name=data.family_name, aliases=data.alias_list,
@@ -188,13 +145,11 @@ def person_create(request: Request, db: DbSession, form: PostedForm, user: User 
             nationality=data.nationality)
         if candidates:
             return render(request, "people/form.html", _form_context(
-                result.values, {}, person=None, duplicates=candidates, nationality_name=nationality_name),
-                status_code=409)
+                request.state.submitted.values, {}, person=None, duplicates=candidates,
+                nationality_name=nationality_name), status_code=409)
     person = service.create_person(db, user, data, organisation_today(get_settings()))
-    _audit(db, request, "person.created", user, person)
-    response = RedirectResponse(f"/people/{person.reference}", status_code=303)
-    flash.add(response, f"Record {person.reference} created.")
-    return response
+    audit.record("person.created", person)
+    return done(f"/people/{person.reference}", f"Record {person.reference} created.")
 
 
 def _values_from(details: dict[str, Any], person: Person) -> dict[str, Any]:
@@ -208,49 +163,28 @@ def _values_from(details: dict[str, Any], person: Person) -> dict[str, Any]:
     return values
 
 
-@router.get("/{reference}/edit")
-def person_edit(request: Request, reference: str, db: DbSession, user: User = EditPerson) -> Response:
-    person = person_or_refuse(db, request, user, reference)
+@router.get("/{reference}/edit", dependencies=[EditPerson])
+def person_edit(request: Request, person: CaseInScope, db: DbSession) -> Response:
     values = _values_from(service.load_details(db, person), person)
     return render(request, "people/form.html", _form_context(values, {}, person=person))
 
 
 @router.post("/{reference}/edit")
-def person_update(request: Request, reference: str, db: DbSession, form: PostedForm,
-                  user: User = EditPerson) -> Response:
-    person = person_or_refuse(db, request, user, reference)
-    result = validate_form(form, PersonForm, lists=LIST_FIELDS)
-    data = result.data
-    if data is None:
-        return render(request, "people/form.html", _form_context(result.values, result.errors, person=person),
-                      status_code=422)
-    try:
-        changed = service.update_person(db, user, person, data)
-    except (service.VersionConflict, StaleDataError):
-        db.rollback()
-        person = db.scalars(select(Person).where(Person.reference == reference)).one()
-        current = service.load_details(db, person)
-        mine = service.snapshot_from_form(data)
-        fields = [f for f in revisions.changed_fields(current, mine)]
-        return render(request, "people/conflict.html", {
-            "person": person, "current": current, "mine": mine, "fields": fields,
-            "values": result.values | {"version": person.version},
-            "labels": {name: info.title for name, info in PersonForm.model_fields.items()},
-        }, status_code=409)
+def person_update(person: CaseInScope, db: DbSession, audit: Audit, user: User = EditPerson,
+                  data: PersonForm = Posted(PersonForm, lists=LIST_FIELDS)) -> Response:
+    changed = service.update_person(db, user, person, data)  # StaleForm: the conflict page
     if changed:
-        _audit(db, request, "person.changed", user, person, fields=changed)
-    response = RedirectResponse(f"/people/{person.reference}", status_code=303)
-    flash.add(response, "Changes saved." if changed else "Nothing was changed.")
-    return response
+        audit.record("person.changed", person, fields=changed)
+    return done(f"/people/{person.reference}", "Changes saved." if changed else "Nothing was changed.")
 
 
 # --- the person page -----------------------------------------------------------------------------
 
 @router.get("/{reference}")
-def person_show(request: Request, reference: str, db: DbSession, user: User = ViewPerson) -> Response:
+def person_show(request: Request, person: CaseInScope, db: DbSession, audit: Audit,
+                user: User = ViewPerson) -> Response:
     settings = get_settings()
     today = organisation_today(settings)
-    person = person_or_refuse(db, request, user, reference)
     details = service.load_details(db, person)
     episodes, placements = timeline.detention_history(db, person.id)
     reading = clock.read_clock([clock.Episode(e.start_date, e.end_date) for e in episodes], today)
@@ -264,7 +198,7 @@ def person_show(request: Request, reference: str, db: DbSession, user: User = Vi
         .where(Revision.person_id == person.id).order_by(Revision.occurred_at.desc(), Revision.id.desc()).limit(50)
     ).all()
     extra_sections = sections.build_all(db, user, person)
-    _audit(db, request, "person.viewed", user, person)
+    audit.record("person.viewed", person)
     return render(request, "people/show.html", {
         "sections": extra_sections,
         "person": person, "details": details, "reading": reading, "current": current,
@@ -283,52 +217,33 @@ def person_show(request: Request, reference: str, db: DbSession, user: User = Vi
 # --- assignments ---------------------------------------------------------------------------------
 
 @router.post("/{reference}/assignments")
-def assignment_add(request: Request, reference: str, db: DbSession, form: PostedForm,
-                   user: User = EditPerson) -> Response:
-    person = person_or_refuse(db, request, user, reference)
-    result = validate_form(form, AssignForm)
-    error = result.errors.get("clinician_id") or result.errors.get(FORM_ERROR)
-    if result.data is not None:
-        try:
-            service.assign(db, user, person, result.data.clinician_id)
-        except service.RuleError as exc:
-            error = exc.message
-    if error:
-        response = RedirectResponse(f"/people/{reference}#assignments", status_code=303)
-        flash.add(response, error, kind="warning")
-        return response
-    assert result.data is not None  # noqa: S101  (type narrowing: the code above guarantees it)
-    _audit(db, request, "person.clinician_assigned", user, person, clinician_id=result.data.clinician_id)
-    response = RedirectResponse(f"/people/{reference}#assignments", status_code=303)
-    flash.add(response, "Clinician assigned.")
-    return response
+@shown_on("/people/{reference}")
+def assignment_add(person: CaseInScope, db: DbSession, audit: Audit, user: User = EditPerson,
+                   data: AssignForm = Posted(AssignForm)) -> Response:
+    service.assign(db, user, person, data.clinician_id)
+    audit.record("person.clinician_assigned", person, clinician_id=data.clinician_id)
+    return done(f"/people/{person.reference}#assignments", "Clinician assigned.")
 
 
 @router.post("/{reference}/assignments/{assignment_id}/end")
-def assignment_end(request: Request, reference: str, assignment_id: int, db: DbSession,
+@shown_on("/people/{reference}")
+def assignment_end(person: CaseInScope, assignment: CaseAssignment, db: DbSession, audit: Audit,
                    user: User = EditPerson) -> Response:
-    person = person_or_refuse(db, request, user, reference)
-    try:
-        assignment = service.unassign(db, user, person, assignment_id)
-    except service.RuleError as exc:
-        response = RedirectResponse(f"/people/{reference}#assignments", status_code=303)
-        flash.add(response, exc.message, kind="warning")
-        return response
-    _audit(db, request, "person.clinician_unassigned", user, person, clinician_id=assignment.clinician_id)
-    response = RedirectResponse(f"/people/{reference}#assignments", status_code=303)
-    flash.add(response, "Clinician unassigned.")
-    return response
+    service.unassign(db, user, person, assignment)
+    audit.record("person.clinician_unassigned", person, clinician_id=assignment.clinician_id)
+    return done(f"/people/{person.reference}#assignments", "Clinician unassigned.")
 
 
 # --- break-glass ---------------------------------------------------------------------------------
 
 @router.post("/{reference}/emergency-access")
-def emergency_access_open(request: Request, reference: str, db: DbSession, form: PostedForm,
-                          user: User = BreakGlass) -> Response:
-    """A clinician opens a person not assigned to them, in an emergency, giving the reason."""
+def emergency_access_open(request: Request, reference: Reference, db: DbSession, form: PostedForm,
+                          audit: Audit, user: User = BreakGlass) -> Response:
+    """A clinician opens a person not assigned to them, in an emergency, giving the reason. The one person
+    route without CaseInScope: it is how a person out of scope comes into it."""
     person = db.scalar(select(Person).where(Person.reference == reference))
     if person is None:
-        raise HTTPException(status_code=404)
+        raise NotFound
     result = validate_form(form, EmergencyAccessForm)
     wanted = form.get("next")
     back = emergency.return_path(reference, wanted if isinstance(wanted, str) else None)
@@ -345,45 +260,36 @@ def emergency_access_open(request: Request, reference: str, db: DbSession, form:
             }, status_code=422)
         access = emergency.open_access(db, user, person, result.data.reason)
     except emergency.NotNeeded:
-        response = RedirectResponse(back, status_code=303)
-        flash.add(response, "This person is assigned to you: no emergency access is needed.", kind="info")
-        return response
+        return done(back, "This person is assigned to you: no emergency access is needed.", kind="info")
     except emergency.AlreadyOpen as exc:
-        response = RedirectResponse(back, status_code=303)
-        flash.add(response, f"Your emergency access to this record is already open until "
-                            f"{emergency.until_words(exc.access.expires_at)}.", kind="info")
-        return response
-    audit.record(db, "emergency_access.opened", actor_id=user.id, person_id=person.id,
-                 object_type="emergency_access", object_id=access.id, ip_address=client_ip(request),
-                 correlation_id=request.state.correlation_id, access_id=access.id, reason=access.reason,
+        return done(back, f"Your emergency access to this record is already open until "
+                          f"{emergency.until_words(exc.access.expires_at)}.", kind="info")
+    audit.record("emergency_access.opened", access, access_id=access.id, reason=access.reason,
                  expires_at=access.expires_at.isoformat())
-    response = RedirectResponse(back, status_code=303)
-    flash.add(response, "Emergency access opened.", kind="warning")
-    return response
+    return done(back, "Emergency access opened.", kind="warning")
 
 
 # --- subject access ------------------------------------------------------------------------------
 
 @router.post("/{reference}/subject-access")
-def subject_access_export(request: Request, reference: str, db: DbSession,
+def subject_access_export(person: CaseInScope, db: DbSession, audit: Audit,
                           user: User = ExportSubjectAccess) -> Response:
     """The person's whole record for them: person.json, their documents and summary.pdf in one ZIP.
     A POST (it writes an audit row) sent from the person page with the CSRF token."""
-    person = person_or_refuse(db, request, user, reference)
     limit = get_settings().subject_access_limit_mb * 1024 * 1024
     try:
         export = subject_access.build(db, person, user, limit_bytes=limit)
     except subject_access.ExportTooLarge as exc:
-        _audit(db, request, "person.subject_access_refused", user, person, outcome=Outcome.failure,
-               reason="too_large", size_bytes=exc.size_bytes, limit_bytes=exc.limit_bytes)
-        response = RedirectResponse(f"/people/{reference}#subject-access", status_code=303)
-        flash.add(response, (f"This record's documents come to more than the {limit // (1024 * 1024)} MB a subject "
-                             "access export may hold, so nothing was made. An administrator can raise "
-                             "CASEWORK_SUBJECT_ACCESS_LIMIT_MB."), kind="warning")
-        return response
-    _audit(db, request, "person.subject_access_exported", user, person, documents=export.documents,
-           size_bytes=len(export.content), sha256=export.sha256)
+        audit.record("person.subject_access_refused", person, outcome=Outcome.failure,
+                     reason="too_large", size_bytes=exc.size_bytes, limit_bytes=exc.limit_bytes)
+        return done(f"/people/{person.reference}#subject-access", (
+            f"This record's documents come to more than the {limit // (1024 * 1024)} MB a subject access export "
+            "may hold, so nothing was made. An administrator can raise CASEWORK_SUBJECT_ACCESS_LIMIT_MB."),
+            kind="warning")
+    audit.record("person.subject_access_exported", person, documents=export.documents,
+                 size_bytes=len(export.content), sha256=export.sha256)
     return Response(content=export.content, media_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{export.filename}"',
         "Cache-Control": "no-store",
     })
+

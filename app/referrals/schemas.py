@@ -8,8 +8,9 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.detention.schemas import typed_date
+from app.errors import RuleBroken
 from app.referrals.models import NrmDecision, OrganisationType, ReferralStatus
-from app.web.forms import FieldErrors
+from app.web.params import FormId, VersionToken
 
 ORGANISATION_TYPE_LABELS: dict[OrganisationType, str] = {
     OrganisationType.legal: "Legal advice",
@@ -66,11 +67,12 @@ class ReferralForm(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    organisation_id: int = Field(title="Organisation")
+    organisation_id: FormId = Field(title="Organisation")
     reason: str = Field(title="Reason for the referral", min_length=1, max_length=4000)
     follow_up_date: date | None = Field(default=None, title="Follow-up date")
     is_nrm: bool = Field(default=False, title="National Referral Mechanism referral")
-    version: int = Field(title="Version")
+    # The person's version the form was loaded at (referrals have none of their own).
+    version: VersionToken = Field(default=None, title="Version")
 
     _parse_dates = _dates("follow_up_date")
 
@@ -80,7 +82,8 @@ class SendForm(BaseModel):
 
     made_date: date = Field(title="Date the referral was made")
     follow_up_date: date | None = Field(default=None, title="Follow-up date")
-    version: int = Field(title="Version")
+    # The person's version the form was loaded at (referrals have none of their own).
+    version: VersionToken = Field(default=None, title="Version")
 
     _parse_dates = _dates("made_date", "follow_up_date")
 
@@ -91,7 +94,8 @@ class StatusForm(BaseModel):
     status: ReferralStatus = Field(title="Response")
     response_date: date = Field(title="Date of the response")
     outcome: str | None = Field(default=None, title="Outcome", max_length=4000)
-    version: int = Field(title="Version")
+    # The person's version the form was loaded at (referrals have none of their own).
+    version: VersionToken = Field(default=None, title="Version")
 
     _parse_dates = _dates("response_date")
 
@@ -106,12 +110,13 @@ class StatusForm(BaseModel):
 class NrmForm(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    first_responder_id: int | None = Field(default=None, title="First responder")
+    first_responder_id: FormId | None = Field(default=None, title="First responder")
     reasonable_grounds_date: date | None = Field(default=None, title="Date of the reasonable-grounds decision")
     reasonable_grounds_outcome: NrmDecision | None = Field(default=None, title="Reasonable-grounds decision")
     conclusive_grounds_date: date | None = Field(default=None, title="Date of the conclusive-grounds decision")
     conclusive_grounds_outcome: NrmDecision | None = Field(default=None, title="Conclusive-grounds decision")
-    version: int = Field(title="Version")
+    # The person's version the form was loaded at (referrals have none of their own).
+    version: VersionToken = Field(default=None, title="Version")
 
     _parse_dates = _dates("reasonable_grounds_date", "conclusive_grounds_date")
 
@@ -131,5 +136,5 @@ class NrmForm(BaseModel):
                 f"The conclusive-grounds decision must be on or after the reasonable-grounds decision "
                 f"({rg.day} {rg:%b %Y}).")
         if problems:
-            raise FieldErrors(problems)
+            raise RuleBroken(problems)
         return self

@@ -17,8 +17,10 @@ from app.auth.models import User
 from app.consent import service as consent_service
 from app.consent.models import Consent, ConsentPurpose
 from app.dates import format_date as _day
+from app.db import check_version
+from app.errors import FORM_ERROR, NotFound, RuleBroken
 from app.people.models import Person
-from app.people.service import check_version, touch
+from app.people.service import touch
 from app.referrals.models import (
     NrmDecision,
     NrmReferral,
@@ -34,10 +36,11 @@ from app.referrals.schemas import (
     STATUS_LABELS,
     NrmForm,
     ReferralForm,
+    SendForm,
+    StatusForm,
 )
 
 DUPLICATE_NAME = "An organisation with this name already exists."
-
 
 
 def _clean(value: str | None) -> str | None:
@@ -45,22 +48,18 @@ def _clean(value: str | None) -> str | None:
     return value or None
 
 
-class RuleError(ValueError):
-    """A change that would break a rule, with a message for each field concerned ("__form__" for the whole)."""
+@dataclass(frozen=True)
+class ConsentMissing:
+    """Why a referral was not sent: no consent to share with its organisation stood on the day it was made.
+    Returned rather than raised, because the refusal is recorded in the audit log and a raised error rolls the
+    request back, audit row and all; nothing was changed when it is returned."""
 
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
+    organisation: Organisation
+    on: date
 
-
-class ConsentMissing(RuleError):
-    """A referral cannot be sent: the person has no current consent to share with its organisation."""
-
-    def __init__(self, organisation: Organisation, on: date) -> None:
-        super().__init__({"__form__": f"No current consent to share with {organisation.name}"})
-        self.organisation = organisation
-        self.on = on
-
+    @property
+    def message(self) -> str:
+        return f"No current consent to share with {self.organisation.name}"
 
 
 # --- organisations --------------------------------------------------------------------------------
@@ -132,14 +131,14 @@ def _write_guarding_name(db: Session, organisation: Organisation, values: dict[s
             if new:
                 db.add(organisation)
     except IntegrityError:
-        raise RuleError({"name": DUPLICATE_NAME}) from None
+        raise RuleBroken.on("name", DUPLICATE_NAME) from None
 
 
 def create_organisation(db: Session, actor_id: int, *, name: str, type: OrganisationType,
                         contact: str | None) -> Organisation:
     name = name.strip()
     if name_taken(db, name):
-        raise RuleError({"name": DUPLICATE_NAME})
+        raise RuleBroken.on("name", DUPLICATE_NAME)
     organisation = Organisation()
     _write_guarding_name(db, organisation, {"name": name, "type": type, "contact": _clean(contact),
                                             "is_active": True}, new=True)
@@ -153,7 +152,7 @@ def update_organisation(db: Session, actor_id: int, organisation: Organisation, 
     """Change an organisation's details (renaming included); returns the names of the fields changed."""
     name = name.strip()
     if name_taken(db, name, except_id=organisation.id):
-        raise RuleError({"name": DUPLICATE_NAME})
+        raise RuleBroken.on("name", DUPLICATE_NAME)
     before = _organisation_snapshot(organisation)
     wanted: dict[str, Any] = {"name": name, "type": type, "contact": _clean(contact)}
     changed = {key: value for key, value in wanted.items() if getattr(organisation, key) != value}
@@ -168,7 +167,7 @@ def update_organisation(db: Session, actor_id: int, organisation: Organisation, 
 def set_organisation_active(db: Session, actor_id: int, organisation: Organisation, active: bool) -> None:
     """Deactivate (no longer offered for new referrals and consents; existing records keep it) or reactivate."""
     if organisation.is_active is active:
-        raise RuleError({"__form__": f"{organisation.name} is already {'active' if active else 'deactivated'}."})
+        raise RuleBroken.on(FORM_ERROR, f"{organisation.name} is already {'active' if active else 'deactivated'}.")
     before = _organisation_snapshot(organisation)
     organisation.is_active = active
     db.flush()
@@ -299,8 +298,6 @@ def _nrm_snapshot(nrm: NrmReferral) -> dict[str, Any]:
             "conclusive_grounds_outcome": nrm.conclusive_grounds_outcome}
 
 
-
-
 def create_referral(db: Session, actor_id: int, person: Person, data: ReferralForm, *, today: date) -> Referral:
     """Draft a referral. It is an NRM referral when the user says so or the organisation is a first responder."""
     check_version(person, data.version)
@@ -311,7 +308,7 @@ def create_referral(db: Session, actor_id: int, person: Person, data: ReferralFo
     if data.follow_up_date is not None and data.follow_up_date < today:
         errors["follow_up_date"] = "The follow-up date is when to chase the referral: choose today or a later date."
     if errors:
-        raise RuleError(errors)
+        raise RuleBroken(errors)
     assert organisation is not None  # noqa: S101  (type narrowing: the code above guarantees it)
     referral = Referral(person_id=person.id, organisation_id=organisation.id, reason=_clean(data.reason),
                         made_by_id=actor_id, status=ReferralStatus.draft, follow_up_date=data.follow_up_date)
@@ -330,88 +327,77 @@ def create_referral(db: Session, actor_id: int, person: Person, data: ReferralFo
     return referral
 
 
-def _load(db: Session, person: Person, referral_id: int) -> Referral:
-    referral = get_referral(db, person.id, referral_id)
-    if referral is None:
-        raise LookupError(referral_id)
-    return referral
-
-
-def send_referral(db: Session, actor_id: int, person: Person, referral_id: int, *, made_date: date,
-                  follow_up_date: date | None, version: int, today: date) -> Referral:
-    """Record that a drafted referral was made. Refused (ConsentMissing) unless the person's consent to share
-    with the organisation stood on the day it was made."""
-    check_version(person, version)
-    referral = _load(db, person, referral_id)
+def send_referral(db: Session, actor_id: int, person: Person, referral: Referral, data: SendForm, *,
+                  today: date) -> ConsentMissing | None:
+    """Record that a drafted referral was made, and return None. If the person's consent to share with the
+    organisation did not stand on the day it was made, change nothing and return what is missing instead."""
+    check_version(person, data.version)
     if referral.status is not ReferralStatus.draft:
         made = f" on {_day(referral.made_date)}" if referral.made_date else ""
-        raise RuleError({"__form__": f"This referral has already been sent{made}."})
+        raise RuleBroken.on(FORM_ERROR, f"This referral has already been sent{made}.")
     errors: dict[str, str] = {}
-    if made_date > today:
+    if data.made_date > today:
         errors["made_date"] = "The date the referral was made cannot be in the future."
-    if follow_up_date is not None and follow_up_date < made_date:
+    if data.follow_up_date is not None and data.follow_up_date < data.made_date:
         errors["follow_up_date"] = "The follow-up date must be on or after the date the referral was made."
     if errors:
-        raise RuleError(errors)
+        raise RuleBroken(errors)
     organisation = referral.organisation
     if not organisation.is_active:
-        raise RuleError({"__form__": (f"{organisation.name} has been deactivated in the organisations register, "
-                                      "so referrals cannot be sent to it.")})
+        raise RuleBroken.on(FORM_ERROR, (f"{organisation.name} has been deactivated in the organisations register, "
+                                         "so referrals cannot be sent to it."))
     if not consent_service.has_current_consent(db, person.id, ConsentPurpose.share_with_organisation,
-                                               organisation_id=organisation.id, on=made_date):
-        raise ConsentMissing(organisation, made_date)
+                                               organisation_id=organisation.id, on=data.made_date):
+        return ConsentMissing(organisation, data.made_date)
     before = _snapshot(referral)
     referral.status = ReferralStatus.sent
-    referral.made_date = made_date
-    referral.follow_up_date = follow_up_date
+    referral.made_date = data.made_date
+    referral.follow_up_date = data.follow_up_date
     touch(person)
     db.flush()
     revisions.record(db, actor_id=actor_id, table="referrals", row_id=referral.id, person_id=person.id,
                      before=before, after=_snapshot(referral))
-    return referral
+    return None
 
 
-def record_response(db: Session, actor_id: int, person: Person, referral_id: int, *, status: ReferralStatus,
-                    response_date: date, outcome: str | None, version: int, today: date) -> Referral:
+def record_response(db: Session, actor_id: int, person: Person, referral: Referral, data: StatusForm, *,
+                    today: date) -> None:
     """Record the organisation's answer: accepted, declined, completed or no response (from sent), or
     completed (from accepted)."""
-    check_version(person, version)
-    referral = _load(db, person, referral_id)
+    check_version(person, data.version)
     allowed = NEXT_STATUSES.get(referral.status, ())
-    if status not in allowed:
+    if data.status not in allowed:
         if not allowed:
             message = ("Send the referral before recording a response." if referral.status is ReferralStatus.draft
                        else f"This referral is already {STATUS_LABELS[referral.status].lower()}.")
-            raise RuleError({"__form__": message})
-        raise RuleError({"status": "An accepted referral can only be recorded as completed."})
+            raise RuleBroken.on(FORM_ERROR, message)
+        raise RuleBroken.on("status", "An accepted referral can only be recorded as completed.")
     assert referral.made_date is not None  # noqa: S101  (type narrowing: the code above guarantees it)
-    if response_date > today:
-        raise RuleError({"response_date": "The date of the response cannot be in the future."})
+    if data.response_date > today:
+        raise RuleBroken.on("response_date", "The date of the response cannot be in the future.")
     earliest, what = referral.made_date, "the date the referral was made"
     if referral.status is ReferralStatus.accepted and referral.response_date is not None:
         earliest, what = referral.response_date, "the date it was accepted"
-    if response_date < earliest:
-        raise RuleError({"response_date": f"The date of the response must be on or after {what}, {_day(earliest)}."})
+    if data.response_date < earliest:
+        raise RuleBroken.on("response_date",
+                            f"The date of the response must be on or after {what}, {_day(earliest)}.")
     before = _snapshot(referral)
-    referral.status = status
-    referral.response_date = response_date
-    referral.outcome = _clean(outcome)
+    referral.status = data.status
+    referral.response_date = data.response_date
+    referral.outcome = _clean(data.outcome)
     touch(person)
     db.flush()
     revisions.record(db, actor_id=actor_id, table="referrals", row_id=referral.id, person_id=person.id,
                      before=before, after=_snapshot(referral))
-    return referral
 
 
-def update_nrm(db: Session, actor_id: int, person: Person, referral_id: int, data: NrmForm, *,
+def update_nrm(db: Session, actor_id: int, person: Person, referral: Referral, data: NrmForm, *,
                today: date) -> list[str]:
-    """Change an NRM referral's first responder and decisions; returns the fields changed. LookupError if the
-    referral is not this person's NRM referral."""
+    """Change an NRM referral's first responder and decisions; returns the fields changed."""
     check_version(person, data.version)
-    referral = _load(db, person, referral_id)
     nrm = referral.nrm
     if nrm is None:
-        raise LookupError(referral_id)
+        raise NotFound
     errors: dict[str, str] = {}
     if data.first_responder_id is not None and data.first_responder_id != nrm.first_responder_id:
         responder = db.get(Organisation, data.first_responder_id)
@@ -431,7 +417,7 @@ def update_nrm(db: Session, actor_id: int, person: Person, referral_id: int, dat
             errors[name] = (f"The date of the {label} decision must be on or after the date the referral was "
                             f"made, {_day(referral.made_date)}.")
     if errors:
-        raise RuleError(errors)
+        raise RuleBroken(errors)
     before = _nrm_snapshot(nrm)
     for name in before:
         setattr(nrm, name, getattr(data, name))
@@ -444,4 +430,3 @@ def update_nrm(db: Session, actor_id: int, person: Person, referral_id: int, dat
     revisions.record(db, actor_id=actor_id, table="nrm_referrals", row_id=referral.id, person_id=person.id,
                      before=before, after=after)
     return changed
-

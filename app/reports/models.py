@@ -10,7 +10,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.crypto.fields import SealedField
-from app.db import Base, str_enum, utcnow
+from app.db import Base, Versioned, str_enum, utcnow
 
 
 class ReleaseKind(enum.StrEnum):
@@ -58,7 +58,7 @@ NARRATIVE_STATUS_LABELS = {
 }
 
 
-class CaseNarrative(Base):
+class CaseNarrative(Versioned, Base):
     """A de-identified account of one consenting person's case. While a draft it is rebuilt from the record on
     every view; submitting freezes the scrubbed content, and only that frozen content is ever approved, shown to
     researchers or exported."""
@@ -86,9 +86,6 @@ class CaseNarrative(Base):
     submitted_at: Mapped[datetime | None]
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     approved_at: Mapped[datetime | None]
-    version: Mapped[int] = mapped_column(default=1)
-
-    __mapper_args__ = {"version_id_col": version}
 
     # Words the coordinator asked to remove name the person; the frozen content is de-identified, but sealed too
     # so that erasing the person's key erases it.

@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 from app.consent import service as consent_service
 from app.consent.models import ConsentPurpose
 from app.consent.service import has_current_consent
+from app.db import check_version
 from app.detention import clock
 from app.detention.models import FACILITY_TYPE_LABELS, DetentionEpisode, Facility, Placement
+from app.errors import FORM_ERROR, Refused, RuleBroken
 from app.evidence.models import RULE35_LIMB_LABELS, EvidenceItem, Finding, Rule35Record
 from app.evidence.schemas import CONSISTENCY_LABELS, OUTCOME_LABELS
 from app.evidence.schemas import KIND_LABELS as EVIDENCE_KIND_LABELS
@@ -37,12 +39,6 @@ SEX_WORDS = {Sex.female: "Woman", Sex.male: "Man", Sex.intersex: "Intersex perso
 _PSEUDONYM_LETTERS = "".join(c for c in string.ascii_uppercase if c not in "IO")
 
 
-class NarrativeRuleError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
 def new_pseudonym() -> str:
     """Random, never derived from the person, so that it cannot be worked back to them."""
     return "Case " + "".join(secrets.choice(_PSEUDONYM_LETTERS) for _ in range(2)) + "-" + \
@@ -55,8 +51,8 @@ def research_consent(db: Session, person_id: int, today: date) -> bool:
 
 def start(db: Session, user_id: int, person: Person, today: date) -> CaseNarrative:
     if not research_consent(db, person.id, today):
-        raise NarrativeRuleError("This person has no current consent to anonymised research, so no narrative "
-                                 "can be made from their record. Record their consent first.")
+        raise RuleBroken.on(FORM_ERROR, "This person has no current consent to anonymised research, so no "
+                                        "narrative can be made from their record. Record their consent first.")
     for _ in range(5):
         pseudonym = new_pseudonym()
         if db.scalar(select(func.count()).where(CaseNarrative.pseudonym == pseudonym)) == 0:
@@ -264,45 +260,81 @@ def compose(db: Session, narrative: CaseNarrative, today: date, k: int) -> dict[
 
 
 # --- the workflow -----------------------------------------------------------------------------------------
+# Each step takes the version the page was loaded at: a narrative changed since is a StaleForm, before any rule.
 
-def submit(db: Session, narrative: CaseNarrative, content: dict[str, Any], now: datetime) -> None:
+def _refused(narrative: CaseNarrative, actor_id: int, reason: str) -> Refused:
+    """A release or export that must not happen, recorded as narrative.refused with the narrative's person."""
+    return Refused(action="narrative.refused", actor_id=actor_id, object_type="case_narrative",
+                   object_id=narrative.id, person_id=narrative.person_id, narrative_id=narrative.id, reason=reason)
+
+
+def set_redactions(db: Session, narrative: CaseNarrative, version: int | None, terms: list[str],
+                   keep_facility: bool) -> None:
+    check_version(narrative, version)
     if narrative.status is not NarrativeStatus.draft:
-        raise NarrativeRuleError("Only a draft can be submitted for approval.")
+        raise RuleBroken.on(FORM_ERROR, "Redactions can be changed only while the narrative is a draft.")
+    narrative.extra_redactions = terms
+    narrative.keep_facility = keep_facility
+    db.flush()
+
+
+def submit(db: Session, narrative: CaseNarrative, version: int | None, today: date, k: int,
+           now: datetime) -> dict[str, Any]:
+    """Freezes the content as composed now: what is approved is exactly what the submitter read. Returns it."""
+    check_version(narrative, version)
+    if narrative.status is not NarrativeStatus.draft:
+        raise RuleBroken.on(FORM_ERROR, "Only a draft can be submitted for approval.")
+    content = compose(db, narrative, today, k)
     narrative.content = content
     narrative.status = NarrativeStatus.awaiting_approval
     narrative.submitted_at = now
     db.flush()
+    return content
 
 
-def send_back(db: Session, narrative: CaseNarrative) -> None:
+def send_back(db: Session, narrative: CaseNarrative, version: int | None) -> None:
+    check_version(narrative, version)
     if narrative.status is not NarrativeStatus.awaiting_approval:
-        raise NarrativeRuleError("Only a narrative awaiting approval can be sent back to draft.")
+        raise RuleBroken.on(FORM_ERROR, "Only a narrative awaiting approval can be sent back to draft.")
     narrative.status = NarrativeStatus.draft
     narrative.content = None
     narrative.submitted_at = None
     db.flush()
 
 
-def approve(db: Session, narrative: CaseNarrative, approver_id: int, today: date) -> None:
+def approve(db: Session, narrative: CaseNarrative, version: int | None, approver_id: int, today: date) -> None:
+    check_version(narrative, version)
     if narrative.status is not NarrativeStatus.awaiting_approval:
-        raise NarrativeRuleError("Only a narrative awaiting approval can be approved.")
+        raise RuleBroken.on(FORM_ERROR, "Only a narrative awaiting approval can be approved.")
     if approver_id == narrative.created_by_id:
-        raise NarrativeRuleError("A narrative must be approved by someone other than the person who wrote it.")
+        raise _refused(narrative, approver_id,
+                       "A narrative must be approved by someone other than the person who wrote it.")
     if not research_consent(db, narrative.person_id, today):
-        raise NarrativeRuleError("The person's consent to anonymised research no longer stands, so this "
-                                 "narrative cannot be released.")
+        raise _refused(narrative, approver_id, "The person's consent to anonymised research no longer stands, so "
+                                               "this narrative cannot be released.")
     narrative.status = NarrativeStatus.released
     narrative.approved_by_id = approver_id
     narrative.approved_at = datetime.now(UTC)
     db.flush()
 
 
-def set_redactions(db: Session, narrative: CaseNarrative, terms: list[str], keep_facility: bool) -> None:
-    if narrative.status is not NarrativeStatus.draft:
-        raise NarrativeRuleError("Redactions can be changed only while the narrative is a draft.")
-    narrative.extra_redactions = terms
-    narrative.keep_facility = keep_facility
-    db.flush()
+def check_exportable(db: Session, narrative: CaseNarrative, actor_id: int, today: date) -> None:
+    """Consent is checked at the moment of export, not only when the narrative was approved."""
+    if narrative.status is not NarrativeStatus.released or not research_consent(db, narrative.person_id, today):
+        raise _refused(narrative, actor_id, "not released or consent withdrawn")
+
+
+# --- reading ----------------------------------------------------------------------------------------------
+
+def find(db: Session, narrative_id: int, today: date, *, drafts: bool) -> CaseNarrative | None:
+    """The narrative, for someone who prepares them (`drafts`); for anyone else only a released one whose person's
+    consent still stands, so that a researcher cannot even learn that a draft exists."""
+    narrative = db.get(CaseNarrative, narrative_id)
+    if narrative is None or drafts:
+        return narrative
+    if narrative.status is not NarrativeStatus.released or not research_consent(db, narrative.person_id, today):
+        return None
+    return narrative
 
 
 def visible_to_researchers(db: Session, today: date) -> list[CaseNarrative]:

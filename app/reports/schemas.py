@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from app.detention.models import FacilityType
 from app.detention.schemas import typed_date
-from app.web.forms import FieldErrors
+from app.errors import RuleBroken
+from app.web.params import VersionToken
 
 # A summary covers at most this long: longer periods are several releases, each checked against the others.
 MAX_PERIOD_DAYS = 366 * 5
@@ -34,9 +35,9 @@ class SummaryForm(BaseModel):
     @model_validator(mode="after")
     def _period(self) -> SummaryForm:
         if self.end_date < self.start_date:
-            raise FieldErrors({"end_date": "The end of the period must be on or after its start."})
+            raise RuleBroken({"end_date": "The end of the period must be on or after its start."})
         if (self.end_date - self.start_date).days > MAX_PERIOD_DAYS:
-            raise FieldErrors({"end_date": "A summary covers at most five years."})
+            raise RuleBroken({"end_date": "A summary covers at most five years."})
         return self
 
 
@@ -45,7 +46,8 @@ class RedactionsForm(BaseModel):
 
     extra_redactions: str | None = Field(default=None, title="Further words to redact", max_length=4000)
     keep_facility: bool = Field(default=False, title="Name the place of detention")
-    version: int = Field(title="Version")
+    # The narrative's version when the page was loaded; missing or unreadable counts as stale.
+    version: VersionToken = Field(default=None, title="Version")
 
     def terms(self) -> list[str]:
         seen: list[str] = []
@@ -59,14 +61,16 @@ class RedactionsForm(BaseModel):
     def _short_terms(self) -> RedactionsForm:
         short = [t for t in self.terms() if len(t) < 2]
         if short:
-            raise FieldErrors({"extra_redactions": "Each word to redact needs at least two characters."})
+            raise RuleBroken({"extra_redactions": "Each word to redact needs at least two characters."})
         return self
 
 
 class VersionForm(BaseModel):
+    """The submit, send-back and approve buttons: nothing but the version the narrative was read at."""
+
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(title="Version")
+    version: VersionToken = Field(default=None, title="Version")
 
 
 class ExportForm(BaseModel):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, aliased, undefer
 from app.auth.models import Role, User
 from app.dates import format_date
 from app.detention.models import Facility
+from app.errors import RuleBroken
 from app.reports import exports, summaries
 from app.reports.disclosure import DisclosureRefused, Policy
 from app.reports.models import ReleaseKind, SummaryRelease
@@ -26,7 +27,9 @@ MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "pdf": "application/pdf", "json
 
 
 class ReleaseRefused(Exception):
-    """A release that must not go out. `differencing` says an admin may override it with a written reason."""
+    """A release that must not go out. `differencing` says an admin may override it with a written reason.
+    Not a vocabulary error: the summary page records the refusal and shows why beside the override, so the
+    refusal commits."""
 
     def __init__(self, reason: str, *, differencing: bool = False) -> None:
         super().__init__(reason)
@@ -63,9 +66,12 @@ class Produced:
 def release_summary(db: Session, user: User, params: SummaryParams, output_format: str, *, today: date,
                     zone: ZoneInfo, k: int, now: datetime, render_html: Callable[[dict[str, Any]], str],
                     override_reason: str | None = None) -> Produced:
-    """Compute, protect and log one release. Raises ReleaseRefused (nothing is written) when it must not go out."""
+    """Compute, protect and log one release. Raises RuleBroken for a period that cannot be summarised, and
+    ReleaseRefused (nothing is written) when the summary must not go out."""
     if output_format not in FORMATS:
         raise ValueError(f"unknown output format {output_format!r}")
+    if params.end_date > today:
+        raise RuleBroken.on("end_date", "The period cannot end after today.")
     if override_reason is not None and (user.role is not Role.admin or not override_reason.strip()):
         raise ReleaseRefused("Only an administrator can override the differencing guard, and only with a reason.")
     policy = Policy(k=k, rounding=params.rounding)
@@ -140,6 +146,8 @@ class ReleaseRow:
 def list_releases(db: Session, *, page: int, per_page: int) -> tuple[list[ReleaseRow], int]:
     creator, overrider = aliased(User), aliased(User)
     total = db.scalar(select(func.count()).select_from(SummaryRelease)) or 0
+    if (page - 1) * per_page >= total:
+        return [], total  # past the last page: no query, and no offset too large for the database
     rows = db.execute(
         select(SummaryRelease, creator.display_name, overrider.display_name)
         .join(creator, creator.id == SummaryRelease.created_by_id)

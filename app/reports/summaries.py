@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy import ColumnElement, Select, case, distinct, func, or_, select, union
+from sqlalchemy import ColumnElement, case, distinct, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from app.consent import service as consent_service
@@ -88,12 +88,6 @@ def _visits_in_scope(params: SummaryParams, today: date) -> list[ColumnElement[b
             facility = facility.where(Facility.region == params.region)
         conditions.append(Visit.facility_id.in_(facility))
     return conditions
-
-
-def population_query(params: SummaryParams, today: date) -> Select[tuple[int]]:
-    """The people counted: seen at a signed visit in the period (at a facility matching the filters) and with
-    a current consent to anonymised research."""
-    return select(Visit.person_id).where(*_visits_in_scope(params, today)).distinct()
 
 
 # The population of one summary, worked out once and joined by every table that follows. Temporary: private to

@@ -4,38 +4,33 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from app.audit import service as audit
+from app.audit.deps import Audit
 from app.audit.models import Outcome
-from app.auth.deps import client_ip, require
+from app.auth.deps import require
 from app.auth.models import Role, User
 from app.auth.permissions import Permission
 from app.config import get_settings, organisation_today
 from app.db import DbSession
 from app.detention.models import FACILITY_TYPE_LABELS
+from app.errors import FORM_ERROR, NotFound
 from app.reports import exports, service
 from app.reports.models import ReleaseKind
 from app.reports.schemas import SummaryForm
 from app.reports.summaries import SummaryParams
-from app.web import flash
-from app.web.forms import FORM_ERROR, PostedForm, validate_form
+from app.web.forms import Posted
+from app.web.params import Id, query_id
+from app.web.redirects import done
 from app.web.templating import render, templates
 
 router = APIRouter(prefix="/reports")
 ViewSummaries = Depends(require(Permission.view_summaries))
 PER_PAGE = 50
-
-
-def _audit(db: DbSession, request: Request, action: str, user: User, *, outcome: Outcome = Outcome.success,
-           object_id: int | None = None, **details: Any) -> None:
-    audit.record(db, action, actor_id=user.id, outcome=outcome, object_type="summary_release" if object_id else None,
-                 object_id=object_id, ip_address=client_ip(request), correlation_id=request.state.correlation_id,
-                 **details)
 
 
 @router.get("")
@@ -71,47 +66,38 @@ def render_summary_html(document: dict[str, Any]) -> str:
 
 
 @router.post("/summary")
-def summary_release(request: Request, db: DbSession, form: PostedForm, user: User = ViewSummaries) -> Response:
+def summary_release(request: Request, db: DbSession, audit: Audit, user: User = ViewSummaries,
+                    data: SummaryForm = Posted(SummaryForm)) -> Response:
     settings = get_settings()
-    today = organisation_today(settings)
-    result = validate_form(form, SummaryForm)
-    data = result.data
-    if data is None:
-        return _form_page(request, db, user, values=result.values, errors=result.errors, status_code=422)
-    if data.end_date > today:
-        return _form_page(request, db, user, values=result.values, status_code=422,
-                          errors={"end_date": "The period cannot end after today."})
     override = data.override_reason if user.role is Role.admin and data.override_reason else None
     params = SummaryParams(start_date=data.start_date, end_date=data.end_date, facility_type=data.facility_type,
                            region=data.region, rounding=data.rounding)
     try:
         produced = service.release_summary(
-            db, user, params, data.output_format, today=today, zone=settings.zone, k=settings.disclosure_k,
-            now=datetime.now(UTC), render_html=render_summary_html, override_reason=override)
-    except service.ReleaseRefused as exc:
-        _audit(db, request, "summary.refused", user, outcome=Outcome.denied, reason=exc.reason,
-               parameters=params.as_dict())
-        return _form_page(request, db, user, values=result.values, errors={FORM_ERROR: exc.reason},
-                          status_code=422, may_override=exc.differencing)
+            db, user, params, data.output_format, today=organisation_today(settings), zone=settings.zone,
+            k=settings.disclosure_k, now=datetime.now(UTC), render_html=render_summary_html,
+            override_reason=override)
+    except service.ReleaseRefused as refused:
+        # Every refused release is kept in the audit log, so this page is an answer that commits, not an error;
+        # it offers an administrator the override when the differencing guard refused.
+        audit.record("summary.refused", outcome=Outcome.denied, reason=refused.reason, parameters=params.as_dict())
+        return _form_page(request, db, user, values=request.state.submitted.values,
+                          errors={FORM_ERROR: refused.reason}, status_code=422, may_override=refused.differencing)
     release = produced.release
-    _audit(db, request, "summary.released", user, object_id=release.id, release_id=release.id,
-           output_format=release.output_format, output_sha256=release.output_sha256,
-           parameters=release.parameters, overridden=release.override_reason is not None,
-           override_reason=release.override_reason)
-    target = (f"/reports/releases/{release.id}" if release.output_format == "html"
-              else f"/reports/releases/{release.id}/download")
-    response = RedirectResponse(target, status_code=303)
+    audit.record("summary.released", release, release_id=release.id, output_format=release.output_format,
+                 output_sha256=release.output_sha256, parameters=release.parameters,
+                 overridden=release.override_reason is not None, override_reason=release.override_reason)
     if release.output_format == "html":
-        flash.add(response, f"Release {release.id} recorded.")
-    return response
+        return done(f"/reports/releases/{release.id}", f"Release {release.id} recorded.")
+    # Straight to the file: a flash would wait for whichever page is opened next.
+    return RedirectResponse(f"/reports/releases/{release.id}/download", status_code=303)
 
 
 # --- the release log --------------------------------------------------------------------------------------
 
 @router.get("/releases")
 def releases(request: Request, db: DbSession, user: User = ViewSummaries) -> Response:
-    raw = request.query_params.get("page", "1")
-    page = int(raw) if raw.isdigit() and int(raw) > 0 else 1
+    page = query_id(request.query_params.get("page")) or 1
     rows, total = service.list_releases(db, page=page, per_page=PER_PAGE)
     return render(request, "reports/releases.html", {
         "rows": rows, "page": page, "pages": max(1, -(-total // PER_PAGE)), "total": total,
@@ -119,35 +105,37 @@ def releases(request: Request, db: DbSession, user: User = ViewSummaries) -> Res
     })
 
 
-def _release_or_404(db: DbSession, release_id: int, *, with_output: bool = False) -> service.ReleaseRow:
-    row = service.get_release(db, release_id, with_output=with_output)
+def logged_release(release_id: Id, db: DbSession, user: User = ViewSummaries) -> service.ReleaseRow:
+    """The release in the path, with its output: anyone who may see summaries may read every release."""
+    row = service.get_release(db, release_id, with_output=True)
     if row is None:
-        raise HTTPException(status_code=404)
+        raise NotFound
     return row
 
 
+LoggedRelease = Annotated[service.ReleaseRow, Depends(logged_release)]
+
+
 @router.get("/releases/{release_id}")
-def release_show(request: Request, release_id: int, db: DbSession, user: User = ViewSummaries) -> Response:
-    row = _release_or_404(db, release_id, with_output=True)
+def release_show(request: Request, row: LoggedRelease, audit: Audit, user: User = ViewSummaries) -> Response:
     release = row.release
     document = None
     charts = {}
     if release.kind is ReleaseKind.aggregate and release.output_format == "html":
         document = json.loads(release.output)
         charts = exports.summary_charts(document)
-    _audit(db, request, "summary.viewed", user, object_id=release.id, release_id=release.id)
+    audit.record("summary.viewed", release, release_id=release.id)
     return render(request, "reports/release.html", {
         "row": row, "release": release, "document": document, "charts": charts, "formats": service.FORMATS,
     })
 
 
 @router.get("/releases/{release_id}/download")
-def release_download(request: Request, release_id: int, db: DbSession, user: User = ViewSummaries) -> Response:
-    row = _release_or_404(db, release_id, with_output=True)
+def release_download(row: LoggedRelease, audit: Audit, user: User = ViewSummaries) -> Response:
     release = row.release
     extension = "json" if release.output_format == "html" else release.output_format
     stem = "summary" if release.kind is ReleaseKind.aggregate else "narrative"
-    _audit(db, request, "summary.downloaded", user, object_id=release.id, release_id=release.id)
+    audit.record("summary.downloaded", release, release_id=release.id)
     media_type = ("text/html; charset=utf-8" if release.kind is ReleaseKind.narrative and extension == "html"
                   else service.MEDIA_TYPES[release.output_format])
     return Response(release.output, media_type=media_type,

@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, 
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.crypto.fields import SealedField
-from app.db import Base, str_enum, utcnow
+from app.db import Base, Versioned, str_enum, utcnow
 from app.people.models import AarIndicator
 
 
@@ -32,7 +32,7 @@ class VisitStatus(enum.StrEnum):
     signed = "signed"
 
 
-class Visit(Base):
+class Visit(Versioned, Base):
     __tablename__ = "visits"
     __table_args__ = (
         CheckConstraint("duration_minutes IS NULL OR duration_minutes BETWEEN 1 AND 1440",

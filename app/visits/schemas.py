@@ -11,6 +11,7 @@ from app.dates import format_date as _day
 from app.detention.schemas import typed_date
 from app.people.models import AarIndicator
 from app.visits.models import RiskLevel, VisitMode, VisitStatus
+from app.web.params import FormId, FormInt, VersionToken
 
 MODE_LABELS = {
     VisitMode.in_person: "In person",
@@ -52,20 +53,20 @@ class VisitForm(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     visit_date: date = Field(title="The date of the visit")
-    facility_id: int | None = Field(default=None, title="Facility")
+    facility_id: FormId | None = Field(default=None, title="Facility")
     mode: VisitMode | None = Field(default=None, title="How the visit was made", validate_default=True)
     interpreter_used: bool = Field(default=False, title="Interpreter used")
     interpreter_language: str | None = Field(default=None, title="The interpreter's language", max_length=60,
                                              validate_default=True)
-    duration_minutes: int | None = Field(default=None, title="The duration in minutes")
+    duration_minutes: FormInt | None = Field(default=None, title="The duration in minutes")
     presenting_concerns: str | None = Field(default=None, title="Presenting concerns", max_length=TEXT_LIMIT)
     findings: str | None = Field(default=None, title="Findings", max_length=TEXT_LIMIT)
     risk: RiskLevel | None = Field(default=None, title="Self-harm or suicide risk")
     aar_indicators: list[AarIndicator] = Field(default_factory=list, title="Adults at Risk indicators observed")
     actions: str | None = Field(default=None, title="Actions", max_length=TEXT_LIMIT)
     follow_up_date: date | None = Field(default=None, title="The follow-up date")
-    # The edit form carries the visit's last-saved time; a form loaded before someone else saved is refused.
-    version: str | None = Field(default=None, title="Version", max_length=64)
+    # The edit form carries the visit's version; a form loaded before someone else saved is refused.
+    version: VersionToken = Field(default=None, title="Version")
 
     @field_validator("visit_date", "follow_up_date", mode="before")
     @classmethod
@@ -126,4 +127,4 @@ class AddendumForm(BaseModel):
 class SignForm(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: str = Field(title="Version", max_length=64)
+    version: VersionToken = Field(default=None, title="Version")

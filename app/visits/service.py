@@ -4,7 +4,7 @@ behind the visit page and the person page's visit section."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import and_, exists, func, select
@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session, aliased
 
 from app.audit import revisions
 from app.auth.models import Role, User
-from app.db import utcnow
+from app.db import check_version, utcnow
 from app.detention.models import Facility
+from app.errors import FORM_ERROR, Refused, RuleBroken, StaleForm
 from app.people.models import AarIndicator, Person
 from app.visits.models import Visit, VisitAarIndicator, VisitAddendum, VisitStatus
 from app.visits.schemas import VisitForm
@@ -21,30 +22,6 @@ from app.visits.schemas import VisitForm
 SECTION_LIMIT = 20
 FIELDS = ("visit_date", "facility_id", "mode", "interpreter_used", "interpreter_language", "duration_minutes",
           "presenting_concerns", "findings", "risk", "actions", "follow_up_date")
-
-
-class VisitRuleError(ValueError):
-    """A visit change that would break a rule, with a message for each field concerned."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
-
-
-class VisitConflict(Exception):
-    """The visit was saved by someone else after this form was loaded."""
-
-
-class VisitSigned(Exception):
-    """The visit is signed: it is never changed again, only added to."""
-
-
-class VisitNotSigned(Exception):
-    """Addenda belong to signed visits; a draft is simply changed."""
-
-
-class NotAuthor(Exception):
-    """Only the visit's author may do this (or, for changing a draft, an admin)."""
 
 
 # --- reading ---------------------------------------------------------------------------------------
@@ -70,25 +47,23 @@ def snapshot(visit: Visit, indicators: list[str]) -> dict[str, Any]:
     return values
 
 
-def version_of(visit: Visit) -> str:
-    return visit.updated_at.isoformat()
-
-
-def check_version(visit: Visit, token: str | None) -> None:
-    try:
-        loaded = datetime.fromisoformat(token or "")
-    except ValueError:
-        raise VisitConflict from None
-    if loaded.tzinfo is None or loaded != visit.updated_at:
-        raise VisitConflict
-
-
 def may_change(user: User, visit: Visit) -> bool:
     return visit.status is VisitStatus.draft and (visit.clinician_id == user.id or user.role is Role.admin)
 
 
 def may_sign(user: User, visit: Visit) -> bool:
     return visit.status is VisitStatus.draft and visit.clinician_id == user.id
+
+
+SIGNED = "This visit is signed. Signed visits are never changed: add an addendum for any correction."
+
+
+def check_may_change(user: User, visit: Visit) -> None:
+    """A draft is changed by its author (or an admin); a signed visit by no one."""
+    if visit.status is not VisitStatus.draft:
+        raise StaleForm(SIGNED)
+    if not may_change(user, visit):
+        raise Refused("visit_author", actor_id=user.id)
 
 
 @dataclass
@@ -132,7 +107,7 @@ def _check_rules(db: Session, data: VisitForm, today: date, *, keep_facility_id:
         if facility is None or not facility.is_active:
             errors["facility_id"] = "Choose an open facility from the list."
     if errors:
-        raise VisitRuleError(errors)
+        raise RuleBroken(errors)
 
 
 def _values(data: VisitForm) -> dict[str, Any]:
@@ -166,11 +141,8 @@ def create_visit(db: Session, actor: User, person: Person, data: VisitForm, toda
 def update_visit(db: Session, actor: User, person: Person, visit: Visit, data: VisitForm,
                  today: date) -> list[str]:
     """Change a draft. Returns the names of the fields that changed (none: nothing written).
-    Raises VisitSigned, NotAuthor, VisitConflict or VisitRuleError, in that order of checking."""
-    if visit.status is not VisitStatus.draft:
-        raise VisitSigned
-    if not may_change(actor, visit):
-        raise NotAuthor
+    Raises StaleForm (signed, or changed since the form was loaded), Refused (not the author) or RuleBroken."""
+    check_may_change(actor, visit)
     check_version(visit, data.version)
     _check_rules(db, data, today, keep_facility_id=visit.facility_id)
     current = indicators_of(db, visit.id)
@@ -183,7 +155,7 @@ def update_visit(db: Session, actor: User, person: Person, visit: Visit, data: V
     after = snapshot(visit, wanted)
     changed = revisions.changed_fields(before, after)
     if changed:
-        # Indicators live in their own table: move the version on explicitly so any change refuses older forms.
+        # Indicators live in their own table: touch the row, so its version moves on and older forms are refused.
         visit.updated_at = utcnow()
         db.flush()
         revisions.record(db, actor_id=actor.id, table="visits", row_id=visit.id, person_id=person.id,
@@ -191,12 +163,12 @@ def update_visit(db: Session, actor: User, person: Person, visit: Visit, data: V
     return changed
 
 
-def sign_visit(db: Session, actor: User, person: Person, visit: Visit, version: str | None) -> None:
+def sign_visit(db: Session, actor: User, person: Person, visit: Visit, version: int | None) -> None:
     """Sign a draft: from now on it is never changed; corrections are addenda."""
     if visit.status is not VisitStatus.draft:
-        raise VisitSigned
+        raise StaleForm("This visit is already signed. Nothing was changed.")
     if not may_sign(actor, visit):
-        raise NotAuthor
+        raise Refused("visit_author", actor_id=actor.id)
     # The author signs what they last saw: a draft changed since the page was loaded is not signed.
     check_version(visit, version)
     indicators = indicators_of(db, visit.id)
@@ -213,7 +185,8 @@ def sign_visit(db: Session, actor: User, person: Person, visit: Visit, version: 
 
 def add_addendum(db: Session, actor: User, person: Person, visit: Visit, text: str) -> VisitAddendum:
     if visit.status is not VisitStatus.signed:
-        raise VisitNotSigned
+        raise RuleBroken.on(FORM_ERROR, "Addenda are added to signed visits. This visit is still a draft: change the "
+                                    "draft instead. Nothing was saved.")
     addendum = VisitAddendum(visit_id=visit.id, author_id=actor.id, text=text, created_at=utcnow())
     db.add(addendum)
     db.flush()

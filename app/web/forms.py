@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from app.auth.deps import CurrentSession
+from app.errors import FORM_ERROR, RuleBroken
 from app.web.body import read_form
 
 T = TypeVar("T", bound=BaseModel)
+F = TypeVar("F", bound=Callable[..., Any])
 
 IGNORED_FIELDS = frozenset({"csrf_token"})
-FORM_ERROR = "__form__"
-
-
-class FieldErrors(ValueError):
-    """Raised from a schema's model validator for cross-field problems, each shown beside its own field."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
+__all__ = ["FORM_ERROR", "Posted", "PostedForm", "PublicForm", "Submitted", "shown_on", "validate_form"]
 
 
 @dataclass
@@ -64,6 +59,10 @@ def message_for(schema: type[BaseModel], error: dict) -> tuple[str, str]:  # typ
         return name, f"Choose {lower} from the list."
     if kind.startswith("date") or kind.startswith("datetime"):
         return name, f"Enter {lower} as a real date, for example 3 March 2026."
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        if name.endswith("_id"):
+            return name, f"Choose {lower} from the list."
+        return name, f"{label} is too {'small' if kind.startswith('greater') else 'large'}."
     if kind.startswith("int") or kind.startswith("float"):
         return name, f"Enter {lower} as a number."
     if kind.startswith("bool"):
@@ -92,7 +91,7 @@ def validate_form(form: FormData, schema: type[T], *, lists: frozenset[str] = fr
         errors: dict[str, str] = {}
         for error in exc.errors():
             cause = (error.get("ctx") or {}).get("error")
-            if isinstance(cause, FieldErrors):
+            if isinstance(cause, RuleBroken):
                 for name, message in cause.errors.items():
                     errors.setdefault(name, message)
                 continue
@@ -119,3 +118,48 @@ async def signed_in_form(request: Request, _: CurrentSession) -> FormData:
 PublicForm = Annotated[FormData, Depends(public_form)]
 PostedForm = Annotated[FormData, Depends(signed_in_form)]
 
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What the user typed into the form a request carries, kept on `request.state.submitted` so that the page
+    answering a broken rule or a stale form (app/web/errors.py) shows it again, with the schema's labels."""
+
+    schema: type[BaseModel]
+    values: dict[str, object]
+
+    def labels(self) -> dict[str, str]:
+        return {name: _label(self.schema, name) for name in self.schema.model_fields}
+
+
+def Posted(schema: type[T], *, lists: frozenset[str] = frozenset()) -> Any:  # noqa: N802  (reads as a type)
+    """Route parameter default: the posted form validated into `schema`, or RuleBroken with a message beside
+    each field (the handler shows the form page again with 422). Declare it after the case scope, so that a
+    person out of scope is refused before anything they sent is looked at."""
+
+    async def dependency(request: Request, form: PostedForm) -> T:
+        result = validate_form(form, schema, lists=lists)
+        request.state.submitted = Submitted(schema, result.values)
+        if result.data is None:
+            raise RuleBroken(result.errors)
+        return result.data
+
+    dependency.form_schema = schema  # type: ignore[attr-defined]  (read by the route-table tests)
+    return Depends(dependency)
+
+
+def shown_on(path: str) -> Callable[[F], F]:
+    """Declares the page whose form a POST route handles, when it is not the GET of the route's own path (an
+    addendum posted from the visit page). `path` takes the route's path parameters: "/people/{reference}"."""
+
+    def mark(endpoint: F) -> F:
+        endpoint.form_page = path  # type: ignore[attr-defined]  (read by the RuleBroken and StaleForm handlers)
+        return endpoint
+
+    return mark
+
+
+def form_page_path(endpoint: Callable[..., Any] | None, path: str, path_params: dict[str, Any]) -> str:
+    """The path of the page that shows the form `endpoint` handles."""
+    template = getattr(endpoint, "form_page", None)
+    return template.format(**path_params) if template else path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import Request
@@ -37,6 +38,67 @@ def may(user: object, permission: str) -> bool:
 templates.env.globals["may"] = may
 
 
+def _comparable(value: object) -> str:
+    """A form value as stored or as typed, in one spelling: so "3 March 2026" typed equals 2026-03-03 saved, an
+    unticked box equals False and an empty field equals None."""
+    from app.detention.schemas import typed_date
+
+    if isinstance(value, list | tuple | set):
+        return ", ".join(sorted(_comparable(v) for v in value))
+    if value is None or value is False or value == "":
+        return ""
+    if value is True or value in ("on", "true", "True"):
+        return "yes"
+    text = str(getattr(value, "value", value)).strip()
+    parsed = typed_date(text)
+    return parsed.isoformat() if hasattr(parsed, "isoformat") else text
+
+
+def _shown(value: str) -> str:
+    if value == "yes":
+        return "Yes"
+    if value and value.replace("_", "").isalnum() and value.islower() and "_" in value:
+        return humanise(value)  # a stored code, such as a mode or a risk level
+    try:
+        return format_date(date.fromisoformat(value))
+    except ValueError:
+        return value
+
+
+def conflict_rows(saved: dict[str, object], typed: dict[str, object],
+                  labels: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(label, saved now, what was typed) for each field of the form that differs. A field the page holds no saved
+    value for (a form that adds a record, refused because the person's record moved on) is not compared."""
+    rows = []
+    for name, label in labels.items():
+        if name == "version" or name.endswith("_version") or name not in saved:
+            continue
+        now, mine = _comparable(saved.get(name)), _comparable(typed.get(name))
+        if now != mine:
+            rows.append((label, _shown(now), _shown(mine)))
+    return rows
+
+
+def _apply_replay(request: Request, ctx: dict[str, Any]) -> None:
+    """A page shown again for the form its request sent (app/web/errors.py): what the user typed replaces what
+    the page loaded, with the messages; for a stale form, beside what is saved now, and with the saved
+    version, so that saving again is a choice made knowing what is there."""
+    from app.web.errors import REPLAY
+
+    replay = request.scope.get(REPLAY)
+    if replay is None:
+        return
+    saved = dict(ctx.get("values") or {})
+    # The sent form's fields are what was typed (a field it did not send, such as an unticked box, is empty);
+    # any other form on the page keeps what it loaded.
+    values = {k: v for k, v in saved.items() if k not in replay.labels} | dict(replay.values)
+    if replay.kind == "stale":
+        ctx["conflict"] = conflict_rows(saved, values, replay.labels)
+        values.update({k: v for k, v in saved.items() if k == "version" or k.endswith("_version")})
+    ctx["values"] = values
+    ctx["errors"] = replay.errors
+
+
 def render(request: Request, name: str, context: dict[str, Any] | None = None, *,
            status_code: int = 200) -> HTMLResponse:
     state = request.state
@@ -50,6 +112,7 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, *
         "emergency_offer": getattr(state, "emergency_offer", None),
     }
     ctx.update(context or {})
+    _apply_replay(request, ctx)
     response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
     flash.clear_cookie_if_shown(request, response)
     return response

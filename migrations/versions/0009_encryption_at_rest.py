@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from app.crypto.keyring import INDEX_KEY_LABEL, person_key_label
-from app.crypto.primitives import master_keyring, new_key, open_sealed, seal
+from app.crypto.keyring import INDEX_KEY_LABEL, master_keyring, person_key_label
+from app.crypto.primitives import new_key, open_sealed, seal
 from app.people import names
 
 revision: str = '0009'

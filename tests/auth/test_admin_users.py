@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEvent
+from app.auth import service
 from app.auth.models import Role, User, UserSession
 from app.auth.passwords import verify_password
-from tests.conftest import csrf_from, page_csrf, sign_in
-
-
-def post_form(client, path: str, data: dict, form_page: str | None = None):
-    token = page_csrf(client, form_page or path)
-    return client.post(path, data=data | {"csrf_token": token}, follow_redirects=False)
+from app.config import DEMO_PASSWORD, Settings
+from app.errors import RuleBroken
+from tests.conftest import TEST_MASTER_KEY, csrf_from, sign_in
+from tests.pages import audit_events, post_form
 
 
 def test_admin_adds_a_user_who_can_then_sign_in(client, db, signed_in):
@@ -86,7 +86,9 @@ def test_the_last_admin_cannot_be_demoted(client, db, signed_in):
     admin = signed_in(Role.admin)
     response = post_form(client, f"/admin/users/{admin.id}", {"display_name": "Me", "role": "researcher"})
     assert response.status_code == 422
-    assert "only active admin" in response.text
+    assert 'id="f-role-error"' in response.text and "only active admin" in response.text
+    assert 'value="Me"' in response.text  # what was typed is kept
+    assert audit_events(db, "admin.user_changed") == []
     db.rollback()
     assert db.get(User, admin.id).role is Role.admin
 
@@ -119,6 +121,7 @@ def test_admin_cannot_deactivate_themselves(client, db, signed_in):
     response = post_form(client, f"/admin/users/{admin.id}/deactivate", {}, form_page=f"/admin/users/{admin.id}")
     assert response.status_code == 422
     assert "cannot deactivate your own account" in response.text
+    assert f'value="{admin.display_name}"' in response.text  # the details form still shows what is saved
     db.rollback()
     assert db.get(User, admin.id).is_active is True
 
@@ -133,3 +136,45 @@ def test_reactivated_user_can_sign_in_again(client, db, signed_in, make_user):
     token = csrf_from(page.text)
     client.post("/logout", data={"csrf_token": token})
     assert sign_in(client, "back@example.org").status_code == 303
+
+
+def test_reactivating_an_active_account_is_refused_on_its_page(client, db, signed_in, make_user):
+    signed_in(Role.admin)
+    target = make_user(Role.clinician, email="still-here@example.org")
+    response = post_form(client, f"/admin/users/{target.id}/reactivate", {})
+    assert response.status_code == 422
+    assert "already active" in response.text and f"<h1>{target.display_name}</h1>" in response.text
+    assert audit_events(db, "admin.user_reactivated") == []
+
+
+def test_a_rejected_password_is_shown_beside_its_field_and_the_details_stay_as_saved(client, db, signed_in,
+                                                                                   make_user):
+    signed_in(Role.admin)
+    target = make_user(Role.coordinator, email="kept@example.org", name="Kept Name")
+    response = post_form(client, f"/admin/users/{target.id}/password", {"password": "short"})
+    assert response.status_code == 422
+    page = response.text
+    assert 'id="f-password-error"' in page and "at least 12 characters" in page
+    assert 'value="Kept Name"' in page and '<option value="coordinator" selected>' in page
+    assert "short" not in page.split('id="f-password"')[1].split(">")[0]
+
+
+def test_the_demo_password_is_refused_as_a_new_password_in_production(db, make_user):
+    user = make_user(Role.clinician)
+    production = Settings(environment="production", database_url="sqlite://", secret_key="p" * 40,
+                          master_key=TEST_MASTER_KEY)
+    with pytest.raises(RuleBroken) as refused:
+        service.set_password(db, production, user, DEMO_PASSWORD)
+    assert refused.value.errors == {"password": "The public demo password cannot be used here."}
+    db.rollback()
+
+
+def test_account_ids_outside_the_range_are_404_and_only_admins_learn_which_exist(client, signed_in):
+    signed_in(Role.admin)
+    for user_id in ("999999", "0", str(2**63), "abc"):
+        assert client.get(f"/admin/users/{user_id}").status_code == 404
+        assert post_form(client, f"/admin/users/{user_id}/deactivate", {}).status_code == 404
+    client.cookies.clear()
+    signed_in(Role.coordinator)
+    assert client.get("/admin/users/999999").status_code == 403
+    assert post_form(client, "/admin/users/999999/two-factor/reset", {}).status_code == 403

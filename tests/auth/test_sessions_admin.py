@@ -97,11 +97,20 @@ def test_ending_needs_the_csrf_token_and_an_admin(client, other_browser, signed_
     assert actions(db, "admin.session_ended") == []
 
 
-def test_unknown_or_already_ended_sessions(client, signed_in, db):
+def test_unknown_or_already_ended_sessions(client, other_browser, signed_in, make_user, db):
     signed_in(Role.admin)
     token = page_csrf(client, "/admin/sessions")
-    assert client.post("/admin/sessions/999999/end", data={"csrf_token": token}).status_code == 404
-    assert client.post("/admin/sessions/abc/end", data={"csrf_token": token}).status_code == 404
+    for session_id in ("999999", "0", str(2**63), "abc"):
+        assert client.post(f"/admin/sessions/{session_id}/end", data={"csrf_token": token}).status_code == 404
+    clinician = make_user(Role.clinician)
+    signed_in_elsewhere(other_browser, clinician)
+    [session] = sessions_of(db, clinician)
+    for _ in range(2):
+        response = client.post(f"/admin/sessions/{session.id}/end", data={"csrf_token": token},
+                               follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"] == "/admin/sessions"
+    assert "That session had already ended; nothing was changed." in client.get("/admin/sessions").text
+    assert len(actions(db, "admin.session_ended")) == 1
 
 
 def test_a_new_password_ends_every_session_of_that_user(client, other_browser, signed_in, make_user, db):

@@ -1,4 +1,3 @@
-"""Consent tests share the referrals fixtures: the app with both sets of pages, and the people fixtures."""
+"""Consent tests: the case fixtures."""
 
 from tests.case_fixtures import make_person, today  # noqa: F401
-from tests.referrals.conftest import client  # noqa: F401

@@ -147,10 +147,13 @@ def test_withdrawing_a_consent_records_the_date_and_who_recorded_it(client, db, 
     assert "No current consent recorded." in section
     assert f"Withdrawn {(today - timedelta(days=1)).day}" in text_of(section)
     assert f"/consents/{consent.id}/withdraw" not in section
-    # withdrawing again is refused and changes nothing
+    # withdrawing again is refused and changes nothing: the withdrawal page of a withdrawn consent is the
+    # person page, which says so
     again = post(client, path, {"withdrawn_date": today.isoformat(), "version": version_of(db, person)})
-    assert again.status_code == 422 and "already withdrawn" in again.text
+    assert again.status_code == 303 and again.headers["location"] == f"/people/{person.reference}#consent"
+    assert "That consent has already been withdrawn." in client.get(again.headers["location"]).text
     assert consents_of(db, person)[0].withdrawn_date == today - timedelta(days=1)
+    assert len(events(db, "consent.withdrawn")) == 1
 
 
 @pytest.mark.parametrize(("offset", "message"), [(-21, "on or after the date it was given"),
@@ -197,7 +200,9 @@ def test_a_form_loaded_before_another_change_is_refused(client, db, signed_in, m
     assert record_consent(client, db, person, None, today, purpose="care_record").status_code == 303
     response = post(client, f"/people/{person.reference}/consents/new", {
         "purpose": "anonymised_research", "given_date": today.isoformat(), "method": "written", "version": stale})
-    assert response.status_code == 409 and "Nothing was saved" in response.text
+    # The form again, with what was typed and the message that nothing was saved.
+    assert response.status_code == 409 and "Nothing you typed has been saved" in response.text
+    assert '<option value="anonymised_research" selected>' in response.text
     assert len(consents_of(db, person)) == 1
 
 
@@ -232,7 +237,8 @@ def test_researchers_cannot_record_or_withdraw_consent(client, db, signed_in, ma
     db.rollback()
     denied = db.scalars(select(AuditEvent).where(AuditEvent.action == "security.permission_denied",
                                                  AuditEvent.actor_user_id == researcher.id)).all()
-    assert len(denied) == 2 and {e.details["permission"] for e in denied} == {"record_clinical"}
+    # The first permission missing is recorded: a researcher may not see any person at all.
+    assert len(denied) == 2 and {e.details["permission"] for e in denied} == {"view_person"}
 
 
 def test_another_persons_consent_is_not_found(client, db, signed_in, make_person, today):

@@ -19,9 +19,9 @@ from app.auth.models import Role
 from app.config import get_settings
 from app.consent.models import Consent
 from app.crypto import DecryptionError, KeyMissing
-from app.crypto.keyring import forget_index_keys, index_key
+from app.crypto.keyring import forget_index_keys, index_key, master_keyring
 from app.crypto.models import IndexKey, PersonKey
-from app.crypto.primitives import generate_master_key_entry, master_keyring
+from app.crypto.primitives import generate_master_key_entry
 from app.crypto.rotation import rotate
 from app.detention.models import DetentionEpisode
 from app.evidence.models import Document, EvidenceItem, Finding, Rule35Record

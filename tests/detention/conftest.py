@@ -1,3 +1,1 @@
-"""People fixtures come from tests/case_fixtures.py."""
-
-from tests.case_fixtures import make_person, today  # noqa: F401
+"""Detention tests use the shared fixtures: tests/conftest.py and tests/case_fixtures.py (make_person, today)."""

@@ -12,6 +12,7 @@ from app.auth.models import Role
 from app.detention.models import DetentionEpisode, Facility, Placement
 from app.people.models import Person
 from tests.conftest import page_csrf
+from tests.pages import audit_events, post_form
 
 
 def facility_id(db, name: str) -> int:  # type: ignore[no-untyped-def]
@@ -20,6 +21,7 @@ def facility_id(db, name: str) -> int:  # type: ignore[no-untyped-def]
 
 
 def submit(client, path: str, data: dict):  # type: ignore[no-untyped-def]
+    """Open the form page at `path`, then post `data` with its token: each post also checks its page opens."""
     return client.post(path, data=data | {"csrf_token": page_csrf(client, path)}, follow_redirects=False)
 
 
@@ -160,9 +162,61 @@ def test_a_form_loaded_before_someone_else_saved_is_refused(client, db, signed_i
     assert first.status_code == 303
     second = submit(client, f"/people/{person.reference}/episodes/{episode.id}/end", {
         "end_date": str(today), "end_reason": "removed", "version": stale})
+    # The form again with what was typed, beside what is saved now, carrying the version saved now.
     assert second.status_code == 409
-    assert "Nothing was saved" in second.text
+    assert "Nothing you typed has been saved" in second.text
+    assert '<option value="removed" selected>' in second.text
+    assert f'name="version" value="{version_of(db, person)}"' in second.text
     assert current_episode(db, person).end_date is None
+
+
+def test_a_change_that_races_another_is_the_conflict_page_not_a_500(client, db, signed_in, make_person, today,
+                                                                   monkeypatch):
+    """Two saves that both pass the version check: the second UPDATE of the person finds its version gone
+    (StaleDataError at flush, as on PostgreSQL under load) and is answered like a stale form."""
+    from sqlalchemy import update
+    from sqlalchemy.orm import object_session
+
+    from app.detention import service
+
+    signed_in(Role.coordinator)
+    person = make_person("Race", "Condition", detained_days=10)
+    episode = current_episode(db, person)
+    touch = service.touch
+
+    def saved_meanwhile(target):  # type: ignore[no-untyped-def]
+        # Another request's save, committed after this one read the person and before it writes.
+        object_session(target).execute(update(Person).where(Person.id == target.id)
+                                       .values(version=Person.version + 1)
+                                       .execution_options(synchronize_session=False))
+        touch(target)
+
+    monkeypatch.setattr(service, "touch", saved_meanwhile)
+    raced = submit(client, f"/people/{person.reference}/episodes/{episode.id}/end", {
+        "end_date": str(today), "end_reason": "removed", "version": version_of(db, person)})
+    assert raced.status_code == 409
+    assert "Nothing you typed has been saved" in raced.text
+    assert current_episode(db, person).end_date is None
+    assert audit_events(db, "detention.episode_ended") == []
+
+
+def test_an_ended_detention_takes_no_more_actions(client, db, signed_in, make_person, today):
+    signed_in(Role.coordinator)
+    person = make_person("Already", "Ended", detained_days=10)
+    episode = current_episode(db, person)
+    base = f"/people/{person.reference}/episodes/{episode.id}"
+    assert submit(client, f"{base}/end", {"end_date": str(today), "end_reason": "bailed",
+                                          "version": version_of(db, person)}).status_code == 303
+    shown = client.get(f"{base}/bail", follow_redirects=False)
+    assert shown.status_code == 303 and shown.headers["location"] == f"/people/{person.reference}"
+    # A form still open in another tab: refused by the rule, answered as its page is (back to the person).
+    late = post_form(client, f"{base}/bail", {"application_date": str(today), "outcome": "pending",
+                                              "version": version_of(db, person)})
+    assert late.status_code == 303 and late.headers["location"] == f"/people/{person.reference}"
+    assert "That detention has already ended." in client.get(f"/people/{person.reference}").text
+    db.rollback()
+    assert db.get(DetentionEpisode, episode.id).last_bail_application_date is None
+    assert audit_events(db, "detention.bail_recorded") == []
 
 
 def test_clinicians_cannot_change_detention_records(client, db, signed_in, make_person, today):
@@ -180,8 +234,11 @@ def test_unknown_episode_or_action_is_404(client, db, signed_in, make_person):
     episode = current_episode(db, other)
     assert client.get(f"/people/{person.reference}/episodes/{episode.id}/end").status_code == 404
     assert client.get(f"/people/{person.reference}/episodes/999999/transfer").status_code == 404
-    assert client.get(f"/people/{person.reference}/episodes/{current_episode(db, person).id}/explode").status_code \
-        == 404
+    own = current_episode(db, person).id
+    assert client.get(f"/people/{person.reference}/episodes/{own}/explode").status_code == 404
+    # Each action has its own form; there is nothing to post to for one that does not exist.
+    unknown = post_form(client, f"/people/{person.reference}/episodes/{own}/explode", {})
+    assert unknown.status_code == 405
 
 
 def test_arrival_time_and_the_admission_gp_exam_clear_the_alert(client, db, signed_in, make_person, today):

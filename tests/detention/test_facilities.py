@@ -7,38 +7,23 @@ from datetime import date, timedelta
 
 import pytest
 from fastapi.routing import APIRoute
-from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from app.audit.models import AuditEvent, Outcome
+from app.audit.models import Outcome
 from app.auth.models import Role
 from app.detention import service
 from app.detention.models import DetentionEpisode, Facility, FacilityType, Placement
 from app.detention.views import facilities_router
-from app.main import ROUTERS, create_app
+from app.errors import RuleBroken
 from app.people.models import Person, PersonStatus
 from tests.conftest import page_csrf
+from tests.pages import audit_events, count, post_form
 
 LIST = "/admin/facilities"
 
 
-@pytest.fixture
-def client(engine):  # type: ignore[no-untyped-def]
-    """The app with the facilities pages, whether or not app.main registers them yet."""
-    app = create_app()
-    if facilities_router not in ROUTERS:
-        app.include_router(facilities_router)
-    with TestClient(app, base_url="http://testserver") as test_client:
-        yield test_client
-
-
 def today() -> date:
     return service.organisation_today()
-
-
-def post_form(client, path: str, data: dict, form_page: str | None = None):  # type: ignore[no-untyped-def]
-    token = page_csrf(client, form_page or path)
-    return client.post(path, data=data | {"csrf_token": token}, follow_redirects=False)
 
 
 def facility_named(db, name: str) -> Facility | None:  # type: ignore[no-untyped-def]
@@ -47,13 +32,7 @@ def facility_named(db, name: str) -> Facility | None:  # type: ignore[no-untyped
 
 
 def facility_count(db) -> int:  # type: ignore[no-untyped-def]
-    db.rollback()
-    return db.scalar(select(func.count()).select_from(Facility))
-
-
-def events(db, action: str) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
-    db.rollback()
-    return list(db.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+    return count(db, Facility)
 
 
 def section(page: str, heading_id: str) -> str:
@@ -103,6 +82,8 @@ def test_open_facilities_lists_only_open_ones_by_name(db):
 
 def test_admin_adds_a_facility(client, db, signed_in):
     admin = signed_in(Role.admin)
+    form = client.get("/admin/facilities/new")
+    assert form.status_code == 200 and 'action="/admin/facilities/new"' in form.text
     response = post_form(client, "/admin/facilities/new", NEW)
     assert response.status_code == 303 and response.headers["location"] == LIST
     listing = client.get(LIST).text
@@ -114,7 +95,7 @@ def test_admin_adds_a_facility(client, db, signed_in):
     assert (facility.type, facility.operator, facility.region) == (
         FacilityType.sthf, "Fictional Custody Ltd", "South East")
     assert facility.opened_date == date(2021, 5, 4) and facility.is_active and facility.closed_date is None
-    [event] = events(db, "admin.facility_created")
+    [event] = audit_events(db, "admin.facility_created")
     assert event.actor_user_id == admin.id and event.object_type == "facility"
     assert event.object_id == str(facility.id)
     assert event.details == {"name": "Gatwick Pier STHF", "type": "sthf"}
@@ -145,7 +126,7 @@ def test_invalid_new_facility_is_422_with_each_error_beside_its_field_and_nothin
     assert "as a real date" in field_error(page, "opened_date")
     assert 'value="Kept Operator"' in page  # what the admin typed is kept
     assert facility_count(db) == before
-    assert events(db, "admin.facility_created") == []
+    assert audit_events(db, "admin.facility_created") == []
 
 
 def test_name_longer_than_120_characters_is_refused(client, db, signed_in):
@@ -175,11 +156,11 @@ def test_opening_date_typed_in_words_is_understood(client, db, signed_in):
 def test_a_name_clash_the_check_missed_is_still_a_rule_error(db, monkeypatch):
     # Two admins adding the same facility at once both pass the check; the unique constraint decides.
     monkeypatch.setattr(service, "name_taken", lambda *args, **kwargs: False)
-    with pytest.raises(service.FacilityRuleError) as raised:
+    with pytest.raises(RuleBroken) as raised:
         service.create_facility(db, name="Brook House", type=FacilityType.irc)
     assert raised.value.errors == {"name": "A facility with this name already exists."}
     colnbrook = db.scalar(select(Facility).where(Facility.name == "Colnbrook"))
-    with pytest.raises(service.FacilityRuleError):
+    with pytest.raises(RuleBroken):
         service.update_facility(db, colnbrook, name="Brook House", type=FacilityType.irc)
     db.refresh(colnbrook)
     assert colnbrook.name == "Colnbrook"  # the session is still usable and nothing was renamed
@@ -218,7 +199,7 @@ def test_admin_renames_a_facility_and_the_change_is_audited(client, db, signed_i
     db.rollback()
     renamed = db.get(Facility, brook.id)
     assert renamed.name == "Brook House IRC" and renamed.opened_date == date(2009, 3, 18)
-    [event] = events(db, "admin.facility_changed")
+    [event] = audit_events(db, "admin.facility_changed")
     assert event.actor_user_id == admin.id and event.object_id == str(brook.id)
     assert event.details["changes"] == {"name": ["Brook House", "Brook House IRC"],
                                         "opened_date": [None, "2009-03-18"]}
@@ -241,7 +222,7 @@ def test_renaming_to_another_facilitys_name_is_refused(client, db, signed_in):
     assert field_error(response.text, "name") == "A facility with this name already exists."
     assert 'value="colnbrook"' in response.text
     assert facility_named(db, "Brook House") is not None
-    assert events(db, "admin.facility_changed") == []
+    assert audit_events(db, "admin.facility_changed") == []
 
 
 def test_saving_without_changes_writes_no_audit_event(client, db, signed_in):
@@ -251,7 +232,7 @@ def test_saving_without_changes_writes_no_audit_event(client, db, signed_in):
         "name": "Brook House", "type": "irc", "operator": "Serco", "region": "South East (Gatwick)"})
     assert response.status_code == 303
     assert "Nothing was changed." in client.get(LIST).text
-    assert events(db, "admin.facility_changed") == []
+    assert audit_events(db, "admin.facility_changed") == []
 
 
 # --- closing and reopening -------------------------------------------------------------------------
@@ -274,7 +255,7 @@ def test_admin_closes_a_facility_which_stays_listed_under_closed(client, db, sig
     assert "Tinsley House" not in section(listing, "open-facilities")
     assert "Closed 3 Mar 2026" in section(listing, "closed-facilities")
     assert "Tinsley House" not in [f.name for f in service.open_facilities(db)]
-    [event] = events(db, "admin.facility_closed")
+    [event] = audit_events(db, "admin.facility_closed")
     assert event.actor_user_id == admin.id and event.object_id == str(tinsley.id)
     assert event.details == {"closed_date": "2026-03-03"}
 
@@ -303,9 +284,10 @@ def test_closing_date_in_the_future_is_refused(client, db, signed_in):
     assert response.status_code == 422
     assert field_error(response.text, "closed_date") == "The closing date must be today or in the past."
     assert f'value="{tomorrow}"' in response.text
+    assert 'value="Dungavel"' in response.text  # the details form beside it still shows what is saved
     unchanged = facility_named(db, "Dungavel")
     assert unchanged.is_active is True and unchanged.closed_date is None
-    assert events(db, "admin.facility_closed") == []
+    assert audit_events(db, "admin.facility_closed") == []
 
 
 def test_closing_date_before_the_opening_date_is_refused(client, db, signed_in):
@@ -329,7 +311,7 @@ def test_closing_a_closed_facility_is_422_with_a_message(client, db, signed_in):
     assert response.status_code == 422
     assert "This facility is already closed." in response.text
     assert facility_named(db, "Tinsley House").closed_date == date(2026, 1, 10)
-    assert len(events(db, "admin.facility_closed")) == 1
+    assert len(audit_events(db, "admin.facility_closed")) == 1
 
 
 def test_opening_date_cannot_move_after_the_closing_date(client, db, signed_in):
@@ -354,7 +336,7 @@ def test_admin_reopens_a_closed_facility(client, db, signed_in):
     reopened = facility_named(db, "Tinsley House")
     assert reopened.is_active is True and reopened.closed_date is None
     assert "Tinsley House" in section(client.get(LIST).text, "open-facilities")
-    [event] = events(db, "admin.facility_reopened")
+    [event] = audit_events(db, "admin.facility_reopened")
     assert event.actor_user_id == admin.id and event.details == {"previous_closed_date": "2026-01-10"}
 
 
@@ -364,7 +346,7 @@ def test_reopening_an_open_facility_is_422(client, db, signed_in):
     response = post_form(client, f"{LIST}/{brook.id}/reopen", {}, form_page=f"{LIST}/{brook.id}")
     assert response.status_code == 422
     assert "This facility is already open." in response.text
-    assert events(db, "admin.facility_reopened") == []
+    assert audit_events(db, "admin.facility_reopened") == []
 
 
 def test_a_facility_named_by_a_placement_can_be_closed_and_the_placement_keeps_it(client, db, signed_in):
@@ -419,11 +401,11 @@ def test_only_admins_manage_facilities(client, db, signed_in, role):
     assert facility_count(db) == before
     unchanged = facility_named(db, "Brook House")
     assert unchanged is not None and unchanged.is_active is True
-    denied = events(db, "security.permission_denied")
+    denied = audit_events(db, "security.permission_denied")
     assert len(denied) == 5
     assert all(e.actor_user_id == user.id and e.outcome is Outcome.denied for e in denied)
     assert {e.details["permission"] for e in denied} == {"manage_reference_data"}
-    assert events(db, "admin.facility_created") == events(db, "admin.facility_closed") == []
+    assert audit_events(db, "admin.facility_created") == audit_events(db, "admin.facility_closed") == []
 
 
 def test_every_facility_route_requires_an_admin_session(client):

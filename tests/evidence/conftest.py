@@ -1,40 +1,18 @@
-"""Evidence fixtures: people from tests/case_fixtures.py, an app that includes the evidence routers (until
-app/main.py lists them), sample files, and helpers for posting forms and uploads."""
+"""Evidence fixtures: people from tests/case_fixtures.py, sample files, and helpers for posting forms and uploads."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-import app.evidence.views as evidence_views  # noqa: F401  (registers the person-page sections)
 from app.config import get_settings
 from app.evidence.models import Document
 from tests.case_fixtures import make_person, today  # noqa: F401
-from tests.conftest import csrf_from, page_csrf
-
-EVIDENCE_ROUTERS = (evidence_views.router, evidence_views.documents_router, evidence_views.rule35_router)
-
-
-def build_app():  # type: ignore[no-untyped-def]
-    from app import main
-
-    application = main.create_app()
-    for router in EVIDENCE_ROUTERS:
-        if router not in main.ROUTERS:
-            application.include_router(router)
-    return application
-
-
-@pytest.fixture
-def client(engine) -> Iterator:  # type: ignore[no-untyped-def]
-    from fastapi.testclient import TestClient
-
-    with TestClient(build_app(), base_url="http://testserver") as test_client:
-        yield test_client
+from tests.conftest import csrf_from
+from tests.pages import post_form
 
 
 @pytest.fixture
@@ -46,8 +24,7 @@ def small_upload_limit(monkeypatch) -> int:  # type: ignore[no-untyped-def]
 
 def submit(client, path: str, data: dict, *, page: str | None = None):  # type: ignore[no-untyped-def]
     """Post a form with the CSRF token of the page that shows it (the form's own page unless given)."""
-    token = page_csrf(client, page or path)
-    return client.post(path, data=data | {"csrf_token": token}, follow_redirects=False)
+    return post_form(client, path, data, form_page=page or path)
 
 
 def upload(client, path: str, filename: str, content: bytes, *, page: str,  # type: ignore[no-untyped-def]

@@ -107,9 +107,50 @@ def test_a_change_made_on_an_old_form_is_refused(client, db, signed_in, make_per
     base = {"kind": "gp_records", "sensitivity": "standard"}
     assert submit(client, path, base | {"author": "First", "version": old_version}).status_code == 303
     refused = submit(client, path, base | {"author": "Second", "version": old_version})
+    # The form again, with what is saved now beside what was typed, and the version saved now to save again with.
     assert refused.status_code == 409
-    assert "Nothing was saved" in refused.text
+    assert "Nothing you typed has been saved" in refused.text
+    assert '<td data-label="Saved now">First</td>' in refused.text
+    assert '<td data-label="What you typed">Second</td>' in refused.text
+    assert 'value="Second"' in refused.text
+    assert f'name="version" value="{version_of(db, person)}"' in refused.text
     assert items(db)[0].author == "First"
+    assert len(events(db, "evidence.item_changed")) == 1
+
+
+def test_a_change_that_races_another_is_refused_with_the_conflict_page(client, db, signed_in, make_person, today,
+                                                                       monkeypatch):
+    """Two saves that both pass the version check: the second UPDATE of the person finds its version gone
+    (StaleDataError at flush, as on PostgreSQL under load) and is answered like a stale form, not with a 500."""
+    from sqlalchemy import update
+    from sqlalchemy.orm import object_session
+
+    from app.evidence import service
+
+    signed_in(Role.coordinator)
+    person = make_person("Race", "Condition")
+    add_item(client, person, today)
+    [item] = items(db)
+    path = f"/people/{person.reference}/evidence/{item.id}/edit"
+    version = version_of(db, person)
+    touch = service.touch
+
+    def saved_meanwhile(target):  # type: ignore[no-untyped-def]
+        # Another request's save, committed after this one read the person and before it writes.
+        object_session(target).execute(update(Person).where(Person.id == target.id)
+                                       .values(version=Person.version + 1)
+                                       .execution_options(synchronize_session=False))
+        touch(target)
+
+    monkeypatch.setattr(service, "touch", saved_meanwhile)
+    raced = submit(client, path, {"kind": "medico_legal_report", "author": "Raced", "sensitivity": "high",
+                                  "version": version})
+    assert raced.status_code == 409
+    assert '<td data-label="Saved now">Dr Fictional Example</td>' in raced.text
+    assert '<td data-label="What you typed">Raced</td>' in raced.text
+    assert items(db)[0].author == "Dr Fictional Example"
+    assert version_of(db, person) == version
+    assert events(db, "evidence.item_changed") == []
 
 
 def test_findings_are_added_removed_and_listed_on_the_body_map(client, db, signed_in, make_person, today):
@@ -125,10 +166,13 @@ def test_findings_are_added_removed_and_listed_on_the_body_map(client, db, signe
             "body_region": region, "description": f"Linear scar on {region}", "attributed_cause": "Beating",
             "consistency": level}, page=f"{base}/{item.id}")
         assert added.status_code == 303
-    refused = submit(client, f"{base}/{first.id}/findings", {"body_region": "tail", "description": ""},
+    refused = submit(client, f"{base}/{first.id}/findings", {"body_region": "tail", "description": "",
+                                                           "attributed_cause": "Typed before the error"},
                      page=f"{base}/{first.id}")
     assert refused.status_code == 422
     assert 'id="f-body_region-error"' in refused.text and 'id="f-description-error"' in refused.text
+    # The evidence page again, its finding form open with what was typed.
+    assert '<details class="details" open>' in refused.text and "Typed before the error</textarea>" in refused.text
     db.rollback()
     assert db.scalar(select(func.count()).select_from(Finding)) == 3
 

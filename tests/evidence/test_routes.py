@@ -1,45 +1,38 @@
-"""Every evidence route declares its permission and needs a session (the app-wide route tests walk
-app.main.ROUTERS, which does not list the evidence routers yet)."""
+"""The evidence routes' own permissions (writes need record_clinical, reading view_person, on top of the case
+scope every one declares), and none answers without a session."""
 
 from __future__ import annotations
 
 from fastapi.routing import APIRoute
 
-from app.auth.deps import public_route
 from app.auth.permissions import Permission
-from tests.evidence.conftest import EVIDENCE_ROUTERS
+from app.evidence.views import documents_router, router, rule35_router
+from app.people.dependencies import person_in_scope
+from tests.pages import declared_permissions, route_calls
+
+ROUTES = [r for group in (router, documents_router, rule35_router) for r in group.routes if isinstance(r, APIRoute)]
 
 
-def _calls(route: APIRoute) -> list:
-    found, stack = [], list(route.dependant.dependencies)
-    while stack:
-        dep = stack.pop()
-        found.append(dep.call)
-        stack.extend(dep.dependencies)
-    return found
-
-
-def _routes() -> list[APIRoute]:
-    return [r for router in EVIDENCE_ROUTERS for r in router.routes if isinstance(r, APIRoute)]
-
-
-def test_every_evidence_route_declares_its_permission():
+def test_every_evidence_route_declares_its_permission_and_the_case_scope():
     permissions = {}
-    for route in _routes():
-        calls = _calls(route)
-        assert public_route not in calls, route.path
-        declared = {call.required_permission for call in calls if hasattr(call, "required_permission")}
-        assert len(declared) == 1, route.path
+    for route in ROUTES:
+        assert person_in_scope in route_calls(route), route.path
+        declared = declared_permissions(route)
+        # The case scope itself requires view_person; a route's own permission is whatever it adds.
+        assert Permission.view_person in declared, route.path
+        own = declared - {Permission.view_person} or declared
+        assert len(own) == 1, route.path
         for method in route.methods:
-            permissions[(method, route.path)] = declared.pop()
+            permissions[(method, route.path)] = own.pop()
     writes = {key: value for key, value in permissions.items() if key[0] == "POST"}
     assert writes and set(writes.values()) == {Permission.record_clinical}
     assert permissions[("GET", "/people/{reference}/documents/{document_id}")] is Permission.view_person
     assert permissions[("GET", "/people/{reference}/evidence/body-map")] is Permission.view_person
+    assert permissions[("GET", "/people/{reference}/evidence/{item_id}/edit")] is Permission.record_clinical
 
 
 def test_every_evidence_route_needs_a_session(client):
-    for route in _routes():
+    for route in ROUTES:
         path = (route.path.replace("{reference}", "AAAA-BBBB").replace("{item_id}", "1")
                 .replace("{finding_id}", "1").replace("{document_id}", "1").replace("{visit_id}", "1")
                 .replace("{record_id}", "1"))

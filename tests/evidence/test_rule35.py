@@ -134,6 +134,10 @@ def test_a_change_on_an_old_form_is_refused(client, db, signed_in, make_person, 
     assert submit(client, edit, first).status_code == 303
     second = submit(client, edit, first | {"author_name": "Second"})
     assert second.status_code == 409
+    assert "Nothing you typed has been saved" in second.text
+    assert '<td data-label="Saved now">First</td>' in second.text
+    assert '<td data-label="What you typed">Second</td>' in second.text
+    assert f'name="version" value="{version_of(db, person)}"' in second.text
     assert records(db)[0].author_name == "First"
 
 

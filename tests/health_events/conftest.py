@@ -1,4 +1,1 @@
-"""Health event tests share the visit tests' fixtures (case fixtures, and a client serving both routers)."""
-
-from tests.case_fixtures import make_person, today  # noqa: F401
-from tests.visits.conftest import client  # noqa: F401
+"""Health event tests use the shared fixtures: tests/conftest.py and tests/case_fixtures.py (make_person, today)."""

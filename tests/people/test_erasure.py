@@ -158,11 +158,18 @@ def test_setting_and_lifting_a_hold_is_checked_audited_and_kept_in_the_history(c
     token = csrf_from(form.text)
     assert client.post(f"/people/{person.reference}/legal-hold", data={"csrf_token": token, "reason": "Inquiry"},
                        follow_redirects=False).status_code == 303
+    # The form sent again once a hold is set is stale: its page now sends the user to the hold, with a warning.
     again = client.post(f"/people/{person.reference}/legal-hold", data={"csrf_token": token, "reason": "Twice"},
                         follow_redirects=False)
-    assert again.status_code == 422 and "already under a legal hold" in again.text
+    assert again.status_code == 303 and again.headers["location"] == f"/people/{person.reference}#legal-hold"
+    assert "already under a legal hold" in client.get(again.headers["location"]).text
     assert client.post(f"/people/{person.reference}/legal-hold/lift", data={"csrf_token": token},
                        follow_redirects=False).status_code == 303
+    # Lifting again (a page opened before the first lift) changes nothing and says why, on the person page.
+    stale_lift = client.post(f"/people/{person.reference}/legal-hold/lift", data={"csrf_token": token},
+                             follow_redirects=False)
+    assert stale_lift.status_code == 409 and "not under a legal hold" in stale_lift.text
+    assert "Set a legal hold" in stale_lift.text
     page = client.get(f"/people/{person.reference}")
     assert "Under legal hold" not in page.text and "Set a legal hold" in page.text
     assert "Erase this record" not in page.text  # coordinators do not erase

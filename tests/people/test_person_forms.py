@@ -165,7 +165,9 @@ def test_coordinator_assigns_and_unassigns_a_clinician_and_access_follows(client
         assert doctor.get(f"/people/{person.reference}").status_code == 200
         again = post(client, f"/people/{person.reference}/assignments", {"clinician_id": str(clinician.id)},
                      form_page=f"/people/{person.reference}")
-        assert "already assigned" in client.get(again.headers["location"]).text
+        # The person page again, with the message beside the clinician list, and nothing saved.
+        assert again.status_code == 422 and "already assigned" in again.text
+        assert 'id="f-clinician_id-error"' in again.text
         db.rollback()
         from app.people.models import Assignment
 

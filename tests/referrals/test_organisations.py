@@ -144,6 +144,7 @@ def test_deactivating_keeps_the_organisation_on_records_but_stops_new_use(client
     assert "Helen Bamber Foundation" in client.get(f"/people/{person.reference}").text  # still on the record
     again = post(client, f"{LIST}/{hbf.id}/deactivate", {})
     assert again.status_code == 422 and "already deactivated" in again.text
+    assert 'value="Helen Bamber Foundation"' in again.text  # the edit page again, its details form as saved
     [event] = events(db, "admin.organisation_deactivated")
     assert event.details == {"name": "Helen Bamber Foundation"}
     assert post(client, f"{LIST}/{hbf.id}/reactivate", {}).status_code == 303

@@ -11,6 +11,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select, update
 
+from app.audit.models import Outcome
 from app.auth.models import Role, User
 from app.consent.models import Consent, ConsentMethod, ConsentPurpose
 from app.evidence.models import EvidenceItem, EvidenceKind, Finding
@@ -19,6 +20,7 @@ from app.people.models import Identity, IdentityAlias
 from app.reports.models import CaseNarrative, NarrativeStatus, SummaryRelease
 from app.visits.models import Visit, VisitAddendum, VisitMode, VisitStatus
 from tests.conftest import csrf_from, page_csrf, sign_in
+from tests.pages import audit_events, post_form
 
 BIRTH = date(1991, 4, 9)
 PLANTED = (
@@ -103,9 +105,12 @@ def test_the_whole_journey_leaves_no_identifier_in_any_output(client, make_user,
     assert "aged 35 to 39" in body  # born 1991, five-year band
     assert "From Eastern Africa" in body  # fewer than k consenting people share the nationality
     assert _act(client, narrative_id, "submit").status_code == 303
-    # The author cannot approve their own narrative.
-    assert _act(client, narrative_id, "approve").status_code == 303
-    db.rollback()
+    # The author cannot approve their own narrative: refused, and the refusal recorded against the narrative.
+    assert _act(client, narrative_id, "approve").status_code == 403
+    [refusal] = audit_events(db, "narrative.refused")
+    assert refusal.outcome is Outcome.denied and refusal.object_type == "case_narrative"
+    assert refusal.object_id == str(narrative_id) and refusal.person_id == subject.id
+    assert "someone other than the person who wrote it" in refusal.details["reason"]
     assert db.get(CaseNarrative, narrative_id).status is NarrativeStatus.awaiting_approval
 
     _switch(client, make_user, Role.coordinator)
@@ -138,7 +143,9 @@ def test_a_person_without_research_consent_gets_no_narrative(client, signed_in, 
     person = make_person("Fictiva", "Noconsent")
     signed_in(Role.coordinator)
     response = _start(client, person.reference)
-    assert response.status_code == 303 and response.headers["location"].endswith("#narratives")
+    # The person page again, saying why.
+    assert response.status_code == 422 and "no current consent to anonymised research" in response.text
+    assert "Noconsent".upper() in response.text
     db.rollback()
     assert db.scalars(select(CaseNarrative)).all() == []
 
@@ -186,4 +193,77 @@ def test_withdrawn_consent_takes_a_released_narrative_out_of_sight(client, make_
                           data={"csrf_token": token, "output_format": "html"}, follow_redirects=False)
     assert refused.status_code == 404
     db.rollback()
+    assert db.scalars(select(SummaryRelease)).all() == []
+
+
+def test_a_form_loaded_before_someone_else_changed_the_narrative_saves_nothing(client, signed_in, subject, db):
+    signed_in(Role.coordinator)
+    narrative_id = int(_start(client, "K7Q2-M9XD").headers["location"].rsplit("/", 1)[1])
+    page = client.get(f"/reports/narratives/{narrative_id}").text
+    loaded = re.search(r'name="version" value="(\d+)"', page).group(1)
+    assert _act(client, narrative_id, "redactions", extra_redactions="scars").status_code == 303
+
+    def post(action: str, **fields: str):  # type: ignore[no-untyped-def]
+        return post_form(client, f"/reports/narratives/{narrative_id}/{action}", {"version": loaded} | fields,
+                         form_page=f"/reports/narratives/{narrative_id}")
+
+    stale = post("redactions", extra_redactions="cousin")
+    assert stale.status_code == 409
+    assert "Saved now, beside what you typed" in stale.text and "Further words to redact" in stale.text
+    assert ">cousin</textarea>" in stale.text  # what they typed, to save again knowingly
+    for action in ("submit", "approve", "return"):
+        refused = post(action)
+        assert refused.status_code == 409, action
+        assert ">scars</textarea>" in refused.text  # the redactions form shows what is saved, not blanks
+    no_version = post_form(client, f"/reports/narratives/{narrative_id}/submit", {},
+                           form_page=f"/reports/narratives/{narrative_id}")
+    assert no_version.status_code == 409
+    db.rollback()
+    narrative = db.get(CaseNarrative, narrative_id)
+    assert narrative.extra_redactions == ["scars"] and narrative.status is NarrativeStatus.draft
+
+
+def test_a_rule_of_the_workflow_is_shown_on_the_narrative_page(client, signed_in, subject, db):
+    signed_in(Role.coordinator)
+    narrative_id = int(_start(client, "K7Q2-M9XD").headers["location"].rsplit("/", 1)[1])
+    # A draft cannot be sent back or approved, whatever a hand-made form says.
+    for action, message in (("return", "Only a narrative awaiting approval can be sent back"),
+                            ("approve", "Only a narrative awaiting approval can be approved")):
+        response = _act(client, narrative_id, action)
+        assert response.status_code == 422 and message in response.text, action
+    db.rollback()
+    assert db.get(CaseNarrative, narrative_id).status is NarrativeStatus.draft
+
+
+def test_no_export_or_approval_once_consent_is_withdrawn(client, make_user, subject, db, today):
+    _switch(client, make_user, Role.coordinator)
+    narrative_id = int(_start(client, "K7Q2-M9XD").headers["location"].rsplit("/", 1)[1])
+    _act(client, narrative_id, "submit")
+    approver = _switch(client, make_user, Role.coordinator)
+    page = client.get(f"/reports/narratives/{narrative_id}").text
+    token, version = csrf_from(page), re.search(r'name="version" value="(\d+)"', page).group(1)
+    db.rollback()
+    db.execute(update(Consent).where(Consent.person_id == subject.id)
+               .values(withdrawn_date=today, withdrawal_recorded_by_id=Consent.recorded_by_id))
+    db.commit()
+    page = client.get(f"/reports/narratives/{narrative_id}").text
+    assert "consent to anonymised research no longer stands" in page and "/approve" not in page
+    approve = client.post(f"/reports/narratives/{narrative_id}/approve",
+                          data={"csrf_token": token, "version": version}, follow_redirects=False)
+    assert approve.status_code == 403
+    [refusal] = audit_events(db, "narrative.refused")
+    assert refusal.person_id == subject.id and "consent" in refusal.details["reason"]
+    assert db.get(CaseNarrative, narrative_id).status is NarrativeStatus.awaiting_approval
+
+    # Released before the withdrawal: a coordinator, who may still open it, may not export it.
+    db.execute(update(CaseNarrative).where(CaseNarrative.id == narrative_id)
+               .values(status=NarrativeStatus.released, approved_by_id=approver.id,
+                       approved_at=datetime.now(UTC), version=CaseNarrative.version + 1))
+    db.commit()
+    page = client.get(f"/reports/narratives/{narrative_id}").text
+    assert "/export" not in page
+    export = client.post(f"/reports/narratives/{narrative_id}/export",
+                         data={"csrf_token": token, "output_format": "pdf"}, follow_redirects=False)
+    assert export.status_code == 403
+    assert len(audit_events(db, "narrative.refused")) == 2
     assert db.scalars(select(SummaryRelease)).all() == []

@@ -184,3 +184,15 @@ def test_researchers_see_no_person_and_clinicians_no_reports(client, signed_in, 
     signed_in(Role.clinician)
     for path in ("/reports", "/reports/summary", "/reports/releases", "/reports/narratives"):
         assert client.get(path).status_code == 403, path
+
+
+def test_ids_and_pages_out_of_range_name_nothing(client, signed_in, research_people, today):
+    research_people(11)
+    signed_in(Role.researcher)
+    assert _release(client, today).status_code == 303
+    for path in ("/reports/releases/0", "/reports/releases/abc", f"/reports/releases/{2**63}",
+                 f"/reports/releases/{2**63 - 1}/download", "/reports/narratives/0", f"/reports/narratives/{2**63}"):
+        assert client.get(path).status_code == 404, path
+    for page in ("0", "-1", "x", str(2**63 - 1), str(2**64)):
+        listing = client.get("/reports/releases", params={"page": page})
+        assert listing.status_code == 200, page
