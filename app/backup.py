@@ -7,6 +7,7 @@ import shlex
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from sqlalchemy.engine import URL, make_url
 
@@ -28,6 +29,16 @@ class BackupSummary:
     @property
     def at_head(self) -> bool:
         return self.migration is not None and self.migration == self.migration_head
+
+
+class CopyContents(TypedDict):
+    """What check_copy found in a copy: the fields of BackupSummary that come from the database itself."""
+
+    migration: str | None
+    migration_head: str | None
+    tables: int
+    people: int
+    documents: int
 
 
 def sqlite_path(database_url: str) -> Path:
@@ -90,7 +101,7 @@ def backup_sqlite(database_url: str, destination: Path, *, force: bool = False) 
     return BackupSummary(path=destination, size_bytes=destination.stat().st_size, **summary)
 
 
-def check_copy(copy: sqlite3.Connection) -> dict[str, object]:
+def check_copy(copy: sqlite3.Connection) -> CopyContents:
     """Refuse a copy that is damaged or breaks a foreign key; otherwise say what it holds."""
     integrity = [row[0] for row in copy.execute("PRAGMA integrity_check")]
     if integrity != ["ok"]:

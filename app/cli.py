@@ -236,9 +236,9 @@ def retention(
     Cases under a legal hold are kept. Run --dry-run first to see what would go."""
     from rich.table import Table
 
+    from app.casefile import erasure
     from app.config import organisation_today
     from app.db import get_sessionmaker
-    from app.people import erasure
     from app.people.models import Person
 
     if dry_run == apply:

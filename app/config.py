@@ -147,9 +147,9 @@ def _development_secret(var_dir: Path) -> str:
     return value
 
 
-def organisation_today(settings: Settings) -> date:
-    """Today's date where the organisation works: the detention clock's "today"."""
-    return datetime.now(settings.zone).date()
+def organisation_today(settings: Settings | None = None) -> date:
+    """Today's date where the organisation works (not the server's, not UTC): the detention clock's "today"."""
+    return datetime.now((settings or get_settings()).zone).date()
 
 
 @lru_cache

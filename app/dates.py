@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from app.config import get_settings
-from app.config import organisation_today as _today_for
 
 
 def format_date(value: date | datetime | None) -> str:
@@ -23,7 +22,3 @@ def format_datetime(value: datetime | None) -> str:
     local = value.astimezone(get_settings().zone)
     return f"{local.day} {local:%b %Y, %H:%M}"
 
-
-def organisation_today() -> date:
-    """Today's date in the organisation's time zone (not the server's, not UTC)."""
-    return _today_for(get_settings())

@@ -91,7 +91,7 @@ class Versioned:
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805  (a declared attribute takes the class)
-        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]  # the model's, not the mixin's
 
 
 def check_version(record: Versioned, version: int | None) -> None:

@@ -8,13 +8,13 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 import app.models  # noqa: F401  (every mapper configured before the first query)
-from app.alerts.views import router as home_router
-from app.audit import logs
+from app import logs
 from app.audit.views import router as audit_router
 from app.auth.deps import PUBLIC
 from app.auth.mfa_views import router as mfa_router
 from app.auth.views import admin_router, sessions_router
 from app.auth.views import router as auth_router
+from app.casefile.views import router as casefile_router
 from app.config import PROJECT_ROOT, get_settings
 from app.consent.views import router as consent_router
 from app.db import DbSession
@@ -22,7 +22,7 @@ from app.detention.views import episodes_router, facilities_router
 from app.evidence.views import documents_router, rule35_router
 from app.evidence.views import router as evidence_router
 from app.health_events.views import router as health_events_router
-from app.people.erasure_views import router as erasure_router
+from app.home.views import router as home_router
 from app.people.views import router as people_router
 from app.referrals.views import organisations_router
 from app.referrals.views import router as referrals_router
@@ -32,11 +32,13 @@ from app.visits.views import router as visits_router
 from app.web import errors
 from app.web.middleware import SecurityMiddleware
 
+# In matching order: the people router's fixed paths ("/people/new") come before the case file's
+# "/people/{reference}".
 ROUTERS: tuple[APIRouter, ...] = (
-    auth_router, home_router, admin_router, people_router, facilities_router, episodes_router,
+    auth_router, home_router, admin_router, people_router, casefile_router, facilities_router, episodes_router,
     visits_router, health_events_router, evidence_router, documents_router, rule35_router,
     consent_router, referrals_router, organisations_router, reports_router,
-    narratives_router, mfa_router, audit_router, sessions_router, erasure_router,
+    narratives_router, mfa_router, audit_router, sessions_router,
 )
 
 

@@ -3,6 +3,7 @@ walking the route table."""
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
 from typing import Any
 
 from fastapi.routing import APIRoute
@@ -41,3 +42,58 @@ def route_calls(route: APIRoute) -> list[Any]:
 
 def declared_permissions(route: APIRoute) -> set[Any]:
     return {call.required_permission for call in route_calls(route) if hasattr(call, "required_permission")}
+
+
+class _FormReader(HTMLParser):
+    """The fields of one form of a page, as a browser would send them unchanged."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__()
+        self.action, self.inside, self.fields = action, False, {}
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def _add(self, name: str, value: str) -> None:
+        if name in self.fields:
+            current = self.fields[name]
+            self.fields[name] = [*current, value] if isinstance(current, list) else [current, value]
+        else:
+            self.fields[name] = value
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.inside = a.get("method", "").lower() == "post" and a.get("action") == self.action
+        elif self.inside and tag == "option" and self._select and "selected" in a:
+            self._add(self._select, a.get("value", ""))
+        elif not self.inside or "name" not in a:
+            return
+        elif tag == "input" and a.get("type") in ("checkbox", "radio"):
+            if "checked" in a:
+                self._add(a["name"], a.get("value", "on"))
+        elif tag == "input" and a.get("type") not in ("submit", "button"):
+            self._add(a["name"], a.get("value", ""))
+        elif tag == "select":
+            self._select = a["name"]
+        elif tag == "textarea":
+            self._textarea = a["name"]
+            self.fields[a["name"]] = ""
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self.fields[self._textarea] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+
+def form_fields(html: str, action: str) -> dict[str, Any]:
+    """What the page's POST form to `action` would send if submitted as it stands."""
+    reader = _FormReader(action)
+    reader.feed(html)
+    return reader.fields

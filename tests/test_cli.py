@@ -11,7 +11,6 @@ from app.alerts.models import PersonAlertState
 from app.auth.models import Role, User
 from app.auth.passwords import verify_password
 from app.cli import cli
-from tests.case_fixtures import make_person, today  # noqa: F401 - fixtures
 from tests.conftest import TEST_MASTER_KEY, is_postgres
 
 runner = CliRunner()

@@ -9,12 +9,11 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from app.audit.models import AuditEvent
+from app.casefile.erasure import retention_cutoff
 from app.cli import cli
 from app.config import get_settings
-from app.people.erasure import retention_cutoff
 from app.people.models import LegalHold, Person
-from tests.case_fixtures import make_person, today  # noqa: F401
-from tests.erasure_fixtures import full_record, rows_of, table_totals  # noqa: F401
+from tests.erasure_fixtures import rows_of, table_totals
 
 runner = CliRunner()
 
@@ -143,7 +142,7 @@ def test_the_cutoff_counts_whole_years_and_leap_days():
 
 
 def test_a_case_held_or_reopened_after_it_was_listed_is_kept(db, cases, monkeypatch):
-    from app.people import erasure
+    from app.casefile import erasure
 
     listed = erasure.due_for_retention
     late = [erasure.DueCase(cases[name][0], cases[name][1], date(2000, 1, 1)) for name in ("held", "closed_recently")]

@@ -1,1 +1,1 @@
-"""Alert rules, the SQL that finds who they fire for, and the caseload dashboard."""
+"""Alert rules, the SQL that finds who they fire for, and the kept alert flags."""

@@ -29,7 +29,7 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "person.viewed": frozenset(),
     "person.clinician_assigned": frozenset({"clinician_id"}),
     "person.clinician_unassigned": frozenset({"clinician_id"}),
-    # --- legal holds and erasure (app/people/erasure.py). No free text and no names: the hold's reason stays
+    # --- legal holds and erasure (app/casefile/erasure.py). No free text and no names: the hold's reason stays
     # with the record (and goes when it is erased); an erasure keeps only its category and row counts.
     "person.legal_hold_set": frozenset({"hold_id"}),
     "person.legal_hold_lifted": frozenset({"hold_id"}),
@@ -41,7 +41,7 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "emergency_access.opened": frozenset({"access_id", "reason", "expires_at"}),
     "emergency_access.used": frozenset({"access_id", "reason", "path"}),
     "emergency_access.reviewed": frozenset({"access_id", "clinician_id", "note", "was_live"}),
-    # --- subject access (app/people/subject_access.py) ---
+    # --- subject access (app/casefile/subject_access.py) ---
     "person.subject_access_exported": frozenset({"documents", "size_bytes", "sha256"}),
     "person.subject_access_refused": frozenset({"reason", "size_bytes", "limit_bytes"}),
     "detention.episode_started": frozenset({"episode_id"}),

@@ -22,8 +22,10 @@ def describe(obj: object) -> tuple[str, str | int, int | None]:
 
     if isinstance(obj, Person):
         return "person", obj.reference, obj.id
-    kind = getattr(type(obj), "audit_type", None) or _singular(type(obj).__tablename__)  # type: ignore[attr-defined]
-    return kind, obj.id, getattr(obj, "person_id", None)  # type: ignore[attr-defined]
+    # `object` has neither __tablename__ nor id; every mapped record passed here has both.
+    kind = (getattr(type(obj), "audit_type", None)
+            or _singular(type(obj).__tablename__))  # type: ignore[attr-defined]  # a model's table name
+    return kind, obj.id, getattr(obj, "person_id", None)  # type: ignore[attr-defined]  # a model's id
 
 
 def _singular(table: str) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.catalogue import CATALOGUE
 from app.audit.models import AuditEvent, Outcome
-from app.auth.models import User
+from app.auth.models import Role, User
 from app.config import Settings
 from app.people.models import Person
 from app.web.params import query_id
@@ -137,7 +137,7 @@ def parse_filter(db: Session, params: Any) -> Parsed:
     return result
 
 
-def _statement(settings: Settings, chosen: AuditFilter) -> Select[Any]:
+def _statement(settings: Settings, chosen: AuditFilter) -> Select[AuditEvent, str, str, Role, str]:
     statement = (
         select(AuditEvent, User.display_name, User.email, User.role, Person.reference)
         .outerjoin(User, User.id == AuditEvent.actor_user_id)

@@ -33,7 +33,7 @@ def _page(request: Request, db: DbSession, parsed: viewer.Parsed, page: viewer.P
     def link(number: int) -> str:
         return "/admin/audit?" + urlencode(query | {"page": number})
 
-    return render(request, "admin/audit.html", {
+    return render(request, "audit/log.html", {
         "errors": parsed.errors, "values": parsed.values, "page": page, "link": link,
         "csv_link": "/admin/audit.csv" + (f"?{urlencode(query)}" if query else ""),
         "users": users, "nobody": viewer.NOBODY, "actions": viewer.action_choices(),

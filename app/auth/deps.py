@@ -152,7 +152,7 @@ def require(permission: Permission) -> Callable[..., User]:
             raise Refused(permission.value, actor_id=user.id)
         return user
 
-    dependency.required_permission = permission  # type: ignore[attr-defined]
+    dependency.required_permission = permission  # type: ignore[attr-defined]  # read by the route tests
     return dependency
 
 

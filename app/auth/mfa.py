@@ -12,6 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import pyotp
 import segno
@@ -20,7 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from markupsafe import Markup
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.auth import service
@@ -117,7 +118,7 @@ def matching_step(secret: str, code: str, at: datetime) -> int | None:
 
 def normalise_recovery_code(code: str) -> str:
     cleaned = re.sub(r"[\s-]", "", code).upper()
-    return cleaned.translate(str.maketrans({"I": "1", "L": "1", "O": "0"}))
+    return cleaned.translate(str.maketrans("ILO", "110"))  # I and L read as 1, O as 0
 
 
 def hash_recovery_code(code: str) -> str:
@@ -209,10 +210,11 @@ def check_code(db: Session, settings: Settings, user: User, code: str, at: datet
     if step is None:
         return CheckResult(failure="wrong_code")
     # A conditional update, so two requests racing with one code cannot both win.
-    spent = db.execute(
+    # An UPDATE gives a CursorResult, which Session.execute is typed as the plain Result of a query.
+    spent = cast(CursorResult[Any], db.execute(
         update(User).where(User.id == user.id, or_(User.mfa_last_step.is_(None), User.mfa_last_step < step))
         .values(mfa_last_step=step).execution_options(synchronize_session=False)
-    ).rowcount
+    )).rowcount
     if spent != 1:
         return CheckResult(failure="reused_code")
     return CheckResult(method="totp")
@@ -221,12 +223,12 @@ def check_code(db: Session, settings: Settings, user: User, code: str, at: datet
 def _spend_recovery_code(db: Session, user: User, code: str) -> CheckResult:
     if len(normalise_recovery_code(code)) != RECOVERY_CODE_LENGTH:
         return CheckResult(failure="wrong_code")
-    spent = db.execute(
+    spent = cast(CursorResult[Any], db.execute(  # a CursorResult, typed as a query's Result
         update(MfaRecoveryCode)
         .where(MfaRecoveryCode.user_id == user.id, MfaRecoveryCode.code_hash == hash_recovery_code(code),
                MfaRecoveryCode.used_at.is_(None))
         .values(used_at=utcnow()).execution_options(synchronize_session=False)
-    ).rowcount
+    )).rowcount
     return CheckResult(method="recovery_code") if spent == 1 else CheckResult(failure="recovery_code_wrong")
 
 

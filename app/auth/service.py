@@ -7,9 +7,10 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.auth.models import LoginAttempt, Role, User, UserSession
 from app.auth.passwords import dummy_hash, hash_password, verify_password
@@ -36,7 +37,7 @@ class SignInResult:
     failure: str | None = None  # "bad_credentials" | "inactive" | "throttled_account" | "throttled_address"
 
 
-def _recent_failures(db: Session, column, value: str, since: datetime) -> int:  # type: ignore[no-untyped-def]
+def _recent_failures(db: Session, column: InstrumentedAttribute[str], value: str, since: datetime) -> int:
     return db.scalar(
         select(func.count()).select_from(LoginAttempt).where(
             column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since
@@ -143,12 +144,13 @@ def end_session_by_token(db: Session, token: str, reason: str) -> None:
 
 
 def end_all_sessions(db: Session, user_id: int, reason: str) -> int:
-    result = db.execute(
+    # An UPDATE gives a CursorResult, which Session.execute is typed as the plain Result of a query.
+    result = cast(CursorResult[Any], db.execute(
         update(UserSession)
         .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
         .values(ended_at=utcnow(), end_reason=reason)
         .execution_options(synchronize_session=False)
-    )
+    ))
     return result.rowcount or 0
 
 
@@ -260,4 +262,5 @@ def end_other_sessions(db: Session, user_id: int, *, keep_session_id: int | None
                  .execution_options(synchronize_session=False))
     if keep_session_id is not None:
         statement = statement.where(UserSession.id != keep_session_id)
-    return db.execute(statement).rowcount or 0
+    # An UPDATE gives a CursorResult, which Session.execute is typed as the plain Result of a query.
+    return cast(CursorResult[Any], db.execute(statement)).rowcount or 0

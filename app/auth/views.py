@@ -16,7 +16,6 @@ from app.auth import mfa, mfa_views, service
 from app.auth.deps import (
     PUBLIC,
     CurrentSession,
-    client_ip,
     origin_problem,
     require,
     safe_next,
@@ -76,7 +75,7 @@ def login_form(request: Request, next: str = "/") -> Response:
 @router.post("/login", dependencies=[PUBLIC])
 def login_submit(request: Request, db: DbSession, audit: PublicAudit, form: PublicForm) -> Response:
     settings = get_settings()
-    ip = client_ip(request)
+    ip = audit.ip_address  # the address sign-in failures are throttled by
     cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE)
     posted_token = form.get("csrf_token")
     problem = origin_problem(request)
@@ -156,12 +155,12 @@ Account = Annotated[User, Depends(user_by_id)]
 
 @admin_router.get("", dependencies=[ManageUsers])
 def users_list(request: Request, db: DbSession) -> Response:
-    return render(request, "admin/users.html", {"users": service.list_users(db)})
+    return render(request, "auth/users.html", {"users": service.list_users(db)})
 
 
 @admin_router.get("/new", dependencies=[ManageUsers])
 def user_new(request: Request) -> Response:
-    return render(request, "admin/user_new.html", {"errors": {}, "values": {}, "roles": ROLE_CHOICES})
+    return render(request, "auth/user_new.html", {"errors": {}, "values": {}, "roles": ROLE_CHOICES})
 
 
 @admin_router.post("/new", dependencies=[ManageUsers])
@@ -177,7 +176,7 @@ def user_edit(request: Request, user: Account) -> Response:
     # The saved details stay beside `values`: when another form of this page is shown again (a rejected
     # password), `values` holds only what that form sent, and the details form still shows what is saved.
     saved = {"display_name": user.display_name, "role": user.role.value}
-    return render(request, "admin/user_edit.html", {"user": user, "errors": {}, "values": saved, "saved": saved,
+    return render(request, "auth/user_edit.html", {"user": user, "errors": {}, "values": saved, "saved": saved,
                                                      "roles": ROLE_CHOICES})
 
 
@@ -247,7 +246,7 @@ def sessions_list(request: Request, db: DbSession, current: CurrentSession) -> R
     settings = get_settings()
     rows = service.active_sessions(db, settings)
     idle = timedelta(minutes=settings.session_idle_minutes)
-    return render(request, "admin/sessions.html", {
+    return render(request, "auth/sessions.html", {
         "rows": [(s, u, min(s.expires_at, s.last_seen_at + idle)) for s, u in rows],
         "current_session_id": current[0].id,
     })

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -29,7 +30,7 @@ METHOD_LABELS: dict[ConsentMethod, str] = {
 INTERPRETED_METHODS = frozenset({ConsentMethod.verbal_with_interpreter, ConsentMethod.written_with_interpreter})
 
 
-def _dates(*names: str):  # type: ignore[no-untyped-def]
+def _dates(*names: str) -> Any:
     return field_validator(*names, mode="before")(lambda cls, value: typed_date(value))
 
 

@@ -28,7 +28,7 @@ def current_on(on: date) -> ColumnElement[bool]:
     return and_(Consent.given_date <= on, or_(Consent.withdrawn_date.is_(None), Consent.withdrawn_date > on))
 
 
-def people_consenting(purpose: ConsentPurpose, on: date) -> Select[tuple[int]]:
+def people_consenting(purpose: ConsentPurpose, on: date) -> Select[int]:
     """The ids of people whose consent for `purpose` stands on the day `on`, as a subquery for IN."""
     return select(Consent.person_id).where(Consent.purpose == purpose, current_on(on))
 

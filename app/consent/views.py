@@ -18,7 +18,6 @@ from app.consent.dependencies import CaseConsent
 from app.consent.models import Consent, ConsentPurpose
 from app.consent.schemas import METHOD_LABELS, PURPOSE_LABELS, ConsentForm, WithdrawForm
 from app.db import DbSession
-from app.people import sections
 from app.people.dependencies import CaseInScope
 from app.people.models import Person
 from app.people.service import load_details
@@ -96,7 +95,7 @@ def consent_withdraw(person: CaseInScope, consent: CaseConsent, db: DbSession, a
 
 # --- the person-page section ------------------------------------------------------------------------
 
-def build_section(db: Session, user: User, person: Person) -> dict[str, Any]:
+def consent_section(db: Session, user: User, person: Person) -> dict[str, Any]:
     rows = service.consents_of(db, person.id)
     return {
         "current": [r for r in rows if r.consent.withdrawn_date is None],
@@ -104,6 +103,3 @@ def build_section(db: Session, user: User, person: Person) -> dict[str, Any]:
         "purpose_labels": PURPOSE_LABELS, "method_labels": METHOD_LABELS,
         "can_record": has_permission(user.role, Permission.record_clinical),
     }
-
-
-sections.register("consent", order=40, template="consent/_section.html", build=build_section)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings, get_settings
@@ -147,7 +147,7 @@ def index_key_for_connection(connection: Any) -> bytes:
     key = _index_keys.get(database)
     if key is not None:
         return key
-    table = IndexKey.__table__
+    table = cast(Table, IndexKey.__table__)  # a declarative model's table, which SQLAlchemy types as FromClause
     master = master_keyring()
     row = connection.execute(select(table.c.wrapped_key, table.c.master_key_id)
                              .where(table.c.id == INDEX_KEY_ID)).first()

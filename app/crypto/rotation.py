@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
-from sqlalchemy import Engine, bindparam, func, select, update
+from sqlalchemy import Engine, Table, bindparam, func, select, update
 
 from app.crypto.keyring import INDEX_KEY_LABEL, person_key_label
 from app.crypto.models import IndexKey, PersonKey
@@ -45,7 +46,7 @@ def rotate(engine: Engine, master: MasterKeyring, progress: Callable[[int], None
                 label = person_key_label(person_id)
                 new, new_id = master.wrap(master.unwrap(wrapped, master_id, label), label)
                 values.append({"b_person_id": person_id, "b_wrapped": new, "b_master": new_id})
-            table = PersonKey.__table__
+            table = cast(Table, PersonKey.__table__)  # a declarative model's table, typed as FromClause
 
             conn.execute(table.update().where(table.c.person_id == bindparam("b_person_id"))
                          .values(wrapped_key=bindparam("b_wrapped"), master_key_id=bindparam("b_master"),

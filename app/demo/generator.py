@@ -302,14 +302,14 @@ class _FastRandom(random.Random):
     def randint(self, a: int, b: int) -> int:
         return a + int(self.random() * (b - a + 1))
 
-    def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:  # type: ignore[override]
+    def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:
         if stop is None:
             start, stop = 0, start
         if step != 1 or stop <= start:
             return super().randrange(start, stop, step)
         return start + int(self.random() * (stop - start))
 
-    def choice(self, seq: Sequence[T]) -> T:  # type: ignore[override]
+    def choice(self, seq: Sequence[T]) -> T:  # type: ignore[override]  # takes Sequence, narrower than Random's
         return seq[int(self.random() * len(seq))]
 
 
@@ -681,11 +681,13 @@ class _Generator:
             if short_first:
                 # Arrivals often spend a night or two in a short-term holding facility first.
                 cuts[0] = min(cuts[0], start + rng.randint(1, 2))
-            bounds = [start, *cuts, end]
+            # Placement i runs from starts[i] to ends[i]: only the last can be open (when the episode is).
+            starts = [start, *cuts]
+            ends: list[int | None] = [*cuts, end]
             placements: list[tuple[int, int | None, int]] = []
             previous = None
             for i in range(count):
-                date_in, date_out = bounds[i], bounds[i + 1]
+                date_in, date_out = starts[i], ends[i]
                 if i == 0 and short_first:
                     facility = rng.choice(self.short_term)
                 else:

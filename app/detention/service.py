@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from app import config
 from app.audit import revisions
+from app.config import organisation_today
 from app.dates import format_date as _day
-from app.dates import organisation_today
 from app.db import check_version, utcnow
 from app.detention.models import DetentionEpisode, EndReason, Facility, FacilityType, Placement
 from app.detention.schemas import BailForm, EpisodeEndForm, EpisodeStartForm, GpExamForm, TransferForm

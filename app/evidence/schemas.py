@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -79,7 +80,7 @@ def day(value: date) -> str:
     return f"{value.day} {value:%b %Y}"
 
 
-def _dates(*names: str):  # type: ignore[no-untyped-def]
+def _dates(*names: str) -> Any:
     return field_validator(*names, mode="before")(lambda cls, value: typed_date(value))
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, undefer
 from app.audit import revisions
 from app.auth.models import User
 from app.auth.permissions import Permission, has_permission
-from app.dates import organisation_today
+from app.config import organisation_today
 from app.db import check_version
 from app.errors import RuleBroken
 from app.evidence.models import (

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import magic
@@ -29,6 +30,9 @@ from app.auth.models import User, UserSession
 from app.auth.service import hash_token
 from app.config import get_settings
 from app.db import get_sessionmaker
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks  # defined for type checkers only
 
 log = logging.getLogger("casework.uploads")
 
@@ -89,7 +93,7 @@ class _Collector:
         self._filename: str | None = None
         self._data = bytearray()
 
-    def callbacks(self) -> dict:  # type: ignore[type-arg]
+    def callbacks(self) -> MultipartCallbacks:
         return {
             "on_part_begin": self.on_part_begin, "on_header_field": self.on_header_field,
             "on_header_value": self.on_header_value, "on_header_end": self.on_header_end,
@@ -199,7 +203,7 @@ async def _read(request: Request, file_limit: int) -> BoundedUpload:
     collector = _Collector(file_limit, declared_too_large=declared is not None and declared > body_limit)
     received = 0
     try:
-        parser = MultipartParser(params[b"boundary"], collector.callbacks())  # type: ignore[arg-type]
+        parser = MultipartParser(params[b"boundary"], collector.callbacks())
         async with aclosing(request.stream()) as stream:
             async for chunk in stream:
                 received += len(chunk)
@@ -231,7 +235,8 @@ async def bounded_upload(request: Request) -> BoundedUpload:
     Starlette's form cache: app/auth/deps.py reads the CSRF token with `await request.form()`, which would
     otherwise read and spool the whole body, whatever its size, before any check of ours could run."""
     upload = await _read(request, get_settings().upload_limit_bytes)
-    request._form = FormData(upload.fields)  # noqa: SLF001 - Starlette's cache for request.form()
+    # FormData copies the pairs it is given; list() only lets them be typed as FormData's str-or-file values.
+    request._form = FormData(list(upload.fields))  # noqa: SLF001 - Starlette's cache for request.form()
     return upload
 
 
@@ -420,7 +425,8 @@ def clean_image(data: bytes, mime: str) -> bytes:
     try:
         with Image.open(io.BytesIO(data)) as opened:
             width, height = opened.size
-            if width * height > Image.MAX_IMAGE_PIXELS:
+            # Pillow's own setting: None turns its decompression-bomb check off, and then ours is off too.
+            if Image.MAX_IMAGE_PIXELS is not None and width * height > Image.MAX_IMAGE_PIXELS:
                 raise _bomb(width, height)
             if opened.format not in ("JPEG", "MPO", "PNG"):
                 raise UploadRefused("unreadable_image", "The image could not be read. Save it again as a JPEG "

@@ -14,8 +14,7 @@ from app.audit.models import Outcome
 from app.auth.deps import require
 from app.auth.models import User
 from app.auth.permissions import Permission
-from app.config import get_settings
-from app.dates import organisation_today
+from app.config import get_settings, organisation_today
 from app.db import DbSession
 from app.evidence import service, storage
 from app.evidence.dependencies import CaseDocument, CaseFinding, CaseFindingIfAny, CaseItem, CaseRule35
@@ -31,7 +30,6 @@ from app.evidence.schemas import (
     Rule35Form,
     day,
 )
-from app.people import sections
 from app.people.dependencies import CaseInScope
 from app.people.models import Person
 from app.people.service import load_details
@@ -51,8 +49,6 @@ RecordClinical = Depends(require(Permission.record_clinical))
 # permission's CSRF check would read all of it.
 UploadBody = Depends(storage.bounded_upload)
 
-sections.register("evidence", order=20, template="evidence/_section.html", build=service.evidence_section)
-sections.register("rule35", order=25, template="evidence/_rule35_section.html", build=service.rule35_section)
 
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:

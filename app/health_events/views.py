@@ -20,7 +20,6 @@ from app.health_events import service
 from app.health_events.dependencies import CaseHealthEvent
 from app.health_events.models import HealthEvent
 from app.health_events.schemas import KIND_LABELS, HealthEventEndForm, HealthEventForm
-from app.people import sections
 from app.people.dependencies import CaseInScope
 from app.people.models import Person
 from app.people.service import load_details
@@ -82,6 +81,3 @@ def health_events_section(db: Session, user: User, person: Person) -> dict[str, 
     data = service.section(db, person, _now())
     data.update(may_record=has_permission(user.role, Permission.record_clinical), kind_labels=KIND_LABELS)
     return data
-
-
-sections.register("health_events", order=30, template="health_events/_section.html", build=health_events_section)

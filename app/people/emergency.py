@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
@@ -148,11 +149,12 @@ def review(db: Session, reviewer: User, pending: AwaitingReview, note: str | Non
            now: datetime | None = None) -> None:
     """Mark an emergency access reviewed (it leaves the dashboard); AlreadyReviewed if someone got there first.
     Reviewing does not end access that is still live: it runs to its expiry."""
-    # Conditional, so that two reviewers at once cannot both record their review.
-    result = db.execute(
+    # Conditional, so that two reviewers at once cannot both record their review. An UPDATE gives a
+    # CursorResult, which Session.execute is typed as the plain Result of a query.
+    result = cast(CursorResult[Any], db.execute(
         update(EmergencyAccess)
         .where(EmergencyAccess.id == pending.id, EmergencyAccess.reviewed_at.is_(None))
         .values(reviewed_by_id=reviewer.id, reviewed_at=max(now or utcnow(), pending.granted_at), review_note=note)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+        .execution_options(synchronize_session=False)))
+    if result.rowcount != 1:
         raise AlreadyReviewed

@@ -9,7 +9,6 @@ import pycountry
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.errors import RuleBroken
-from app.people.erasure import ErasureReason
 from app.people.models import AarIndicator, AarLevelSource, BirthPrecision, PersonStatus, Sex
 from app.web.params import FormId, FormInt, VersionToken
 
@@ -162,25 +161,3 @@ class EmergencyReviewForm(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     note: str | None = Field(default=None, title="Review note", max_length=1000)
-
-
-class LegalHoldForm(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str = Field(title="Why the record must be kept", max_length=2000)
-
-
-class ErasureForm(BaseModel):
-    """The erasure confirmation: the record's reference typed again, and why it is being erased."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    confirm_reference: str = Field(title="The record's reference", max_length=40)
-    reason: ErasureReason = Field(title="Why the record is being erased")
-
-    @field_validator("reason")
-    @classmethod
-    def _chosen_by_hand(cls, value: ErasureReason) -> ErasureReason:
-        if value is ErasureReason.retention:
-            raise ValueError("Records past their retention period are erased by the retention command.")
-        return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -215,7 +216,7 @@ def _search_condition(db: Session, text: str) -> ColumnElement[bool] | None:
     key = index_key(db)
     # Aliases, so that nothing here is correlated with the tables the page query joins.
     identity, person = aliased(Identity), aliased(Person)
-    matches: list[Select[tuple[int]]] = [
+    matches: list[Select[int]] = [
         select(identity.person_id).where(identity.home_office_reference_digest == names.reference_digest(key, text))
     ]
     reference = normalise_reference(text)
@@ -234,8 +235,8 @@ def _search_condition(db: Session, text: str) -> ColumnElement[bool] | None:
     return Person.id.in_(union(*matches))
 
 
-def list_people(db: Session, user: User, query: PeopleQuery, *, alert_condition=None,  # type: ignore[no-untyped-def]
-                ) -> Page:
+def list_people(db: Session, user: User, query: PeopleQuery, *,
+                alert_condition: Callable[[Any], ColumnElement[bool]] | None = None) -> Page:
     """One page of people with their current episode and facility, in two statements whatever the size."""
     current = aliased(DetentionEpisode)
     placement = aliased(Placement)
@@ -276,7 +277,8 @@ def list_people(db: Session, user: User, query: PeopleQuery, *, alert_condition=
         # Longest current detention first, then everyone not detained. Sorting the whole caseload on the outer
         # join's nullable start date reads every open case; each half below reads its own index in order instead
         # (open episodes by start date, people by id) and stops at the rows this page needs.
-        detained = (
+        # The untyped literal column (grp) is Any here: SQLAlchemy leaves its type unsolved.
+        detained: Select[int, Any, date] = (
             select(Person.id.label("id"), literal_column("0").label("grp"), current.start_date.label("since"))
             .select_from(Person).join(current, and_(current.person_id == Person.id, current.end_date.is_(None)))
             .where(*where)
@@ -303,7 +305,7 @@ def list_people(db: Session, user: User, query: PeopleQuery, *, alert_condition=
             select(others.order_by(Person.id).offset(others_slice[0]).limit(others_slice[1]).subquery()),
         ).subquery()
         ids = select(both).order_by(both.c.grp, both.c.since, both.c.id).limit(PAGE_SIZE).subquery()
-        order = [ids.c.grp, ids.c.since, ids.c.id]
+        order: list[ColumnElement[Any]] = [ids.c.grp, ids.c.since, ids.c.id]
     else:
         recent = base.add_columns(Person.created_at.label("created")).where(*where).subquery()
         ids = (select(recent).order_by(recent.c.created.desc(), recent.c.id.desc())
@@ -324,7 +326,8 @@ def list_people(db: Session, user: User, query: PeopleQuery, *, alert_condition=
         .outerjoin(Facility, Facility.id == placement.facility_id)
         .order_by(*order)
     ).all()
-    return Page([PersonRow(*_open_names(db, row[:-2], row[-2], row[-1])) for row in rows], total, page, pages)
+    return Page([PersonRow(*_open_names(db, row[:-2], row.wrapped_key, row.master_key_id)) for row in rows],
+                total, page, pages)
 
 
 def _open_names(db: Session, row: Any, wrapped: bytes | None, key_id: str | None,
@@ -438,8 +441,8 @@ def _write_children(db: Session, person_id: int, data: PersonForm) -> None:
         db.add(PersonLanguage(person_id=person_id, language=language, is_main=index == 0))
     for indicator in sorted(set(data.aar_indicators)):
         db.add(PersonAarIndicator(person_id=person_id, indicator=indicator))
-    for row in names.token_rows(index_key(db), person_id, data.given_names, data.family_name, data.alias_list):
-        db.add(PersonNameToken(**row))
+    for token in names.token_rows(index_key(db), person_id, data.given_names, data.family_name, data.alias_list):
+        db.add(PersonNameToken(**token))
     db.flush()
 
 

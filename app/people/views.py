@@ -1,4 +1,4 @@
-"""People pages: the list with search and filters, new and edit forms, the person page, assignments."""
+"""People pages: the list with search and filters, new and edit forms, assignments, and break-glass."""
 
 from __future__ import annotations
 
@@ -13,18 +13,15 @@ from app.alerts import service as alerts
 from app.alerts import state as alert_state
 from app.alerts.models import PersonAlertState
 from app.alerts.rules import RULES
-from app.audit import revisions
 from app.audit.deps import Audit
-from app.audit.models import Outcome, Revision
 from app.auth.deps import require
 from app.auth.models import Role, User
 from app.auth.permissions import Permission
 from app.config import get_settings, organisation_today
 from app.db import DbSession
-from app.detention import clock
-from app.detention.models import END_REASON_LABELS, Facility
+from app.detention.models import Facility
 from app.errors import NotFound
-from app.people import emergency, sections, service, subject_access, timeline
+from app.people import emergency, service
 from app.people.dependencies import CaseAssignment, CaseInScope, Reference
 from app.people.models import AAR_INDICATOR_LABELS, AarIndicator, BirthPrecision, Person, PersonStatus, Sex
 from app.people.schemas import (
@@ -41,10 +38,8 @@ from app.web.templating import render
 
 router = APIRouter(prefix="/people")
 ViewCaseload = Depends(require(Permission.view_caseload))
-ViewPerson = Depends(require(Permission.view_person))
 EditPerson = Depends(require(Permission.edit_person))
 BreakGlass = Depends(require(Permission.break_glass))
-ExportSubjectAccess = Depends(require(Permission.export_subject_access))
 LIST_FIELDS = frozenset({"aar_indicators"})
 AAR_SOURCE_LABELS = {"self_declared": "Self-declared", "professional_evidence": "Professional evidence",
                      "home_office": "Home Office decision"}
@@ -178,42 +173,6 @@ def person_update(person: CaseInScope, db: DbSession, audit: Audit, user: User =
     return done(f"/people/{person.reference}", "Changes saved." if changed else "Nothing was changed.")
 
 
-# --- the person page -----------------------------------------------------------------------------
-
-@router.get("/{reference}")
-def person_show(request: Request, person: CaseInScope, db: DbSession, audit: Audit,
-                user: User = ViewPerson) -> Response:
-    settings = get_settings()
-    today = organisation_today(settings)
-    details = service.load_details(db, person)
-    episodes, placements = timeline.detention_history(db, person.id)
-    reading = clock.read_clock([clock.Episode(e.start_date, e.end_date) for e in episodes], today)
-    current = next((e for e in episodes if e.end_date is None), None)
-    current_facility = next((f for p, f in reversed(placements)
-                             if current is not None and p.episode_id == current.id and p.date_out is None), None)
-    # From the kept flags, which any change to the case marks stale; worked out live only when they are.
-    fired = alert_state.firing(db, alerts.Cutoffs.for_day(today, settings), [person.id]).get(person.id, [])
-    history = db.execute(
-        select(Revision, User.display_name).outerjoin(User, User.id == Revision.actor_user_id)
-        .where(Revision.person_id == person.id).order_by(Revision.occurred_at.desc(), Revision.id.desc()).limit(50)
-    ).all()
-    extra_sections = sections.build_all(db, user, person)
-    audit.record("person.viewed", person)
-    return render(request, "people/show.html", {
-        "sections": extra_sections,
-        "person": person, "details": details, "reading": reading, "current": current,
-        "current_facility": current_facility, "alerts": fired, "settings": settings, "today": today,
-        "assignments": service.current_assignments(db, person.id),
-        "clinicians": service.clinicians(db) if user.role in (Role.admin, Role.coordinator) else [],
-        "can_edit": user.role in (Role.admin, Role.coordinator), "episodes": episodes, "placements": placements,
-        "entries": timeline.build(db, person.id, episodes, placements), "history": history,
-        "changed_fields": revisions.changed_fields, "nationality_name": nationality_name,
-        "indicator_labels": {i.value: label for i, label in AAR_INDICATOR_LABELS.items()},
-        "end_reason_labels": END_REASON_LABELS, "aar_source_labels": AAR_SOURCE_LABELS,
-        "errors": {}, "values": {},
-    })
-
-
 # --- assignments ---------------------------------------------------------------------------------
 
 @router.post("/{reference}/assignments")
@@ -267,29 +226,3 @@ def emergency_access_open(request: Request, reference: Reference, db: DbSession,
     audit.record("emergency_access.opened", access, access_id=access.id, reason=access.reason,
                  expires_at=access.expires_at.isoformat())
     return done(back, "Emergency access opened.", kind="warning")
-
-
-# --- subject access ------------------------------------------------------------------------------
-
-@router.post("/{reference}/subject-access")
-def subject_access_export(person: CaseInScope, db: DbSession, audit: Audit,
-                          user: User = ExportSubjectAccess) -> Response:
-    """The person's whole record for them: person.json, their documents and summary.pdf in one ZIP.
-    A POST (it writes an audit row) sent from the person page with the CSRF token."""
-    limit = get_settings().subject_access_limit_mb * 1024 * 1024
-    try:
-        export = subject_access.build(db, person, user, limit_bytes=limit)
-    except subject_access.ExportTooLarge as exc:
-        audit.record("person.subject_access_refused", person, outcome=Outcome.failure,
-                     reason="too_large", size_bytes=exc.size_bytes, limit_bytes=exc.limit_bytes)
-        return done(f"/people/{person.reference}#subject-access", (
-            f"This record's documents come to more than the {limit // (1024 * 1024)} MB a subject access export "
-            "may hold, so nothing was made. An administrator can raise CASEWORK_SUBJECT_ACCESS_LIMIT_MB."),
-            kind="warning")
-    audit.record("person.subject_access_exported", person, documents=export.documents,
-                 size_bytes=len(export.content), sha256=export.sha256)
-    return Response(content=export.content, media_type="application/zip", headers={
-        "Content-Disposition": f'attachment; filename="{export.filename}"',
-        "Cache-Control": "no-store",
-    })
-

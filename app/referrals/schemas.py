@@ -4,6 +4,7 @@ plain labels pages show for their codes."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -50,7 +51,7 @@ NRM_DECISION_LABELS: dict[NrmDecision, str] = {
 }
 
 
-def _dates(*names: str):  # type: ignore[no-untyped-def]
+def _dates(*names: str) -> Any:
     return field_validator(*names, mode="before")(lambda cls, value: typed_date(value))
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -78,7 +78,8 @@ def active_organisations(db: Session) -> list[Organisation]:
 
 def first_responders(db: Session, *, keep_id: int | None = None) -> list[Organisation]:
     """Active NRM first responders, plus the one a referral already names even if since deactivated."""
-    condition = (Organisation.type == OrganisationType.nrm_first_responder) & Organisation.is_active.is_(True)
+    condition: ColumnElement[bool] = (
+        (Organisation.type == OrganisationType.nrm_first_responder) & Organisation.is_active.is_(True))
     if keep_id is not None:
         condition = or_(condition, Organisation.id == keep_id)
     return list(db.scalars(select(Organisation).where(condition).order_by(func.lower(Organisation.name))))
@@ -260,6 +261,8 @@ def _describe(revision: Revision) -> str:
     changed = [f for f in revisions.changed_fields(before, after) if f not in ("status", "made_date",
                                                                                 "response_date")]
     if status != before.get("status"):
+        if status is None:  # never: every referral snapshot has a status (_snapshot), and ReferralStatus refuses None
+            raise ValueError(f"revision {revision.id} of a referral has no status")
         label = STATUS_LABELS[ReferralStatus(status)]
         if status == ReferralStatus.sent:
             text = f"Sent (made {_iso_day(after.get('made_date'))})"

@@ -20,7 +20,6 @@ from app.consent import service as consent_service
 from app.consent.models import ConsentPurpose
 from app.db import DbSession
 from app.errors import FORM_ERROR
-from app.people import sections
 from app.people.dependencies import CaseInScope, ViewPerson
 from app.people.models import Person
 from app.people.service import load_details
@@ -52,7 +51,7 @@ LIST_PATH = "/admin/organisations"
 def _organisation_page(request: Request, db: DbSession, organisation: Organisation | None) -> Response:
     saved = ({"name": organisation.name, "type": organisation.type.value, "contact": organisation.contact or ""}
              if organisation is not None else {})
-    return render(request, "admin/organisations_form.html", {
+    return render(request, "referrals/organisation_form.html", {
         "organisation": organisation, "errors": {}, "values": saved, "saved": saved, "types": TYPE_CHOICES,
         "type_labels": ORGANISATION_TYPE_LABELS,
         "usage": service.organisation_usage(db, organisation.id) if organisation is not None else None,
@@ -62,7 +61,7 @@ def _organisation_page(request: Request, db: DbSession, organisation: Organisati
 @organisations_router.get("", dependencies=[ManageReferenceData])
 def organisations_list(request: Request, db: DbSession) -> Response:
     organisations = service.list_organisations(db)
-    return render(request, "admin/organisations.html", {
+    return render(request, "referrals/organisations.html", {
         "active_organisations": [o for o in organisations if o.is_active],
         "inactive_organisations": [o for o in organisations if not o.is_active],
         "type_labels": ORGANISATION_TYPE_LABELS,
@@ -271,7 +270,7 @@ def referral_nrm_update(person: CaseInScope, referral: CaseNrmReferral, db: DbSe
 
 # --- the person-page section ------------------------------------------------------------------------
 
-def build_section(db: Session, user: User, person: Person) -> dict[str, Any]:
+def referrals_section(db: Session, user: User, person: Person) -> dict[str, Any]:
     today = organisation_today(get_settings())
     rows = service.referrals_of(db, person.id)
     return {
@@ -281,6 +280,3 @@ def build_section(db: Session, user: User, person: Person) -> dict[str, Any]:
         "status_labels": STATUS_LABELS,
         "can_record": has_permission(user.role, Permission.record_clinical),
     }
-
-
-sections.register("referrals", order=35, template="referrals/_section.html", build=build_section)

@@ -237,7 +237,7 @@ def _hidden_positions(table: ProtectedTable) -> Iterator[_Pos]:
             yield pos
 
 
-def _components(tables: Sequence[ProtectedTable] | Sequence[Table]) -> list[list[int]]:
+def _components(tables: Sequence[ProtectedTable | Table]) -> list[list[int]]:
     """Indices of the tables that must be audited together: those sharing a population are linked."""
     groups: dict[str, list[int]] = {}
     components: list[list[int]] = []
@@ -293,10 +293,10 @@ def _component_intervals(tables: Sequence[ProtectedTable]) -> Iterator[tuple[int
         n_rows, n_cols = shapes[t]
         margins = [(r, -1) for r in range(n_rows)] + [(-1, c) for c in range(n_cols)] + [_GRAND]
         for pos in margins:
-            cell = _slot(table, pos)
-            if cell is not None and not cell.suppressed and cell.value is not None:
+            margin = _slot(table, pos)
+            if margin is not None and not margin.suppressed and margin.value is not None:
                 equations.append(coefficients(t, pos))
-                values.append(float(cell.value))
+                values.append(float(margin.value))
     # A reader knows that tables about the same people add up to the same number, published or not.
     for t in range(1, len(tables)):
         equations.append(coefficients(t, _GRAND) - coefficients(0, _GRAND))

@@ -18,7 +18,6 @@ from app.auth.permissions import Permission, has_permission
 from app.config import get_settings, organisation_today
 from app.db import DbSession
 from app.errors import NotFound
-from app.people import sections
 from app.people.dependencies import CaseInScope
 from app.people.models import Person
 from app.reports import exports, narratives, service
@@ -170,12 +169,9 @@ def narrative_export(narrative: VisibleNarrative, db: DbSession, audit: Audit, u
 
 # --- the person-page section ------------------------------------------------------------------------------
 
-def build_section(db: Session, user: User, person: Person) -> dict[str, Any]:
+def narratives_section(db: Session, user: User, person: Person) -> dict[str, Any]:
     may_prepare = has_permission(user.role, Permission.prepare_narratives)
     rows = list(db.scalars(select(CaseNarrative).where(CaseNarrative.person_id == person.id)
                            .order_by(CaseNarrative.created_at.desc()))) if may_prepare else []
     return {"may_prepare": may_prepare, "rows": rows, "status_labels": NARRATIVE_STATUS_LABELS,
             "consent": may_prepare and narratives.research_consent(db, person.id, organisation_today(get_settings()))}
-
-
-sections.register("narratives", order=45, template="reports/_person_section.html", build=build_section)

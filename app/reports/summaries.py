@@ -210,7 +210,7 @@ def compute(db: Session, params: SummaryParams, today: date, zone: ZoneInfo) -> 
         select(Visit.person_id.label("pid"), VisitAarIndicator.indicator.label("indicator"))
         .join(Visit, Visit.id == VisitAarIndicator.visit_id).where(*scope),
     ).subquery()
-    by_indicator = dict(db.execute(
+    by_indicator: dict[AarIndicator, int] = dict(db.execute(
         select(indicator_rows.c.indicator, func.count(distinct(indicator_rows.c.pid)))
         .group_by(indicator_rows.c.indicator)
     ).all())

@@ -15,7 +15,6 @@ from app.auth.permissions import Permission, has_permission
 from app.config import get_settings, organisation_today
 from app.db import DbSession
 from app.detention.service import open_facilities
-from app.people import sections
 from app.people.dependencies import CaseInScope
 from app.people.models import AAR_INDICATOR_LABELS, AarIndicator, Person
 from app.people.service import load_details
@@ -47,11 +46,6 @@ def _base(reference: str, visit_id: int | None = None) -> str:
     return path if visit_id is None else f"{path}/{visit_id}"
 
 
-def _names(db: Session, person: Person) -> dict[str, Any]:
-    details = load_details(db, person)
-    return {"given_names": details.get("given_names", ""), "family_name": details.get("family_name", "")}
-
-
 # --- the form ------------------------------------------------------------------------------------
 
 def _facility_choices(db: Session, page: service.VisitPage | None) -> list[tuple[int, str]]:
@@ -79,7 +73,7 @@ def _form_page(request: Request, db: Session, user: User, person: Person, *, vis
                values: dict[str, Any], errors: dict[str, str], status_code: int = 200) -> Response:
     page = service.load_page(db, visit) if visit is not None else None
     return render(request, "visits/form.html", {
-        "person": person, "names": _names(db, person), "visit": visit, "values": values, "errors": errors,
+        "person": person, "details": load_details(db, person), "visit": visit, "values": values, "errors": errors,
         "clinician_name": page.clinician if page is not None else user.display_name,
         "facilities": _facility_choices(db, page),
         "modes": [(m.value, label) for m, label in MODE_LABELS.items()],
@@ -116,7 +110,7 @@ def visit_show(request: Request, person: CaseInScope, visit: CaseVisit, db: DbSe
                user: User = ViewPerson) -> Response:
     audit.record("visit.viewed", visit)
     return render(request, "visits/show.html", {
-        "person": person, "names": _names(db, person), "page": service.load_page(db, visit), "visit": visit,
+        "person": person, "details": load_details(db, person), "page": service.load_page(db, visit), "visit": visit,
         "labels": FIELD_LABELS, "mode_labels": MODE_LABELS, "risk_labels": RISK_LABELS,
         "status_labels": STATUS_LABELS, "indicator_labels": INDICATOR_LABELS,
         "may_change": service.may_change(user, visit), "may_sign": service.may_sign(user, visit),
@@ -169,6 +163,3 @@ def visits_section(db: Session, user: User, person: Person) -> dict[str, Any]:
     data.update(may_record=has_permission(user.role, Permission.record_clinical), mode_labels=MODE_LABELS,
                 risk_labels=RISK_LABELS, status_labels=STATUS_LABELS)
     return data
-
-
-sections.register("visits", order=10, template="visits/_section.html", build=visits_section)

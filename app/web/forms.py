@@ -8,6 +8,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from starlette.datastructures import FormData
 
 from app.auth.deps import CurrentSession
@@ -38,7 +39,7 @@ def _label(schema: type[BaseModel], name: str) -> str:
     return title
 
 
-def message_for(schema: type[BaseModel], error: dict) -> tuple[str, str]:  # type: ignore[type-arg]
+def message_for(schema: type[BaseModel], error: ErrorDetails) -> tuple[str, str]:
     loc = error.get("loc") or ()
     name = str(loc[0]) if loc else FORM_ERROR
     kind = error.get("type", "")
@@ -95,7 +96,7 @@ def validate_form(form: FormData, schema: type[T], *, lists: frozenset[str] = fr
                 for name, message in cause.errors.items():
                     errors.setdefault(name, message)
                 continue
-            name, message = message_for(schema, error)  # type: ignore[arg-type]
+            name, message = message_for(schema, error)
             errors.setdefault(name, message)
         order = list(schema.model_fields)
         ordered = dict(sorted(errors.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else -1))
@@ -144,7 +145,7 @@ def Posted(schema: type[T], *, lists: frozenset[str] = frozenset()) -> Any:  # n
             raise RuleBroken(result.errors)
         return result.data
 
-    dependency.form_schema = schema  # type: ignore[attr-defined]  (read by the route-table tests)
+    dependency.form_schema = schema  # type: ignore[attr-defined]  # a function attribute, read by the route-table tests
     return Depends(dependency)
 
 
@@ -153,7 +154,7 @@ def shown_on(path: str) -> Callable[[F], F]:
     addendum posted from the visit page). `path` takes the route's path parameters: "/people/{reference}"."""
 
     def mark(endpoint: F) -> F:
-        endpoint.form_page = path  # type: ignore[attr-defined]  (read by the RuleBroken and StaleForm handlers)
+        endpoint.form_page = path  # type: ignore[attr-defined]  # a function attribute, read by the error handlers
         return endpoint
 
     return mark

@@ -1,5 +1,5 @@
-"""Bounded ids for paths, queries and forms: every integer a client can send is declared 1 to 2^63-1, so that
-an over-large value is a 404 or a 422 page before any query, never an overflow in the database driver."""
+"""Bounded ids for paths, queries and forms: every integer a client can send is declared within what its column
+holds, so that an over-large value is a 404 or a 422 page before any query, never an overflow in the database."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import Path
 from pydantic import BeforeValidator, Field
 
-MAX_ID = 2**63 - 1
+# The tables' ids are INTEGER columns, 32 bits on PostgreSQL: a larger id would reach the database and fail there
+# (SQLite's integers are 64 bits, so only PostgreSQL shows it).
+MAX_ID = 2**31 - 1
 
 # A record's id in a route's path; anything out of range (or not a number) names nothing: 404.
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -16,7 +18,7 @@ Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 FormId = Annotated[int, Field(ge=1, le=MAX_ID)]
 # Any other number a form carries (a year, a level, minutes): bounded to what every database column holds, so an
 # absurd value is a message beside its field; the field's own validator keeps it to the range that makes sense.
-FormInt = Annotated[int, Field(ge=-(2**31 - 1), le=2**31 - 1)]
+FormInt = Annotated[int, Field(ge=-MAX_ID, le=MAX_ID)]
 
 
 def _version(value: object) -> int | None:

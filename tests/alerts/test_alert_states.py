@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
-from app.alerts import dashboard, state
 from app.alerts import service as alerts
+from app.alerts import state
 from app.alerts.models import PersonAlertState
 from app.audit import service as audit
 from app.auth.models import Role, User
@@ -15,6 +15,7 @@ from app.config import get_settings
 from app.consent.models import Consent, ConsentMethod, ConsentPurpose
 from app.demo.generator import refresh_alert_states
 from app.health_events.models import HealthEvent, HealthEventKind
+from app.home import dashboard
 from app.people.models import Assignment, Person, PersonStatus
 from app.visits.models import Visit, VisitMode
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from app.audit import logs
+from app import logs
 
 HOSTILE = "Testa Fictivo\r\n2026-11-21 ERROR forged line\x1b[31m red\u2028sep\x00"
 

@@ -11,7 +11,6 @@ from app.audit.models import AuditEvent, Revision
 from app.auth.models import Role
 from app.detention.models import DetentionEpisode, Facility, Placement
 from app.people.models import Person
-from tests.conftest import page_csrf
 from tests.pages import audit_events, post_form
 
 
@@ -22,7 +21,7 @@ def facility_id(db, name: str) -> int:  # type: ignore[no-untyped-def]
 
 def submit(client, path: str, data: dict):  # type: ignore[no-untyped-def]
     """Open the form page at `path`, then post `data` with its token: each post also checks its page opens."""
-    return client.post(path, data=data | {"csrf_token": page_csrf(client, path)}, follow_redirects=False)
+    return post_form(client, path, data, form_page=path)
 
 
 def version_of(db, person) -> str:  # type: ignore[no-untyped-def]

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 
 from app.config import get_settings
 from app.evidence.models import Document
-from tests.case_fixtures import make_person, today  # noqa: F401
 from tests.conftest import csrf_from
 from tests.pages import post_form
 

@@ -283,7 +283,7 @@ def test_erasure_is_complete_even_without_the_database_cascade(db, full_record):
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
-    from app.people import erasure
+    from app.casefile import erasure
     from tests.conftest import TEST_DATABASE_URL
 
     person, children = full_record("Zorblatt", "Quindlewick")

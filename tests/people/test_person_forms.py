@@ -9,7 +9,7 @@ from app.auth.models import Role
 from app.crypto.keyring import index_key
 from app.people import names
 from app.people.models import Identity, Person, PersonAarIndicator, PersonNameToken
-from tests.conftest import page_csrf
+from tests.pages import post_form
 
 VALID = {"given_names": "Amanuel", "family_name": "Testberhe", "status": "detained", "sex": "male",
          "nationality": "ER", "languages": "Tigrinya, Arabic", "birth_precision": "year", "birth_year": "1994",
@@ -17,8 +17,7 @@ VALID = {"given_names": "Amanuel", "family_name": "Testberhe", "status": "detain
 
 
 def post(client, path: str, data: dict, form_page: str | None = None):  # type: ignore[no-untyped-def]
-    token = page_csrf(client, form_page or path)
-    return client.post(path, data=data | {"csrf_token": token}, follow_redirects=False)
+    return post_form(client, path, data, form_page=form_page or path)
 
 
 def people_count(db) -> int:  # type: ignore[no-untyped-def]

@@ -15,10 +15,10 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent, Outcome
 from app.auth.models import Role, User
+from app.casefile import subject_access
 from app.consent.models import Consent, ConsentMethod, ConsentPurpose
 from app.evidence.models import Consistency, Document, EvidenceItem, Finding, Rule35Limb, Rule35Record
 from app.health_events.models import HealthEvent, HealthEventKind
-from app.people import subject_access
 from app.people.models import AarIndicator
 from app.referrals.models import Organisation, Referral, ReferralStatus
 from app.reports.models import CaseNarrative

@@ -12,14 +12,7 @@ from app.audit.models import AuditEvent, Revision
 from app.consent.models import Consent
 from app.people.models import Person
 from app.referrals.models import Organisation, Referral
-from tests.conftest import csrf_from
-
-
-def post(client, path: str, data: dict, form_page: str = "/"):  # type: ignore[no-untyped-def]
-    """Post a form with the signed-in user's CSRF token (every page's sign-out form carries it)."""
-    page = client.get(form_page)
-    assert page.status_code == 200, (form_page, page.status_code)
-    return client.post(path, data=data | {"csrf_token": csrf_from(page.text)}, follow_redirects=False)
+from tests.pages import post_form as post  # noqa: F401  (the referral tests import it from here)
 
 
 def version_of(db, person) -> str:  # type: ignore[no-untyped-def]

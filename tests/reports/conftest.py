@@ -13,7 +13,6 @@ from app.consent.models import Consent, ConsentMethod, ConsentPurpose
 from app.detention.models import DetentionEpisode, Facility, Placement
 from app.people.models import Identity, Person, PersonStatus
 from app.visits.models import Visit, VisitMode, VisitStatus
-from tests.case_fixtures import make_person, today  # noqa: F401, F811
 
 _serial = itertools.count(1)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
@@ -43,7 +43,7 @@ def _humanise(value: object) -> str:
 
 
 def build(db: Session, person_id: int, episodes: list[DetentionEpisode],
-          placements: list[tuple[Placement, Facility]]) -> list[Entry]:
+          placements: list[Row[Placement, Facility]]) -> list[Entry]:
     entries: list[Entry] = []
     for episode in episodes:
         entries.append(Entry(episode.start_date, "detention", "Detention", "Detained"))
@@ -76,31 +76,33 @@ def build(db: Session, person_id: int, episodes: list[DetentionEpisode],
     for kind, issued, received, created in evidence:
         entries.append(Entry(received or issued or _day(created), "evidence", "Evidence",
                              EVIDENCE_KIND_LABELS.get(kind, _humanise(kind))))
-    for limb, written, sent, response, outcome in db.execute(
+    for limb, written, sent, response, r35_outcome in db.execute(
         select(Rule35Record.limb, Rule35Record.written_date, Rule35Record.sent_date, Rule35Record.response_date,
                Rule35Record.outcome)
         .where(Rule35Record.person_id == person_id).order_by(Rule35Record.written_date.desc()).limit(LIMIT_PER_KIND)
     ):
-        state = (f"Home Office response: {RULE35_OUTCOME_LABELS.get(outcome, _humanise(outcome))}" if response else
+        answer = RULE35_OUTCOME_LABELS.get(r35_outcome, _humanise(r35_outcome)) if r35_outcome else "not recorded"
+        state = (f"Home Office response: {answer}" if response else
                  "Sent, awaiting Home Office response" if sent else "Written, not yet sent")
         entries.append(Entry(written, "rule35", "Rule 35", RULE35_LIMB_LABELS[limb], state))
-    for made, created, status, organisation in db.execute(
+    for made, created, referral_status, organisation in db.execute(
         select(Referral.made_date, Referral.created_at, Referral.status, Organisation.name)
         .join(Organisation, Organisation.id == Referral.organisation_id)
         .where(Referral.person_id == person_id).order_by(Referral.created_at.desc()).limit(LIMIT_PER_KIND)
     ):
         entries.append(Entry(made or _day(created), "referral", "Referral", f"Referral to {organisation}",
-                             _humanise(status)))
-    for kind, started in db.execute(
+                             _humanise(referral_status)))
+    for event_kind, started in db.execute(
         select(HealthEvent.kind, HealthEvent.started_at)
         .where(HealthEvent.person_id == person_id).order_by(HealthEvent.started_at.desc()).limit(LIMIT_PER_KIND)
     ):
-        entries.append(Entry(_day(started), "health", "Health event", HEALTH_EVENT_LABELS.get(kind, _humanise(kind))))
+        entries.append(Entry(_day(started), "health", "Health event",
+                             HEALTH_EVENT_LABELS.get(event_kind, _humanise(event_kind))))
     return sorted(entries, key=lambda e: e.on, reverse=True)
 
 
 def detention_history(db: Session, person_id: int) -> tuple[list[DetentionEpisode],
-                                                           list[tuple[Placement, Facility]]]:
+                                                           list[Row[Placement, Facility]]]:
     episodes = detention_service.episodes_of(db, person_id)
     placements = list(db.execute(
         select(Placement, Facility).join(Facility, Facility.id == Placement.facility_id)

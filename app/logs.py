@@ -15,13 +15,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from app.config import PROJECT_ROOT
+
 # C0 and C1 controls (newline, carriage return, escape ...), DEL, and the Unicode line and paragraph separators
 # that some log viewers also break lines on.
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 WITHHELD = "message withheld"
 QUERY_REMOVED = "?[query removed]"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def escape(text: str) -> str:
@@ -119,5 +120,5 @@ def install() -> None:
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         return make_safe(previous(*args, **kwargs))
 
-    factory.casework_safe = True  # type: ignore[attr-defined]
+    factory.casework_safe = True  # type: ignore[attr-defined]  # a marker attribute on the factory function
     logging.setLogRecordFactory(factory)

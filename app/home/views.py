@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import func, select
 from starlette.responses import Response
 
-from app.alerts import dashboard
 from app.alerts import service as alerts
 from app.alerts import state as alert_state
 from app.alerts.rules import RULES
@@ -21,6 +20,7 @@ from app.config import get_settings, organisation_today
 from app.db import DbSession, utcnow
 from app.detention import clock
 from app.errors import NotFound
+from app.home import dashboard
 from app.people import emergency
 from app.people import service as people_service
 from app.people.schemas import EmergencyReviewForm

@@ -286,7 +286,7 @@ def summary_pdf(record: dict[str, Any]) -> bytes:
     from app.reports.exports import to_pdf
     from app.web.templating import templates
 
-    html = templates.env.get_template("people/subject_access.html").render(record=record, **_pdf_helpers())
+    html = templates.env.get_template("casefile/subject_access.html").render(record=record, **_pdf_helpers())
     return to_pdf(html)
 
 

@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import ColumnElement, Table, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
@@ -32,6 +33,7 @@ from app.audit import revisions
 from app.audit import service as audit
 from app.audit.models import Outcome
 from app.auth.models import User
+from app.auth.permissions import Permission, has_permission
 from app.db import Base, utcnow
 from app.errors import RuleBroken, StaleForm
 from app.people.models import LegalHold, Person
@@ -305,3 +307,13 @@ def with_counts(db: Session, cases: Sequence[DueCase]) -> Iterator[DueCase]:
     for case in cases:
         case.rows = row_counts(db, case.person_id)
         yield case
+
+
+def legal_hold_section(db: Session, user: User, person: Person) -> dict[str, Any]:
+    # One statement: the open hold, if any, with the name of whoever set it.
+    row = db.execute(select(LegalHold, User.display_name).join(User, User.id == LegalHold.set_by_id)
+                     .where(LegalHold.person_id == person.id, LegalHold.lifted_at.is_(None))).first()
+    hold, set_by = (row[0], row[1]) if row else (None, None)
+    return {"hold": hold, "set_by": set_by,
+            "can_manage": has_permission(user.role, Permission.manage_legal_holds),
+            "can_erase": has_permission(user.role, Permission.erase_people)}

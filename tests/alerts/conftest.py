@@ -1,3 +1,0 @@
-"""People fixtures come from tests/case_fixtures.py."""
-
-from tests.case_fixtures import make_person, today  # noqa: F401

@@ -1,1 +1,0 @@
-"""Health event tests use the shared fixtures: tests/conftest.py and tests/case_fixtures.py (make_person, today)."""

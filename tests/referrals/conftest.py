@@ -1,3 +1,0 @@
-"""Referral, organisation and consent tests: the case fixtures."""
-
-from tests.case_fixtures import make_person, today  # noqa: F401
