@@ -11,7 +11,9 @@ leaves the endpoint, so a refused or invalid request changes nothing.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 # The key of a message about the form as a whole rather than one field.
 FORM_ERROR = "__form__"
@@ -62,3 +64,10 @@ class Refused(CaseworkError):
 
 class NotFound(CaseworkError):
     """No such record here."""
+
+
+def found(record: T | None) -> T:
+    """The record a lookup found, or NotFound: the one "load or 404" of every loader."""
+    if record is None:
+        raise NotFound
+    return record

@@ -97,3 +97,22 @@ def form_fields(html: str, action: str) -> dict[str, Any]:
     reader = _FormReader(action)
     reader.feed(html)
     return reader.fields
+
+
+def saved_meanwhile(monkeypatch, service: Any) -> None:  # type: ignore[no-untyped-def]
+    """Makes `service.touch(person)` first move the person's version on, as another request's save committed
+    after this one read the person and before it writes would: the flush then fails with StaleDataError."""
+    from sqlalchemy import update
+    from sqlalchemy.orm import object_session
+
+    from app.people.models import Person
+
+    touch = service.touch
+
+    def raced(target):  # type: ignore[no-untyped-def]
+        object_session(target).execute(update(Person).where(Person.id == target.id)
+                                       .values(version=Person.version + 1)
+                                       .execution_options(synchronize_session=False))
+        touch(target)
+
+    monkeypatch.setattr(service, "touch", raced)

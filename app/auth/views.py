@@ -27,7 +27,7 @@ from app.auth.permissions import Permission
 from app.auth.schemas import NewPasswordForm, SignInForm, UserCreateForm, UserUpdateForm
 from app.config import get_settings
 from app.db import DbSession
-from app.errors import NotFound
+from app.errors import found
 from app.web.forms import FORM_ERROR, Posted, PublicForm, shown_on, validate_form
 from app.web.params import Id
 from app.web.redirects import done
@@ -144,10 +144,7 @@ ROLE_CHOICES = [(r.value, r.label) for r in Role]
 
 def user_by_id(user_id: Id, db: DbSession, _admin: User = ManageUsers) -> User:
     """The account named in the path; the permission is checked first, so only an admin learns which ids exist."""
-    user = service.get_user(db, user_id)
-    if user is None:
-        raise NotFound
-    return user
+    return found(service.get_user(db, user_id))
 
 
 Account = Annotated[User, Depends(user_by_id)]
@@ -173,11 +170,8 @@ def user_create(db: DbSession, audit: Audit, data: UserCreateForm = Posted(UserC
 
 @admin_router.get("/{user_id}")
 def user_edit(request: Request, user: Account) -> Response:
-    # The saved details stay beside `values`: when another form of this page is shown again (a rejected
-    # password), `values` holds only what that form sent, and the details form still shows what is saved.
     saved = {"display_name": user.display_name, "role": user.role.value}
-    return render(request, "auth/user_edit.html", {"user": user, "errors": {}, "values": saved, "saved": saved,
-                                                     "roles": ROLE_CHOICES})
+    return render(request, "auth/user_edit.html", {"user": user, "errors": {}, "values": saved, "roles": ROLE_CHOICES})
 
 
 @admin_router.post("/{user_id}")
@@ -232,10 +226,7 @@ sessions_router = APIRouter(prefix="/admin/sessions")
 
 
 def session_by_id(session_id: Id, db: DbSession, _admin: User = ManageUsers) -> UserSession:
-    session = service.get_session(db, session_id)
-    if session is None:
-        raise NotFound
-    return session
+    return found(service.get_session(db, session_id))
 
 
 SignedInSession = Annotated[UserSession, Depends(session_by_id)]

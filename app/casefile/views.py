@@ -27,9 +27,7 @@ from app.errors import FORM_ERROR, RuleBroken
 from app.people import service as people_service
 from app.people.dependencies import CaseInScope
 from app.people.models import AAR_INDICATOR_LABELS, Person
-from app.people.schemas import nationality_name
-from app.people.service import load_details, normalise_reference
-from app.people.views import AAR_SOURCE_LABELS
+from app.people.schemas import AAR_SOURCE_LABELS, nationality_name
 from app.web.forms import Posted, shown_on
 from app.web.redirects import done
 from app.web.templating import render
@@ -114,7 +112,7 @@ def legal_hold_form(request: Request, person: CaseInScope, db: DbSession, user: 
     if erasure.current_hold(db, person.id) is not None:
         return done(_section(person), "This record is already under a legal hold.", kind="warning")
     return render(request, "casefile/legal_hold.html", {
-        "person": person, "details": load_details(db, person), "values": {}, "errors": {},
+        "person": person, "details": people_service.load_details(db, person), "values": {}, "errors": {},
     })
 
 
@@ -140,7 +138,8 @@ def _erase_page(request: Request, db: Session, person: Person, values: dict[str,
                 status_code: int = 200) -> Response:
     counts = erasure.row_counts(db, person.id)
     return render(request, "casefile/erase.html", {
-        "person": person, "details": load_details(db, person), "hold": erasure.current_hold(db, person.id),
+        "person": person, "details": people_service.load_details(db, person),
+        "hold": erasure.current_hold(db, person.id),
         "held_message": erasure.HELD_MESSAGE,
         "counts": [(erasure.kind_label(name), n) for name, n in erasure.in_reading_order(counts)],
         "total": sum(counts.values()), "shreds_key": "person_keys" in counts,
@@ -160,7 +159,7 @@ def erase_form(request: Request, person: CaseInScope, db: DbSession, audit: Audi
 @router.post("/erase")
 def erase_submit(request: Request, person: CaseInScope, db: DbSession, audit: Audit, user: User = ErasePeople,
                  data: ErasureForm = Posted(ErasureForm)) -> Response:
-    if normalise_reference(data.confirm_reference) != person.reference:
+    if people_service.normalise_reference(data.confirm_reference) != person.reference:
         raise RuleBroken.on("confirm_reference", f"That is not this record's reference. Type {person.reference} "
                                                  "exactly as shown to confirm.")
     try:

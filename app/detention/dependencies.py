@@ -9,26 +9,20 @@ from fastapi import Depends
 from app.db import DbSession
 from app.detention import service
 from app.detention.models import DetentionEpisode, Facility
-from app.errors import NotFound
+from app.errors import found
 from app.people.dependencies import CaseInScope
 from app.web.params import Id
 
 
 def episode_in_case(person: CaseInScope, episode_id: Id, db: DbSession) -> DetentionEpisode:
-    episode = service.get_episode(db, person.id, episode_id)
-    if episode is None:
-        raise NotFound
-    return episode
+    return found(service.get_episode(db, person.id, episode_id))
 
 
 CaseEpisode = Annotated[DetentionEpisode, Depends(episode_in_case)]
 
 
 def facility_in_path(facility_id: Id, db: DbSession) -> Facility:
-    facility = service.get_facility(db, facility_id)
-    if facility is None:
-        raise NotFound
-    return facility
+    return found(service.get_facility(db, facility_id))
 
 
 # Facilities are reference data, not a person's record: the admin pages name them by id alone.

@@ -1,4 +1,4 @@
-"""Forms for facilities, detentions, transfers, bail and GP exams, and the date and time readers other forms use."""
+"""Forms for facilities, detentions, transfers, bail and GP exams."""
 
 from __future__ import annotations
 
@@ -7,25 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.dates import typed_date
 from app.detention.models import BailOutcome, EndReason, FacilityType
 from app.web.params import FormId, VersionToken
-
-# Date inputs send ISO dates; where a browser shows a plain text box, people type UK-style dates.
-TYPED_DATE_FORMATS = ("%d %B %Y", "%d %b %Y", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
-
-
-def typed_date(value: object) -> object:
-    """Read "3 March 2026", "3 Mar 2026" or "03/03/2026" as well as ISO; anything else is left for pydantic
-    to refuse with its date message."""
-    if not isinstance(value, str):
-        return value
-    text = " ".join(value.split())
-    for fmt in TYPED_DATE_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).date()  # noqa: DTZ007 (a calendar date, no time or zone)
-        except ValueError:
-            continue
-    return value
 
 
 class FacilityForm(BaseModel):

@@ -12,6 +12,7 @@ from app.audit.deps import Audit
 from app.auth.deps import require
 from app.auth.models import User
 from app.auth.permissions import Permission
+from app.config import organisation_today
 from app.db import DbSession
 from app.detention import service
 from app.detention.dependencies import CaseEpisode, PathFacility
@@ -51,9 +52,6 @@ def _form_page(request: Request, *, facility: Facility | None, values: dict[str,
     return render(request, "detention/facility_form.html", {
         "facility": facility, "errors": {}, "values": values, "types": TYPE_CHOICES,
         "type_labels": FACILITY_TYPE_LABELS, "usage": usage,
-        # A close form shown again (app/web/errors.py) brings back only its own field: the details form beside
-        # it still shows what is saved.
-        "saved": _values_of(facility) if facility is not None else {},
     })
 
 
@@ -166,7 +164,7 @@ def episode_new(request: Request, person: CaseInScope, db: DbSession) -> Respons
 @episodes_router.post("/new")
 def episode_create(person: CaseInScope, db: DbSession, audit: Audit, user: User = EditPerson,
                    data: EpisodeStartForm = Posted(EpisodeStartForm)) -> Response:
-    episode = service.start_episode(db, user.id, person, data, service.organisation_today())
+    episode = service.start_episode(db, user.id, person, data, organisation_today())
     audit.record("detention.episode_started", person, episode_id=episode.id)
     return done(_person_url(person), "Detention recorded.")
 
@@ -182,7 +180,7 @@ def episode_action_form(request: Request, person: CaseInScope, episode: CaseEpis
 @episodes_router.post("/{episode_id}/transfer")
 def episode_transfer(person: CaseInScope, episode: CaseEpisode, db: DbSession, audit: Audit,
                      user: User = EditPerson, data: TransferForm = Posted(TransferForm)) -> Response:
-    placement = service.record_transfer(db, user.id, person, episode, data, service.organisation_today())
+    placement = service.record_transfer(db, user.id, person, episode, data, organisation_today())
     audit.record("detention.transferred", person, episode_id=episode.id, placement_id=placement.id)
     return done(_person_url(person), "Transfer recorded.")
 
@@ -190,7 +188,7 @@ def episode_transfer(person: CaseInScope, episode: CaseEpisode, db: DbSession, a
 @episodes_router.post("/{episode_id}/end")
 def episode_end(person: CaseInScope, episode: CaseEpisode, db: DbSession, audit: Audit,
                 user: User = EditPerson, data: EpisodeEndForm = Posted(EpisodeEndForm)) -> Response:
-    service.end_episode(db, user.id, person, episode, data, service.organisation_today())
+    service.end_episode(db, user.id, person, episode, data, organisation_today())
     audit.record("detention.episode_ended", person, episode_id=episode.id, reason=data.end_reason.value)
     return done(_person_url(person), "Detention ended.")
 
@@ -198,7 +196,7 @@ def episode_end(person: CaseInScope, episode: CaseEpisode, db: DbSession, audit:
 @episodes_router.post("/{episode_id}/bail")
 def episode_bail(person: CaseInScope, episode: CaseEpisode, db: DbSession, audit: Audit,
                  user: User = EditPerson, data: BailForm = Posted(BailForm)) -> Response:
-    service.record_bail(db, user.id, person, episode, data, service.organisation_today())
+    service.record_bail(db, user.id, person, episode, data, organisation_today())
     audit.record("detention.bail_recorded", person, episode_id=episode.id, bail_outcome=data.outcome.value)
     return done(_person_url(person), "Bail application recorded.")
 

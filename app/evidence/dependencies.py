@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.db import DbSession
-from app.errors import NotFound
+from app.errors import NotFound, found
 from app.evidence import service
 from app.evidence.models import Document, EvidenceItem, Finding, Rule35Record
 from app.people.dependencies import CaseInScope
@@ -15,10 +15,7 @@ from app.web.params import Id
 
 
 def item_in_case(person: CaseInScope, item_id: Id, db: DbSession) -> EvidenceItem:
-    item = service.get_item(db, person, item_id)
-    if item is None:
-        raise NotFound
-    return item
+    return found(service.get_item(db, person, item_id))
 
 
 CaseItem = Annotated[EvidenceItem, Depends(item_in_case)]
@@ -45,20 +42,14 @@ CaseFindingIfAny = Annotated[Finding | None, Depends(finding_of_item)]
 
 
 def document_in_case(person: CaseInScope, document_id: Id, db: DbSession) -> Document:
-    document = service.get_document(db, person, document_id)
-    if document is None:
-        raise NotFound
-    return document
+    return found(service.get_document(db, person, document_id))
 
 
 CaseDocument = Annotated[Document, Depends(document_in_case)]
 
 
 def rule35_in_case(person: CaseInScope, record_id: Id, db: DbSession) -> Rule35Record:
-    record = service.get_rule35(db, person, record_id)
-    if record is None:
-        raise NotFound
-    return record
+    return found(service.get_rule35(db, person, record_id))
 
 
 CaseRule35 = Annotated[Rule35Record, Depends(rule35_in_case)]

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from app.detention.schemas import typed_date
+from app.dates import typed_date
 from app.errors import RuleBroken
 from app.evidence.models import Consistency, EvidenceKind, Rule35Limb, Rule35Outcome, Sensitivity
 from app.web.params import FormId, FormInt, VersionToken

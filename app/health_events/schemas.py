@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from app.config import get_settings
 from app.dates import format_datetime as _day
-from app.detention.schemas import typed_date
+from app.dates import typed_date
 from app.errors import RuleBroken
 from app.health_events.models import HealthEventKind
 

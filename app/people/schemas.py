@@ -12,6 +12,10 @@ from app.errors import RuleBroken
 from app.people.models import AarIndicator, AarLevelSource, BirthPrecision, PersonStatus, Sex
 from app.web.params import FormId, FormInt, VersionToken
 
+# What the person page and the form call where an Adults at Risk level came from.
+AAR_SOURCE_LABELS = {"self_declared": "Self-declared", "professional_evidence": "Professional evidence",
+                     "home_office": "Home Office decision"}
+
 
 @lru_cache
 def nationality_choices() -> list[tuple[str, str]]:

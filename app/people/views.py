@@ -20,11 +20,12 @@ from app.auth.permissions import Permission
 from app.config import get_settings, organisation_today
 from app.db import DbSession
 from app.detention.models import Facility
-from app.errors import NotFound
+from app.errors import found
 from app.people import emergency, service
 from app.people.dependencies import CaseAssignment, CaseInScope, Reference
 from app.people.models import AAR_INDICATOR_LABELS, AarIndicator, BirthPrecision, Person, PersonStatus, Sex
 from app.people.schemas import (
+    AAR_SOURCE_LABELS,
     AssignForm,
     EmergencyAccessForm,
     PersonForm,
@@ -41,8 +42,6 @@ ViewCaseload = Depends(require(Permission.view_caseload))
 EditPerson = Depends(require(Permission.edit_person))
 BreakGlass = Depends(require(Permission.break_glass))
 LIST_FIELDS = frozenset({"aar_indicators"})
-AAR_SOURCE_LABELS = {"self_declared": "Self-declared", "professional_evidence": "Professional evidence",
-                     "home_office": "Home Office decision"}
 
 
 # --- list ----------------------------------------------------------------------------------------
@@ -200,9 +199,7 @@ def emergency_access_open(request: Request, reference: Reference, db: DbSession,
                           audit: Audit, user: User = BreakGlass) -> Response:
     """A clinician opens a person not assigned to them, in an emergency, giving the reason. The one person
     route without CaseInScope: it is how a person out of scope comes into it."""
-    person = db.scalar(select(Person).where(Person.reference == reference))
-    if person is None:
-        raise NotFound
+    person = found(db.scalar(select(Person).where(Person.reference == reference)))
     result = validate_form(form, EmergencyAccessForm)
     wanted = form.get("next")
     back = emergency.return_path(reference, wanted if isinstance(wanted, str) else None)

@@ -10,7 +10,7 @@ from app.auth.deps import require
 from app.auth.models import User
 from app.auth.permissions import Permission
 from app.db import DbSession
-from app.errors import NotFound
+from app.errors import NotFound, found
 from app.people.dependencies import CaseInScope
 from app.referrals import service
 from app.referrals.models import Organisation, Referral
@@ -20,10 +20,7 @@ ManageReferenceData = Depends(require(Permission.manage_reference_data))
 
 
 def referral_in_case(person: CaseInScope, referral_id: Id, db: DbSession) -> Referral:
-    referral = service.get_referral(db, person.id, referral_id)
-    if referral is None:
-        raise NotFound
-    return referral
+    return found(service.get_referral(db, person.id, referral_id))
 
 
 def nrm_referral_in_case(person: CaseInScope, referral_id: Id, db: DbSession) -> Referral:
@@ -36,10 +33,7 @@ def nrm_referral_in_case(person: CaseInScope, referral_id: Id, db: DbSession) ->
 
 def organisation_in_register(organisation_id: Id, db: DbSession, _admin: User = ManageReferenceData) -> Organisation:
     # The permission first, so that only an admin learns whether an organisation id exists.
-    organisation = service.get_organisation(db, organisation_id)
-    if organisation is None:
-        raise NotFound
-    return organisation
+    return found(service.get_organisation(db, organisation_id))
 
 
 CaseReferral = Annotated[Referral, Depends(referral_in_case)]

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from app.detention.schemas import typed_date
+from app.dates import typed_date
 from app.errors import RuleBroken
 from app.referrals.models import NrmDecision, OrganisationType, ReferralStatus
 from app.web.params import FormId, VersionToken

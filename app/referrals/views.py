@@ -52,7 +52,7 @@ def _organisation_page(request: Request, db: DbSession, organisation: Organisati
     saved = ({"name": organisation.name, "type": organisation.type.value, "contact": organisation.contact or ""}
              if organisation is not None else {})
     return render(request, "referrals/organisation_form.html", {
-        "organisation": organisation, "errors": {}, "values": saved, "saved": saved, "types": TYPE_CHOICES,
+        "organisation": organisation, "errors": {}, "values": saved, "types": TYPE_CHOICES,
         "type_labels": ORGANISATION_TYPE_LABELS,
         "usage": service.organisation_usage(db, organisation.id) if organisation is not None else None,
     })

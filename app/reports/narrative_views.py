@@ -17,7 +17,7 @@ from app.auth.models import User
 from app.auth.permissions import Permission, has_permission
 from app.config import get_settings, organisation_today
 from app.db import DbSession
-from app.errors import NotFound
+from app.errors import found
 from app.people.dependencies import CaseInScope
 from app.people.models import Person
 from app.reports import exports, narratives, service
@@ -42,19 +42,13 @@ def _url(narrative: CaseNarrative) -> str:
 def visible_narrative(narrative_id: Id, db: DbSession, user: User = ViewSummaries) -> CaseNarrative:
     """The narrative in the path, if this user may read it: preparers every one, anyone else only a released one
     whose person's consent still stands (otherwise 404)."""
-    narrative = narratives.find(db, narrative_id, organisation_today(get_settings()),
-                                drafts=has_permission(user.role, Permission.prepare_narratives))
-    if narrative is None:
-        raise NotFound
-    return narrative
+    return found(narratives.find(db, narrative_id, organisation_today(get_settings()),
+                                drafts=has_permission(user.role, Permission.prepare_narratives)))
 
 
 def narrative_to_prepare(narrative_id: Id, db: DbSession, user: User = Prepare) -> CaseNarrative:
     """The narrative in the path, for someone who prepares narratives (checked before it is looked up)."""
-    narrative = narratives.find(db, narrative_id, organisation_today(get_settings()), drafts=True)
-    if narrative is None:
-        raise NotFound
-    return narrative
+    return found(narratives.find(db, narrative_id, organisation_today(get_settings()), drafts=True))
 
 
 VisibleNarrative = Annotated[CaseNarrative, Depends(visible_narrative)]
@@ -102,9 +96,7 @@ def narrative_show(request: Request, narrative: VisibleNarrative, db: DbSession,
         "is_author": narrative.created_by_id == user.id,
         "consent": narratives.research_consent(db, narrative.person_id, today),
         "status_labels": NARRATIVE_STATUS_LABELS, "errors": {},
-        # `values` is what a replayed form replaces with what was typed; `saved` stays as it is, for the
-        # redactions form when the form replayed was another one on this page.
-        "values": saved, "saved": saved,
+        "values": saved,
     })
 
 

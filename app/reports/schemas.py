@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.dates import typed_date
 from app.detention.models import FacilityType
-from app.detention.schemas import typed_date
 from app.errors import RuleBroken
 from app.web.params import VersionToken
 

@@ -18,7 +18,7 @@ from app.auth.permissions import Permission
 from app.config import get_settings, organisation_today
 from app.db import DbSession
 from app.detention.models import FACILITY_TYPE_LABELS
-from app.errors import FORM_ERROR, NotFound
+from app.errors import FORM_ERROR, found
 from app.reports import exports, service
 from app.reports.models import ReleaseKind
 from app.reports.schemas import SummaryForm
@@ -107,10 +107,7 @@ def releases(request: Request, db: DbSession, user: User = ViewSummaries) -> Res
 
 def logged_release(release_id: Id, db: DbSession, user: User = ViewSummaries) -> service.ReleaseRow:
     """The release in the path, with its output: anyone who may see summaries may read every release."""
-    row = service.get_release(db, release_id, with_output=True)
-    if row is None:
-        raise NotFound
-    return row
+    return found(service.get_release(db, release_id, with_output=True))
 
 
 LoggedRelease = Annotated[service.ReleaseRow, Depends(logged_release)]

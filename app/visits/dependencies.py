@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.db import DbSession
-from app.errors import NotFound
+from app.errors import found
 from app.people.dependencies import CaseInScope
 from app.visits import service
 from app.visits.models import Visit
@@ -16,10 +16,7 @@ from app.web.params import Id
 
 def visit_in_case(request: Request, person: CaseInScope, visit_id: Id, db: DbSession) -> Visit:
     # A write locks the row (PostgreSQL), so two requests changing or signing one visit run one after the other.
-    visit = service.get_for_person(db, person.id, visit_id, for_update=request.method == "POST")
-    if visit is None:
-        raise NotFound
-    return visit
+    return found(service.get_for_person(db, person.id, visit_id, for_update=request.method == "POST"))
 
 
 CaseVisit = Annotated[Visit, Depends(visit_in_case)]

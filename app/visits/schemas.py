@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from app.config import get_settings, organisation_today
 from app.dates import format_date as _day
-from app.detention.schemas import typed_date
+from app.dates import typed_date
 from app.people.models import AarIndicator
 from app.visits.models import RiskLevel, VisitMode, VisitStatus
 from app.web.params import FormId, FormInt, VersionToken

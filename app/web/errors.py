@@ -29,6 +29,7 @@ from app.auth.deps import NotAuthenticated, client_ip
 from app.config import get_settings
 from app.errors import FORM_ERROR, NotFound, Refused, RuleBroken, StaleForm
 from app.web.middleware import security_headers
+from app.web.templating import REPLAY, render
 
 log = logging.getLogger("casework.errors")
 
@@ -51,8 +52,6 @@ MESSAGES = {
 
 
 def error_page(request: Request, status_code: int, *, errors: dict[str, str] | None = None) -> Response:
-    from app.web.templating import render
-
     title, explanation = MESSAGES.get(status_code, MESSAGES[400] if status_code < 500 else MESSAGES[500])
     response = render(request, "errors/error.html", {
         "status_code": status_code, "title": title, "explanation": explanation, "messages": errors or {},
@@ -60,8 +59,6 @@ def error_page(request: Request, status_code: int, *, errors: dict[str, str] | N
     return response
 
 
-# Request scope key: the form a replayed page shows again (see render() in app/web/templating.py).
-REPLAY = "casework.replay"
 STALE_MESSAGE = ("Someone else saved changes to this record after you opened this form. Nothing you typed has "
                  "been saved: compare what is saved now with what you typed, then save again if it is still right.")
 

@@ -120,7 +120,6 @@ PublicForm = Annotated[FormData, Depends(public_form)]
 PostedForm = Annotated[FormData, Depends(signed_in_form)]
 
 
-
 @dataclass(frozen=True)
 class Submitted:
     """What the user typed into the form a request carries, kept on `request.state.submitted` so that the page

@@ -10,10 +10,12 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
 from app.config import PROJECT_ROOT
-from app.dates import format_date, format_datetime
+from app.dates import format_date, format_datetime, typed_date
 from app.web import flash
 
 templates = Jinja2Templates(directory=str(PROJECT_ROOT / "templates"))
+# Request scope key: the form a page shown again holds (set by the handlers in app/web/errors.py).
+REPLAY = "casework.replay"
 
 
 def humanise(value: object) -> str:
@@ -41,7 +43,6 @@ templates.env.globals["may"] = may
 def _comparable(value: object) -> str:
     """A form value as stored or as typed, in one spelling: so "3 March 2026" typed equals 2026-03-03 saved, an
     unticked box equals False and an empty field equals None."""
-    from app.detention.schemas import typed_date
 
     if isinstance(value, list | tuple | set):
         return ", ".join(sorted(_comparable(v) for v in value))
@@ -83,8 +84,6 @@ def _apply_replay(request: Request, ctx: dict[str, Any]) -> None:
     """A page shown again for the form its request sent (app/web/errors.py): what the user typed replaces what
     the page loaded, with the messages; for a stale form, beside what is saved now, and with the saved
     version, so that saving again is a choice made knowing what is there."""
-    from app.web.errors import REPLAY
-
     replay = request.scope.get(REPLAY)
     if replay is None:
         return

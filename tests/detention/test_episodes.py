@@ -11,7 +11,7 @@ from app.audit.models import AuditEvent, Revision
 from app.auth.models import Role
 from app.detention.models import DetentionEpisode, Facility, Placement
 from app.people.models import Person
-from tests.pages import audit_events, post_form
+from tests.pages import audit_events, post_form, saved_meanwhile
 
 
 def facility_id(db, name: str) -> int:  # type: ignore[no-untyped-def]
@@ -173,24 +173,12 @@ def test_a_change_that_races_another_is_the_conflict_page_not_a_500(client, db, 
                                                                    monkeypatch):
     """Two saves that both pass the version check: the second UPDATE of the person finds its version gone
     (StaleDataError at flush, as on PostgreSQL under load) and is answered like a stale form."""
-    from sqlalchemy import update
-    from sqlalchemy.orm import object_session
-
     from app.detention import service
 
     signed_in(Role.coordinator)
     person = make_person("Race", "Condition", detained_days=10)
     episode = current_episode(db, person)
-    touch = service.touch
-
-    def saved_meanwhile(target):  # type: ignore[no-untyped-def]
-        # Another request's save, committed after this one read the person and before it writes.
-        object_session(target).execute(update(Person).where(Person.id == target.id)
-                                       .values(version=Person.version + 1)
-                                       .execution_options(synchronize_session=False))
-        touch(target)
-
-    monkeypatch.setattr(service, "touch", saved_meanwhile)
+    saved_meanwhile(monkeypatch, service)
     raced = submit(client, f"/people/{person.reference}/episodes/{episode.id}/end", {
         "end_date": str(today), "end_reason": "removed", "version": version_of(db, person)})
     assert raced.status_code == 409

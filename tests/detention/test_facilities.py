@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.audit.models import Outcome
 from app.auth.models import Role
+from app.config import organisation_today
 from app.detention import service
 from app.detention.models import DetentionEpisode, Facility, FacilityType, Placement
 from app.detention.views import facilities_router
@@ -23,7 +24,7 @@ LIST = "/admin/facilities"
 
 
 def today() -> date:
-    return service.organisation_today()
+    return organisation_today()
 
 
 def facility_named(db, name: str) -> Facility | None:  # type: ignore[no-untyped-def]

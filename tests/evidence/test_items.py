@@ -13,6 +13,7 @@ from app.auth.models import Role
 from app.evidence.models import Document, EvidenceItem, Finding
 from app.people.models import Person
 from tests.evidence.conftest import PDF_BYTES, submit, upload
+from tests.pages import saved_meanwhile
 
 
 def items(db) -> list[EvidenceItem]:  # type: ignore[no-untyped-def]
@@ -122,9 +123,6 @@ def test_a_change_that_races_another_is_refused_with_the_conflict_page(client, d
                                                                        monkeypatch):
     """Two saves that both pass the version check: the second UPDATE of the person finds its version gone
     (StaleDataError at flush, as on PostgreSQL under load) and is answered like a stale form, not with a 500."""
-    from sqlalchemy import update
-    from sqlalchemy.orm import object_session
-
     from app.evidence import service
 
     signed_in(Role.coordinator)
@@ -133,16 +131,7 @@ def test_a_change_that_races_another_is_refused_with_the_conflict_page(client, d
     [item] = items(db)
     path = f"/people/{person.reference}/evidence/{item.id}/edit"
     version = version_of(db, person)
-    touch = service.touch
-
-    def saved_meanwhile(target):  # type: ignore[no-untyped-def]
-        # Another request's save, committed after this one read the person and before it writes.
-        object_session(target).execute(update(Person).where(Person.id == target.id)
-                                       .values(version=Person.version + 1)
-                                       .execution_options(synchronize_session=False))
-        touch(target)
-
-    monkeypatch.setattr(service, "touch", saved_meanwhile)
+    saved_meanwhile(monkeypatch, service)
     raced = submit(client, path, {"kind": "medico_legal_report", "author": "Raced", "sensitivity": "high",
                                   "version": version})
     assert raced.status_code == 409
