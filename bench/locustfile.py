@@ -62,7 +62,7 @@ class CaseworkUser(HttpUser):
         page = self.client.get("/reports/summary", name="summary form")
         with self.client.post("/reports/summary", name="summary", allow_redirects=False, catch_response=True,
                               data={"csrf_token": CSRF.search(page.text).group(1), "output_format": "html",
-                                    "start_date": PLAN["summary_start"], "end_date": PLAN["today"]}) as response:
+                                    "period": PLAN["summary_period"]}) as response:
             if response.status_code == 303:
                 response.success()
             else:

@@ -95,7 +95,7 @@ def _section(result: dict[str, Any], smaller: dict[str, Any] | None) -> list[str
         f"| mixed workload p95 | {total.get('p95', 0):.0f} ms | <= 250 ms | "
         f"{verdict(total.get('p95', 1e9) <= TARGETS['mixed_p95_ms'])} |",
         f"| mixed workload throughput | {total.get('rps', 0):.1f} req/s | | |",
-        f"| summary over the last year (the form default), slowest of {len(summary['statuses'])}; responses "
+        f"| summary of the last whole quarter (the form default), slowest of {len(summary['statuses'])}; responses "
         f"{sorted(set(summary['statuses']))}, {summary['statements']} statements | {summary['seconds']:.2f} s | "
         f"<= 5 s | {verdict(summary['seconds'] <= TARGETS['summary_s'])} |",
         f"| summary peak memory (largest server process RSS) | {summary['peak_rss_mb']:.0f} MB | <= 300 MB | "

@@ -237,8 +237,10 @@ def make_plan(url: str, people: int) -> dict[str, Any]:
              "baseline": "/bench/baseline"}
     return {"busiest": busiest, "busiest_visits": visits, "search": search, "post_targets": list(targets),
             "facility_id": facility_id, "deep_page": deep_page, "today": today.isoformat(), "views": views,
-            # The same population every time: a different one differing by fewer than k people is refused.
-            "summary_start": (today - dt.timedelta(days=364)).isoformat()}
+            # The same query every time (the form's default, the last whole quarter): another one differing by
+            # what fewer than k people contribute would be refused.
+            "summary_period": (f"{today.year}-Q{(today.month - 1) // 3}" if today.month > 3
+                               else f"{today.year - 1}-Q4")}
 
 
 @contextmanager
@@ -325,12 +327,12 @@ def summary_runs(server: Server, plan: dict[str, Any], repeats: int) -> dict[str
     times, statuses, statements = [], [], []
     for _ in range(repeats):
         page = client.get("/reports/summary")
-        # The form's own default period (the last year), the same every time.
-        start = re.search(r'name="start_date"[^>]*value="([^"]+)"', page.text)
+        # The form's own default period (the last whole year), the same every time.
+        chosen = re.search(r'<option value="([^"]+)" selected>', page.text)
         started = time.perf_counter()
         response = client.post("/reports/summary", follow_redirects=False, data={
             "csrf_token": CSRF.search(page.text).group(1), "output_format": "html",
-            "start_date": start.group(1) if start else plan["summary_start"], "end_date": plan["today"]})
+            "period": chosen.group(1) if chosen else plan["summary_period"]})
         times.append(time.perf_counter() - started)
         statuses.append(response.status_code)
         statements.append(int(response.headers.get("x-sql-statements", -1)))

@@ -85,8 +85,9 @@ CATALOGUE: dict[str, frozenset[str]] = {
     # --- anonymised summaries and narratives (app/reports) ---
     "summary.released": frozenset({"release_id", "output_format", "output_sha256", "parameters", "overridden"}),
     "summary.refused": frozenset({"reason", "parameters"}),
-    "summary.viewed": frozenset({"release_id"}),
-    "summary.downloaded": frozenset({"release_id"}),
+    "summary.viewed": frozenset({"release_id", "withdrawn"}),
+    "summary.downloaded": frozenset({"release_id", "withdrawn"}),
+    "summary.download_refused": frozenset({"release_id", "reason"}),
     "narrative.created": frozenset({"narrative_id"}),
     "narrative.viewed": frozenset({"narrative_id", "status"}),
     "narrative.redactions_changed": frozenset({"narrative_id", "terms", "keep_facility"}),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
-from scipy.optimize import linprog
+from scipy.optimize import Bounds, LinearConstraint, milp
 
 MIN_K = 5
 DEFAULT_K = 10
@@ -252,90 +252,219 @@ def _components(tables: Sequence[ProtectedTable | Table]) -> list[list[int]]:
     return components
 
 
-def _bound(c: np.ndarray, a_eq: np.ndarray | None, b_eq: np.ndarray | None,
-           bounds: list[tuple[float, float | None]]) -> tuple[int, float]:
-    """(status, optimum) of minimising c.x; status 0 solved, 3 unbounded, anything else a failure."""
-    result = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-    return result.status, (result.fun if result.status == 0 else math.nan)
-
-
 class _AuditFailure(Exception):
     pass
 
 
-def _component_intervals(tables: Sequence[ProtectedTable]) -> Iterator[tuple[int, _Pos, Interval]]:
-    """Bounds of every hidden count in one linked group of tables, from the published figures alone."""
-    hidden = [(t, pos) for t, table in enumerate(tables) for pos in _hidden_positions(table)]
-    if not hidden:
-        return
-    shapes = [(len(t.row_labels), len(t.col_labels)) for t in tables]
-    offsets = np.cumsum([0] + [r * c for r, c in shapes]).tolist()
-    n_vars = offsets[-1]
+# Every unknown gets this as its upper bound, so that no integer program is unbounded; no count comes near it,
+# and a bound at it means "no upper bound".
+_BIG = 10**7
+_Expression = dict[int, int]
 
-    def coefficients(t: int, pos: _Pos) -> np.ndarray:
-        n_rows, n_cols = shapes[t]
-        grid = np.zeros((n_rows, n_cols))
-        row, col = pos
-        grid[row if row >= 0 else slice(None), col if col >= 0 else slice(None)] = 1.0
-        vector = np.zeros(n_vars)
-        vector[offsets[t]:offsets[t + 1]] = grid.ravel()
-        return vector
 
-    bounds: list[tuple[float, float | None]] = []
-    for table in tables:
-        for row in table.cells:
-            for cell in row:
-                # No upper bound of k-1 for a hidden cell: "<k" tells the reader that much, and it is accepted.
-                bounds.append((0.0, None) if cell.suppressed or cell.value is None else (cell.value, cell.value))
-    equations: list[np.ndarray] = []
-    values: list[float] = []
-    for t, table in enumerate(tables):
-        n_rows, n_cols = shapes[t]
-        margins = [(r, -1) for r in range(n_rows)] + [(-1, c) for c in range(n_cols)] + [_GRAND]
-        for pos in margins:
-            margin = _slot(table, pos)
-            if margin is not None and not margin.suppressed and margin.value is not None:
-                equations.append(coefficients(t, pos))
-                values.append(float(margin.value))
-    # A reader knows that tables about the same people add up to the same number, published or not.
-    for t in range(1, len(tables)):
-        equations.append(coefficients(t, _GRAND) - coefficients(0, _GRAND))
-        values.append(0.0)
-    a_eq = np.array(equations) if equations else None
-    b_eq = np.array(values) if values else None
-    constrained = (a_eq != 0).any(axis=0) if a_eq is not None else np.zeros(n_vars, dtype=bool)
-    unknown = np.array([hi is None for _, hi in bounds], dtype=bool)
-    # A hidden count tied to no published figure can grow without limit, and no linear program is needed to see it.
-    free = unknown & ~constrained
-    fixed = np.array([lo if hi is not None else 0.0 for lo, hi in bounds])
+class System:
+    """What a reader knows, as whole-number unknowns with bounds and linear constraints between them.
 
-    for t, pos in hidden:
-        c = coefficients(t, pos)
-        support = c != 0
-        if (support & unknown & constrained).any():
-            status, low = _bound(c, a_eq, b_eq, bounds)
-            if status != 0:
-                raise _AuditFailure(f"lower bound: status {status}")
-        else:
-            low = float(fixed @ c)
-        if (support & free).any():
-            high = math.inf
-        else:
-            status, negated = _bound(-c, a_eq, b_eq, bounds)
-            # The minimum was found, so the problem is feasible: "infeasible or unbounded" means unbounded.
-            if status in (2, 3):
-                high = math.inf
-            elif status == 0:
-                high = -negated
+    A reader bounds a hidden count by integer programming over everything they hold. The system splits into the
+    groups of unknowns that constraints tie together, and each group is solved on its own; a count proven able to
+    take k values by two solutions already found (the true counts are one) needs no solving of its own."""
+
+    def __init__(self) -> None:
+        self.lower: list[int] = []
+        self.upper: list[int] = []
+        self.truth: list[int | None] = []
+        self.rows: list[tuple[_Expression, float, float]] = []
+
+    def unknown(self, low: int, high: int = _BIG, truth: int | None = None) -> int:
+        self.lower.append(low)
+        self.upper.append(high)
+        self.truth.append(truth)
+        return len(self.lower) - 1
+
+    def known(self, value: int) -> int:
+        return self.unknown(value, value, value)
+
+    def constrain(self, expression: _Expression, low: float, high: float = math.inf) -> None:
+        self.rows.append((expression, low, high))
+
+    def _fixed(self, var: int) -> bool:
+        return self.lower[var] == self.upper[var]
+
+    def _groups(self, targets: Sequence[_Expression]) -> list[int]:
+        """For every unknown that is not fixed, the representative of the group it belongs to."""
+        parent = list(range(len(self.lower)))
+
+        def root(v: int) -> int:
+            while parent[v] != v:
+                parent[v] = parent[parent[v]]
+                v = parent[v]
+            return v
+
+        for expression in [row[0] for row in self.rows] + list(targets):
+            free = [v for v in expression if not self._fixed(v)]
+            for v in free[1:]:
+                parent[root(v)] = root(free[0])
+        return [root(v) for v in range(len(self.lower))]
+
+    def ranges(self, targets: Sequence[_Expression], k: int | None = None) -> list[tuple[int, int | None] | None]:
+        """The integer range (low, high; high None when unbounded) of each target expression. With k, a target
+        shown by solutions at hand to span a range of k or more is not solved for and comes back as None."""
+        groups = self._groups(targets)
+        members: dict[int, list[int]] = {}
+        for index, expression in enumerate(targets):
+            free = [v for v in expression if not self._fixed(v)]
+            members.setdefault(groups[free[0]] if free else -1 - index, []).append(index)
+        variables: dict[int, list[int]] = {}
+        for v in range(len(self.lower)):
+            if not self._fixed(v):
+                variables.setdefault(groups[v], []).append(v)
+        rows: dict[int, list[tuple[_Expression, float, float]]] = {}
+        for row in self.rows:
+            first = next((v for v in row[0] if not self._fixed(v)), None)
+            if first is not None:
+                rows.setdefault(groups[first], []).append(row)
+        found: list[tuple[int, int | None] | None] = [None] * len(targets)
+        for group, indices in members.items():
+            _Group(self, variables.get(group, []), rows.get(group, [])).solve(
+                [targets[i] for i in indices], k, found, indices)
+        return found
+
+
+class _Group:
+    """One group of unknowns tied together by constraints, as an integer program of its own."""
+
+    def __init__(self, system: System, variables: list[int],
+                 constraints: list[tuple[_Expression, float, float]]) -> None:
+        self.system = system
+        self.variables = variables
+        self.local = {v: i for i, v in enumerate(variables)}
+        rows: list[list[float]] = []
+        lows: list[float] = []
+        highs: list[float] = []
+        for expression, low, high in constraints:
+            row = [0.0] * len(variables)
+            constant = 0.0
+            for v, coefficient in expression.items():
+                if v in self.local:
+                    row[self.local[v]] += coefficient
+                else:
+                    constant += coefficient * system.lower[v]
+            rows.append(row)
+            lows.append(low - constant)
+            highs.append(high - constant)
+        self.constraints = LinearConstraint(np.array(rows), lows, highs) if rows else None
+        self.bounds = Bounds([system.lower[v] for v in variables], [system.upper[v] for v in variables])
+        truth = [system.truth[v] for v in variables]
+        # Solutions found so far: the true counts are one, whenever they are all known.
+        self.points: list[np.ndarray] = [np.array(truth, dtype=float)] if None not in truth else []
+
+    def _split(self, expression: _Expression) -> tuple[np.ndarray, float]:
+        vector = np.zeros(len(self.variables))
+        constant = 0.0
+        for v, coefficient in expression.items():
+            if v in self.local:
+                vector[self.local[v]] += coefficient
             else:
-                raise _AuditFailure(f"upper bound: status {status}")
+                constant += coefficient * self.system.lower[v]
+        return vector, constant
+
+    def _optimum(self, vector: np.ndarray) -> float:
+        if not self.variables:
+            return 0.0
+        result = milp(vector, integrality=np.ones(len(self.variables)), bounds=self.bounds,
+                      constraints=self.constraints)
+        if result.status != 0 or result.x is None:
+            raise _AuditFailure(f"status {result.status}")
+        self.points.append(np.round(result.x))
+        return float(result.fun)
+
+    def solve(self, targets: Sequence[_Expression], k: int | None, found: list[tuple[int, int | None] | None],
+              indices: Sequence[int]) -> None:
+        split = [self._split(t) for t in targets]
+        for (vector, constant), index in zip(split, indices, strict=True):
+            if k is not None and self._seen_width(vector) >= k:
+                continue
+            low = math.ceil(self._optimum(vector) + constant - _INTEGER_TOLERANCE)
+            if k is not None and self._seen_width(vector) >= k:
+                continue
+            high = math.floor(-self._optimum(-vector) + constant + _INTEGER_TOLERANCE)
+            found[index] = (low, None if high >= _BIG else high)
+
+    def _seen_width(self, vector: np.ndarray) -> float:
+        if len(self.points) < 2:
+            return 0.0
+        values = [float(vector @ point) for point in self.points]
+        return max(values) - min(values)
+
+
+def add_release(system: System, tables: Sequence[ProtectedTable], truth: Sequence[Table] | None = None, *,
+                rounding: bool = False) -> dict[tuple[int, _Pos], _Expression]:
+    """Enter one release's tables into the system as a reader holds them; returns the expression of every
+    position each table publishes (a cell, a margin), keyed by (index of the table, position).
+
+    A published count is known exactly; a hidden one is a whole number of at least 1, since zeros are always
+    published; a count rounded to the nearest 5 lies within 2 of what was published."""
+    expressions: dict[tuple[int, _Pos], _Expression] = {}
+    for t, table in enumerate(tables):
+        true = truth[t] if truth is not None else None
+        n_rows, n_cols = len(table.row_labels), len(table.col_labels)
+        grid: dict[_Pos, int] = {}
+        for r in range(n_rows):
+            for c in range(n_cols):
+                cell = table.cells[r][c]
+                value = int(true.counts[r][c]) if true is not None else None
+                if cell.suppressed or cell.value is None:
+                    grid[(r, c)] = system.unknown(1, truth=value)
+                elif rounding:
+                    grid[(r, c)] = system.unknown(max(0, cell.value - 2), cell.value + 2, truth=value)
+                else:
+                    grid[(r, c)] = system.known(cell.value)
+        for pos in _positions(n_rows, n_cols):
+            row, col = pos
+            members = [v for (r, c), v in grid.items() if (row < 0 or r == row) and (col < 0 or c == col)]
+            expression = {v: 1 for v in members}
+            slot = _slot(table, pos)
+            expressions[(t, pos)] = expression
+            if slot is None or not members:
+                continue
+            if slot.suppressed or slot.value is None:
+                system.constrain(expression, 1)
+            elif rounding and len(members) > 1:
+                system.constrain(expression, max(0, slot.value - 2), slot.value + 2)
+            elif len(members) > 1:
+                system.constrain(expression, slot.value, slot.value)
+    # A reader knows that tables about the same people add up to the same number, published or not.
+    first_of: dict[str, int] = {}
+    for t, table in enumerate(tables):
+        if table.population is None:
+            continue
+        u = first_of.setdefault(table.population, t)
+        if u != t:
+            system.constrain(difference(expressions[(t, _GRAND)], expressions[(u, _GRAND)]), 0, 0)
+    return expressions
+
+
+def difference(more: _Expression, less: _Expression) -> _Expression:
+    """more - less, as one expression."""
+    result = dict(more)
+    for v, coefficient in less.items():
+        result[v] = result.get(v, 0) - coefficient
+    return {v: c for v, c in result.items() if c}
+
+
+def _component_intervals(tables: Sequence[ProtectedTable], truth: Sequence[Table] | None = None,
+                         k: int | None = None) -> Iterator[tuple[int, _Pos, Interval]]:
+    """Bounds of every hidden count in a group of tables, from the published figures alone. With k (and the
+    true tables, which make it fast), only the counts that may be narrower than k are worked out exactly."""
+    system = System()
+    expressions = add_release(system, tables, truth)
+    hidden = [(t, pos) for t, table in enumerate(tables) for pos in _hidden_positions(table)]
+    for (t, pos), found in zip(hidden, system.ranges([expressions[item] for item in hidden], k), strict=True):
+        if found is None:
+            continue
         table = tables[t]
-        interval = Interval(
-            table_key=table.key, row=_label(table.row_labels, pos[0]), col=_label(table.col_labels, pos[1]),
-            low=math.ceil(low - _INTEGER_TOLERANCE),
-            high=None if math.isinf(high) else math.floor(high + _INTEGER_TOLERANCE),
-        )
-        yield t, pos, interval
+        yield t, pos, Interval(table_key=table.key, row=_label(table.row_labels, pos[0]),
+                               col=_label(table.col_labels, pos[1]), low=found[0], high=found[1])
 
 
 def _check_keys(tables: Sequence[ProtectedTable] | Sequence[Table]) -> None:
@@ -345,18 +474,20 @@ def _check_keys(tables: Sequence[ProtectedTable] | Sequence[Table]) -> None:
         raise ValueError(f"table keys must be unique: {', '.join(duplicates)}")
 
 
-def _checked(tables: Sequence[ProtectedTable]) -> Iterator[tuple[int, _Pos, Interval]]:
+def _checked(tables: Sequence[ProtectedTable], truth: Sequence[Table] | None = None,
+             k: int | None = None) -> Iterator[tuple[int, _Pos, Interval]]:
     # A check that cannot be completed must stop the release, never let it through.
     try:
-        yield from _component_intervals(tables)
+        yield from _component_intervals(tables, truth, k)
     except _AuditFailure as exc:
         raise DisclosureRefused(tables[0].key, tables[0].title,
                                 f'Table "{tables[0].title}": the disclosure check could not be completed '
                                 f"({exc}), so nothing is released.") from exc
 
 
-def _first_narrow(tables: Sequence[ProtectedTable], k: int) -> tuple[int, _Pos, Interval] | None:
-    return next((found for found in _checked(tables) if found[2].width < k), None)
+def _first_narrow(tables: Sequence[ProtectedTable], k: int,
+                  truth: Sequence[Table] | None = None) -> tuple[int, _Pos, Interval] | None:
+    return next((found for found in _checked(tables, truth, k) if found[2].width < k), None)
 
 
 def audit(published: Sequence[ProtectedTable], policy: Policy) -> list[Interval]:
@@ -524,7 +655,7 @@ class _Protector:
             while True:
                 self._pair_up(lines)
                 views = [self.view(t) for t in component]
-                narrow = _first_narrow(views, self.k)
+                narrow = _first_narrow(views, self.k, [self.tables[t] for t in component])
                 if narrow is None:
                     break
                 index, pos, interval = narrow

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, false
@@ -24,6 +24,7 @@ class SummaryRelease(Base):
         CheckConstraint("population_size >= 0", name="population_non_negative"),
         CheckConstraint("override_reason IS NULL OR overridden_by_id IS NOT NULL", name="override_has_admin"),
         Index("ix_summary_releases_created_at", "created_at"),
+        Index("ix_summary_releases_period", "period_start", "period_end"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,6 +42,16 @@ class SummaryRelease(Base):
     # The sorted ids of the people counted (zlib-compressed little-endian uint32): what the differencing guard
     # compares a new release against. Ids only, never anything that names a person.
     population_ids: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    # The period an aggregate release covers (None for a narrative): what links it to the releases it overlaps.
+    period_start: Mapped[date | None]
+    period_end: Mapped[date | None]
+    # {"tables": [...]}: every table as published and the true counts behind it. The cumulative audit reads what
+    # was published (what a reader holds) and the true counts (a solution the reader's system is known to have).
+    # Counts of groups only, never anything about one person; None for releases made before the lattice.
+    tables: Mapped[dict[str, Any] | None] = mapped_column(deferred=True)
+    # What each counted person contributed, as sorted (id, 64-bit digest of everything counted about them) pairs,
+    # zlib-compressed: the differencing guard compares contributions, not only who was counted.
+    contributions: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     override_reason: Mapped[str | None] = mapped_column(Text)
     overridden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
 

@@ -2,43 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from app.dates import typed_date
 from app.detention.models import FacilityType
 from app.errors import RuleBroken
+from app.reports import periods
+from app.reports.periods import Period
 from app.web.params import VersionToken
-
-# A summary covers at most this long: longer periods are several releases, each checked against the others.
-MAX_PERIOD_DAYS = 366 * 5
 
 
 class SummaryForm(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    start_date: date = Field(title="Start of the period")
-    end_date: date = Field(title="End of the period")
+    period: Period = Field(title="Period")
     facility_type: FacilityType | None = Field(default=None, title="Type of place")
     region: str | None = Field(default=None, title="Region", max_length=80)
     rounding: bool = Field(default=False, title="Round to the nearest 5")
     output_format: Literal["html", "csv", "pdf", "json"] = Field(default="html", title="Format")
     override_reason: str | None = Field(default=None, title="Reason for overriding", max_length=2000)
 
-    @field_validator("start_date", "end_date", mode="before")
+    @field_validator("period", mode="before")
     @classmethod
-    def _typed(cls, value: object) -> object:
-        return typed_date(value)
-
-    @model_validator(mode="after")
-    def _period(self) -> SummaryForm:
-        if self.end_date < self.start_date:
-            raise RuleBroken({"end_date": "The end of the period must be on or after its start."})
-        if (self.end_date - self.start_date).days > MAX_PERIOD_DAYS:
-            raise RuleBroken({"end_date": "A summary covers at most five years."})
-        return self
+    def _period(cls, value: object) -> object:
+        if isinstance(value, Period):
+            return value
+        period = periods.parse(value) if isinstance(value, str) else None
+        if period is None:
+            raise RuleBroken({"period": "Choose a whole month, quarter or year from the list."})
+        return period
 
 
 class RedactionsForm(BaseModel):

@@ -13,8 +13,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import sqlalchemy as sa
-from sqlalchemy import ColumnElement, case, distinct, func, or_, select, union
+from sqlalchemy import ColumnElement, case, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from app.consent import service as consent_service
@@ -160,6 +161,34 @@ class Computed:
     tables: list[Table]
     people: int
     detention_days: Counter[int]
+    contributions: Contributions
+
+
+class Contributions:
+    """What each counted person contributes to a summary, one 64-bit digest per person: the sum of a digest of
+    every count they are in (so the order rows arrive in does not matter). Two releases whose digests differ for
+    only a few people differ by those people's worth, whoever else they count."""
+
+    _MASK = (1 << 64) - 1
+
+    def __init__(self) -> None:
+        self.digests: dict[int, int] = {}
+
+    def add(self, person_id: int, *item: object) -> None:
+        data = "\x1f".join(str(getattr(part, "value", part)) for part in item).encode()
+        digest = (zlib.crc32(data) << 32) | zlib.crc32(data, 0x5BD1E995)
+        self.digests[person_id] = (self.digests.get(person_id, 0) + digest) & self._MASK
+
+    def packed(self) -> bytes:
+        ids = sorted(self.digests)
+        return zlib.compress(struct.pack(f"<{len(ids)}I{len(ids)}Q", *ids, *(self.digests[i] for i in ids)))
+
+
+def unpack_contributions(packed: bytes) -> tuple[Any, Any]:
+    """(ids, digests) as numpy arrays, ids sorted."""
+    raw = zlib.decompress(packed)
+    n = len(raw) // 12
+    return np.frombuffer(raw, dtype="<u4", count=n), np.frombuffer(raw, dtype="<u8", count=n, offset=4 * n)
 
 
 def _period_bounds(params: SummaryParams, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -180,8 +209,13 @@ def compute(db: Session, params: SummaryParams, today: date, zone: ZoneInfo) -> 
     in_people = (lambda column: column.in_(POPULATION))  # noqa: E731
     start_at, end_at = _period_bounds(params, zone)
     tables: list[Table] = []
+    # Every table is counted from rows per person, so that what each person contributes is known exactly.
+    contributions = Contributions()
 
-    n_people = db.scalar(select(func.count()).select_from(_population)) or 0
+    n_people = 0
+    for person_id in db.scalars(POPULATION.execution_options(yield_per=_CHUNK)):
+        n_people += 1
+        contributions.add(person_id, "seen")
     tables.append(_column("people_seen", "People seen", ["People seen"], [n_people], "People",
                           total=True, population="people"))
 
@@ -189,10 +223,12 @@ def compute(db: Session, params: SummaryParams, today: date, zone: ZoneInfo) -> 
     # One pass over the visits in scope gives both visit tables.
     by_mode: Counter[VisitMode] = Counter()
     by_facility_id: Counter[int | None] = Counter()
-    for mode, facility_id, n in db.execute(select(Visit.mode, Visit.facility_id, func.count()).where(*scope)
-                                           .group_by(Visit.mode, Visit.facility_id)):
+    for person_id, mode, facility_id, n in db.execute(
+            select(Visit.person_id, Visit.mode, Visit.facility_id, func.count()).where(*scope)
+            .group_by(Visit.person_id, Visit.mode, Visit.facility_id).execution_options(yield_per=_CHUNK)):
         by_mode[mode] += n
         by_facility_id[facility_id] += n
+        contributions.add(person_id, "visits", mode, facility_id, n)
     modes = list(VisitMode)
     tables.append(_column("visits_by_mode", "Visits by how they were made", [MODE_LABELS[m] for m in modes],
                           [by_mode.get(m, 0) for m in modes], "Visits", total=True, population="visits"))
@@ -210,20 +246,27 @@ def compute(db: Session, params: SummaryParams, today: date, zone: ZoneInfo) -> 
         select(Visit.person_id.label("pid"), VisitAarIndicator.indicator.label("indicator"))
         .join(Visit, Visit.id == VisitAarIndicator.visit_id).where(*scope),
     ).subquery()
-    by_indicator: dict[AarIndicator, int] = dict(db.execute(
-        select(indicator_rows.c.indicator, func.count(distinct(indicator_rows.c.pid)))
-        .group_by(indicator_rows.c.indicator)
-    ).all())
-    self_harm = db.scalar(select(func.count(distinct(HealthEvent.person_id))).where(
-        in_people(HealthEvent.person_id), HealthEvent.kind == HealthEventKind.self_harm,
-        HealthEvent.started_at >= start_at, HealthEvent.started_at < end_at)) or 0
+    by_indicator: Counter[AarIndicator] = Counter()
+    for person_id, indicator in db.execute(select(indicator_rows.c.pid, indicator_rows.c.indicator)
+                                           .execution_options(yield_per=_CHUNK)):
+        by_indicator[indicator] += 1
+        contributions.add(person_id, "indicator", indicator)
+    self_harm = 0
+    for person_id in db.scalars(select(HealthEvent.person_id).distinct().where(
+            in_people(HealthEvent.person_id), HealthEvent.kind == HealthEventKind.self_harm,
+            HealthEvent.started_at >= start_at, HealthEvent.started_at < end_at)):
+        self_harm += 1
+        contributions.add(person_id, "self-harm")
     suicidal_rows = union(
         select(_population.c.person_id.label("pid")).where(_population.c.risky == 1),
         select(Rule35Record.person_id.label("pid")).where(
             in_people(Rule35Record.person_id), Rule35Record.limb == Rule35Limb.suicidal_intentions,
             Rule35Record.written_date >= params.start_date, Rule35Record.written_date <= params.end_date),
     ).subquery()
-    suicidal = db.scalar(select(func.count()).select_from(suicidal_rows)) or 0
+    suicidal = 0
+    for person_id in db.scalars(select(suicidal_rows.c.pid)):
+        suicidal += 1
+        contributions.add(person_id, "suicidal")
     indicators = list(AarIndicator)
     tables.append(_column(
         "risk_indicators", "People with each risk indicator (a person may have several)",
@@ -232,29 +275,33 @@ def compute(db: Session, params: SummaryParams, today: date, zone: ZoneInfo) -> 
 
     # Rule 35 reports written in the period, by limb and by what the Home Office did.
     by_limb = db.execute(
-        select(Rule35Record.limb, Rule35Record.outcome, func.count()).where(
+        select(Rule35Record.person_id, Rule35Record.limb, Rule35Record.outcome, func.count()).where(
             in_people(Rule35Record.person_id),
             Rule35Record.written_date >= params.start_date, Rule35Record.written_date <= params.end_date)
-        .group_by(Rule35Record.limb, Rule35Record.outcome)
+        .group_by(Rule35Record.person_id, Rule35Record.limb, Rule35Record.outcome)
     ).all()
     column_of = {Rule35Outcome.released: 0, Rule35Outcome.detention_maintained: 1, Rule35Outcome.no_response: 2,
                  None: 3}
     limbs = list(Rule35Limb)
     grid = [[0] * len(RULE35_COLUMNS) for _ in limbs]
-    for limb, outcome, n in by_limb:
+    for person_id, limb, outcome, n in by_limb:
         grid[limbs.index(limb)][column_of[outcome]] += n
+        contributions.add(person_id, "rule35", limb, outcome, n)
     tables.append(Table(key="rule35", title="Rule 35 reports by limb and outcome",
                         row_labels=tuple(RULE35_LIMB_LABELS[limb] for limb in limbs), col_labels=RULE35_COLUMNS,
                         counts=tuple(tuple(r) for r in grid), row_totals=True, col_totals=True, grand_total=True))
 
-    by_level = dict(db.execute(select(Person.aar_level, func.count()).where(in_people(Person.id))
-                               .group_by(Person.aar_level)).all())
+    by_level: Counter[int | None] = Counter()
+    for person_id, level in db.execute(select(Person.id, Person.aar_level).where(in_people(Person.id))
+                                       .execution_options(yield_per=_CHUNK)):
+        by_level[level] += 1
+        contributions.add(person_id, "level", level)
     tables.append(_column("aar_levels", "People by Adults at Risk level", AAR_LEVEL_ROWS,
                           [by_level.get(1, 0), by_level.get(2, 0), by_level.get(3, 0),
                            sum(n for level, n in by_level.items() if level not in (1, 2, 3))],
                           "People", total=True, population="people"))
 
-    bands, outcomes, days = _detention(db, POPULATION, params, n_people)
+    bands, outcomes, days = _detention(db, POPULATION, params, n_people, contributions)
     tables.append(_column("length_of_detention", "People by length of detention (Home Office bands)",
                           [b.label for b in clock.BANDS] + [NO_DETENTION],
                           [bands.get(b.label, 0) for b in clock.BANDS] + [bands.get(NO_DETENTION, 0)],
@@ -264,35 +311,38 @@ def compute(db: Session, params: SummaryParams, today: date, zone: ZoneInfo) -> 
                           [outcomes.get(label, 0) for label in outcome_rows], "People", total=True,
                           population="people"))
 
-    by_event = dict(db.execute(
-        select(HealthEvent.kind, func.count(distinct(HealthEvent.person_id))).where(
-            in_people(HealthEvent.person_id), HealthEvent.started_at >= start_at, HealthEvent.started_at < end_at)
-        .group_by(HealthEvent.kind)
-    ).all())
+    by_event: Counter[HealthEventKind] = Counter()
+    for person_id, kind in db.execute(
+            select(HealthEvent.person_id, HealthEvent.kind).distinct().where(
+                in_people(HealthEvent.person_id), HealthEvent.started_at >= start_at,
+                HealthEvent.started_at < end_at)):
+        by_event[kind] += 1
+        contributions.add(person_id, "event", kind)
     tables.append(_column("health_events", "People with each kind of health event (a person may have several)",
                           [HEALTH_EVENT_LABELS[k] for k in SUMMARY_HEALTH_EVENTS],
                           [by_event.get(k, 0) for k in SUMMARY_HEALTH_EVENTS], "People", total=False))
 
     by_referral = db.execute(
-        select(Organisation.type, Referral.status, func.count())
+        select(Referral.person_id, Organisation.type, Referral.status, func.count())
         .join(Organisation, Organisation.id == Referral.organisation_id)
         .where(in_people(Referral.person_id), Referral.status != ReferralStatus.draft,
                Referral.made_date >= params.start_date, Referral.made_date <= params.end_date)
-        .group_by(Organisation.type, Referral.status)
+        .group_by(Referral.person_id, Organisation.type, Referral.status)
     ).all()
     types = list(OrganisationType)
     referral_grid = [[0] * len(REFERRAL_STATUSES) for _ in types]
-    for org_type, status, n in by_referral:
+    for person_id, org_type, status, n in by_referral:
         referral_grid[types.index(org_type)][REFERRAL_STATUSES.index(status)] += n
+        contributions.add(person_id, "referral", org_type, status, n)
     tables.append(Table(key="referrals", title="Referrals by type of organisation and outcome",
                         row_labels=tuple(ORGANISATION_TYPE_LABELS[t] for t in types), col_labels=REFERRAL_COLUMNS,
                         counts=tuple(tuple(r) for r in referral_grid), row_totals=True, col_totals=True,
                         grand_total=True))
-    return Computed(tables=tables, people=n_people, detention_days=days)
+    return Computed(tables=tables, people=n_people, detention_days=days, contributions=contributions)
 
 
-def _detention(db: Session, people: Any, params: SummaryParams,
-               n_people: int) -> tuple[Counter[str], Counter[str], Counter[int]]:
+def _detention(db: Session, people: Any, params: SummaryParams, n_people: int,
+               contributions: Contributions) -> tuple[Counter[str], Counter[str], Counter[int]]:
     """Each person's latest detention that overlaps the period: its Home Office band and length on the period's
     last day (or its end, if sooner) and how it ended. Bands count calendar months, which is the clock's job, so
     the episodes stream through it in chunks rather than being binned in SQL."""
@@ -308,24 +358,28 @@ def _detention(db: Session, people: Any, params: SummaryParams,
     outcomes: Counter[str] = Counter()
     days: Counter[int] = Counter()
     with_detention = 0
-    for start, end, reason in _latest_per_person(rows):
+    for person_id, start, end, reason in _latest_per_person(rows):
         with_detention += 1
         last_day = params.end_date if end is None or end > params.end_date else end
-        bands[clock.band_on(start, last_day).label] += 1
-        days[clock.days_between_inclusive(start, last_day)] += 1
+        band = clock.band_on(start, last_day).label
+        length = clock.days_between_inclusive(start, last_day)
         ended_in_period = end is not None and end <= params.end_date and reason is not None
-        outcomes[END_REASON_LABELS[reason] if ended_in_period and reason else STILL_DETAINED] += 1
+        outcome = END_REASON_LABELS[reason] if ended_in_period and reason else STILL_DETAINED
+        bands[band] += 1
+        days[length] += 1
+        outcomes[outcome] += 1
+        contributions.add(person_id, "detention", band, length, outcome)
     bands[NO_DETENTION] = outcomes[NO_DETENTION] = n_people - with_detention
     return bands, outcomes, days
 
 
-def _latest_per_person(rows: Any) -> Iterator[tuple[date, date | None, EndReason | None]]:
+def _latest_per_person(rows: Any) -> Iterator[tuple[int, date, date | None, EndReason | None]]:
     current: int | None = None
-    latest: tuple[date, date | None, EndReason | None] | None = None
+    latest: tuple[int, date, date | None, EndReason | None] | None = None
     for person_id, start, end, reason in rows:
         if person_id != current and latest is not None:
             yield latest
-        current, latest = person_id, (start, end, reason)
+        current, latest = person_id, (person_id, start, end, reason)
     if latest is not None:
         yield latest
 

@@ -26,8 +26,9 @@ HERE = Path(__file__).resolve().parent
 PROJECT_ROOT = HERE.parent.parent
 CHROMIUM = Path(os.environ.get("CASEWORK_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-# Enough demo people for the dashboard and the lists to look like a working day, few enough to seed in seconds.
-DEMO_PEOPLE = 40
+# Enough demo people for the dashboard and the lists to look like a working day, and for a quarter's summary to
+# count the 2k people a release needs; few enough to seed in seconds.
+DEMO_PEOPLE = 120
 
 
 def screenshot_dir() -> Path:

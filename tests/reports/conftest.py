@@ -12,6 +12,8 @@ from app.auth.models import Role, User
 from app.consent.models import Consent, ConsentMethod, ConsentPurpose
 from app.detention.models import DetentionEpisode, Facility, Placement
 from app.people.models import Identity, Person, PersonStatus
+from app.reports import periods
+from app.reports.periods import Period
 from app.visits.models import Visit, VisitMode, VisitStatus
 
 _serial = itertools.count(1)
@@ -19,10 +21,12 @@ _serial = itertools.count(1)
 
 @pytest.fixture
 def research_people(db, today):  # type: ignore[no-untyped-def]  # noqa: F811
-    """make(n, consent=True, detained_days=40, facility="Brook House", visit_days_ago=10) -> list[Person]."""
+    """make(n, consent=True, detained_days=40, facility="Brook House", visit_days_ago=None) -> list[Person].
+
+    Visits fall in the middle of last month (the period `period()` names) unless visit_days_ago says otherwise."""
 
     def make(n: int, *, consent: bool = True, detained_days: int | None = 40, facility: str = "Brook House",
-             visit_days_ago: int = 10, withdrawn: bool = False, nationality: str | None = None,
+             visit_days_ago: int | None = None, withdrawn: bool = False, nationality: str | None = None,
              **person_fields) -> list[Person]:  # type: ignore[no-untyped-def]
         db.rollback()
         actor = db.scalars(select(User).where(User.role == Role.admin)).first()
@@ -52,7 +56,9 @@ def research_people(db, today):  # type: ignore[no-untyped-def]  # noqa: F811
                 db.add(episode)
                 db.flush()
                 db.add(Placement(episode_id=episode.id, facility_id=facility_id, date_in=start))
-            db.add(Visit(person_id=person.id, clinician_id=actor.id, visit_date=today - timedelta(days=visit_days_ago),
+            visit_date = (last_month(today).start + timedelta(days=14) if visit_days_ago is None
+                          else today - timedelta(days=visit_days_ago))
+            db.add(Visit(person_id=person.id, clinician_id=actor.id, visit_date=visit_date,
                          facility_id=facility_id, mode=VisitMode.in_person, status=VisitStatus.signed,
                          signed_at=datetime.now(UTC), signed_by_id=actor.id))
             people.append(person)
@@ -62,5 +68,11 @@ def research_people(db, today):  # type: ignore[no-untyped-def]  # noqa: F811
     return make
 
 
-def period(on: date, days: int = 60) -> dict[str, str]:
-    return {"start_date": (on - timedelta(days=days)).isoformat(), "end_date": on.isoformat()}
+def last_month(today: date) -> Period:
+    before = today.replace(day=1) - timedelta(days=1)
+    return periods.month(before.year, before.month)
+
+
+def period(today: date) -> dict[str, str]:
+    """The summary form's period field for last month, where the fixture's visits fall."""
+    return {"period": last_month(today).value}

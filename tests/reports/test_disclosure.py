@@ -65,14 +65,15 @@ def true_margins(table: Table) -> list[int]:
 # --- the attacker -------------------------------------------------------------------------------------------------
 
 def attack(tables: list[ProtectedTable]) -> dict[tuple[str, int, int], tuple[float, float]]:
-    """What a reader with a linear-programming solver can learn, from the published tables alone.
+    """What a reader with an integer-programming solver can learn, from the published tables alone.
 
     Returns the (low, high) range of every hidden cell, keyed by (table key, row, column); high is inf when
-    unbounded. Tables sharing a population are known to add up to the same number."""
+    unbounded. Zeros are always published, so a hidden cell is at least 1; tables sharing a population are known
+    to add up to the same number."""
     slots = [(t, r, c) for t, table in enumerate(tables)
              for r in range(len(table.row_labels)) for c in range(len(table.col_labels))]
     index = {slot: i for i, slot in enumerate(slots)}
-    bounds = [(0, None) if tables[t].cells[r][c].suppressed else (tables[t].cells[r][c].value,) * 2
+    bounds = [(1, None) if tables[t].cells[r][c].suppressed else (tables[t].cells[r][c].value,) * 2
               for t, r, c in slots]
     rows: list[list[float]] = []
     rhs: list[float] = []
@@ -107,11 +108,13 @@ def attack(tables: list[ProtectedTable]) -> dict[tuple[str, int, int], tuple[flo
             continue
         objective = [0.0] * len(slots)
         objective[i] = 1.0
-        low = linprog(objective, A_eq=rows or None, b_eq=rhs or None, bounds=bounds, method="highs")
+        low = linprog(objective, A_eq=rows or None, b_eq=rhs or None, bounds=bounds, method="highs",
+                      integrality=[1] * len(slots))
         objective[i] = -1.0
-        high = linprog(objective, A_eq=rows or None, b_eq=rhs or None, bounds=bounds, method="highs")
+        high = linprog(objective, A_eq=rows or None, b_eq=rhs or None, bounds=bounds, method="highs",
+                       integrality=[1] * len(slots))
         assert low.status == 0
-        found[(tables[t].key, r, c)] = (low.fun, math.inf if high.status == 3 else -high.fun)
+        found[(tables[t].key, r, c)] = (low.fun, -high.fun if high.status == 0 else math.inf)
     return found
 
 
@@ -183,7 +186,7 @@ def test_table_without_totals_needs_only_primary_suppression() -> None:
     table = protect(one_way("plain", (3, 40, 25, 0), total=False), POLICY)
     assert column(table) == ["[c]", "40", "25", "0"]
     [interval] = audit([table], POLICY)
-    assert (interval.row, interval.low, interval.high, interval.width) == ("r0", 0, None, math.inf)
+    assert (interval.row, interval.low, interval.high, interval.width) == ("r0", 1, None, math.inf)
 
 
 def test_small_totals_are_suppressed_too() -> None:
@@ -199,7 +202,7 @@ def test_secondary_suppression_one_way_with_grand_total() -> None:
     assert column(table) == ["[c]", "0", "40", "[c]"]
     assert table.grand_total == Cell(68, "68", False)
     intervals = audit([table], POLICY)
-    assert [(i.row, i.low, i.high) for i in intervals] == [("r0", 0, 28), ("r3", 0, 28)]
+    assert [(i.row, i.low, i.high) for i in intervals] == [("r0", 1, 27), ("r3", 1, 27)]
 
 
 def test_secondary_suppression_two_way_with_all_totals() -> None:
@@ -215,14 +218,14 @@ def test_secondary_suppression_two_way_with_all_totals() -> None:
     intervals = audit([table], POLICY)
     assert len(intervals) == 4 and all(i.width >= 10 for i in intervals)
     three = next(i for i in intervals if (i.row, i.col) == ("35(1)", "Maintained"))
-    assert (three.low, three.high) == (0, 15)
+    assert (three.low, three.high) == (1, 14)
 
 
 def test_two_small_hidden_cells_in_a_line_get_more_suppression() -> None:
     table = one_way("pair", (3, 4, 50, 60))
     weak = protect(table, Policy(secondary=False))
-    # Both small cells are hidden, yet the published total pins their sum to 7: each lies in [0, 7].
-    with pytest.raises(DisclosureRefused, match=r"between 0 and 7.*k = 10"):
+    # Both small cells are hidden, yet the published total pins their sum to 7: each lies in [1, 6].
+    with pytest.raises(DisclosureRefused, match=r"between 1 and 6.*k = 10"):
         audit([weak], POLICY)
     safe = protect(table, POLICY)
     assert column(safe) == ["[c]", "[c]", "[c]", "60"]
@@ -246,11 +249,11 @@ def test_when_a_line_has_no_cell_left_to_hide_its_total_goes() -> None:
     assert [c.display for c in margins(weak)] == ["11", "13", "16", "[c]"]
     assert attack([weak])[("two", 0, 0)] == pytest.approx((6, 6))
     safe = protect(table, POLICY)
-    # Pairing the 6 with the 10 is not enough: row "a" (11) and column "x" (16) still pin the 6 to [3, 11].
+    # Pairing the 6 with the 10 is not enough: row "a" (11) and column "x" (16) still pin the 6 to a narrow range.
     assert [[c.display for c in row] for row in safe.cells] == [["[c]", "[c]"], ["[c]", "[c]"]]
     assert [c.display for c in margins(safe)] == ["[c]", "13", "16", "[c]"]
     six = audit([safe], POLICY)[0]
-    assert (six.row, six.col, six.low, six.high) == ("a", "x", 3, 16)
+    assert (six.row, six.col, six.low, six.high) == ("a", "x", 4, 15)
     assert all(high - low >= 10 for low, high in attack([safe]).values())
 
 
@@ -352,14 +355,14 @@ def test_audit_catches_a_hidden_total_that_is_the_sum_of_published_cells(
 
 def test_protect_all_refuses_when_nothing_more_can_be_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(disclosure._Protector, "_widen", lambda self, item, component: False)
-    with pytest.raises(DisclosureRefused, match=r'Table "Table pair".*between 0 and 7.*cannot be released') as exc:
+    with pytest.raises(DisclosureRefused, match=r'Table "Table pair".*between 1 and 6.*cannot be released') as exc:
         protect_all([one_way("ok", (40, 50)), one_way("pair", (3, 4, 50, 60))], POLICY)
     assert exc.value.table_key == "pair"
 
 
 def test_audit_refuses_when_the_solver_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     safe = protect(one_way("one", (3, 0, 40, 25)), POLICY)
-    monkeypatch.setattr(disclosure, "linprog", lambda *a, **kw: SimpleNamespace(status=4, fun=math.nan))
+    monkeypatch.setattr(disclosure, "milp", lambda *a, **kw: SimpleNamespace(status=4, x=None, fun=math.nan))
     with pytest.raises(DisclosureRefused, match="could not be completed"):
         audit([safe], POLICY)
 
