@@ -18,9 +18,9 @@ from app.web.spreadsheet import csv_cell
 GUARANTEE = (
     "Only people whose consent to anonymised research stood on the day of release are counted. "
     "Counts from 1 to {below} are hidden, shown as [c]; where a table has totals, further counts of any size are "
-    "hidden the same way so that no small one can be worked out by subtraction, and a linear-programming check "
-    "proved that every hidden count could be any of at least {k} values. Percentages, means and medians are "
-    "shown only for at least {k} people."
+    "hidden the same way so that no small one can be worked out by subtraction. An integer-programming check, "
+    "over this release and every earlier release of an overlapping period, proved that every hidden count could "
+    "be any of at least {k} values. Percentages, means and medians are shown only for at least {k} people."
 )
 ROUNDING_GUARANTEE = (
     "Only people whose consent to anonymised research stood on the day of release are counted. Every count "

@@ -185,14 +185,14 @@ class _Audit:
                         gap, y - x, f'the count at {self._where(table, a)} of table "{table.title}" in {outer.label} '
                                     f"less the same count in {inner.label}", (i, j), derived=True))
 
-    def first_narrow(self) -> tuple[_Target, tuple[int, int | None]] | None:
+    def first_narrow(self) -> tuple[_Target, tuple[int, int]] | None:
         ranges = self.system.ranges([t.expression for t in self.targets], self.k)
         for target, found in zip(self.targets, ranges, strict=True):
             if found is None:
                 continue
             low, high = found
             if high is not None and high - low < self.k and not (target.derived and low >= self.k):
-                return target, found
+                return target, (low, high)
         return None
 
 
@@ -215,4 +215,4 @@ def audit_together(new: Held, earlier: Sequence[Held], k: int,
     others = [held[i].label for i in target.involved if i != 0] or [h.label for h in earlier]
     raise LinkedRefusal(
         f"Together with {' and '.join(others)}, {target.message} could be worked out to lie between {low} and "
-        f"{high}: fewer than k = {k} possible values.")
+        f"{high}, a range of {high - low}, narrower than the threshold k = {k}.")

@@ -7,14 +7,14 @@ import secrets
 import string
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.consent import service as consent_service
-from app.consent.models import ConsentPurpose
+from app.consent.models import Consent, ConsentPurpose
 from app.consent.service import has_current_consent
 from app.db import check_version
 from app.detention import clock
@@ -25,10 +25,19 @@ from app.evidence.schemas import CONSISTENCY_LABELS, OUTCOME_LABELS
 from app.evidence.schemas import KIND_LABELS as EVIDENCE_KIND_LABELS
 from app.health_events.models import HealthEvent
 from app.health_events.schemas import KIND_LABELS as HEALTH_EVENT_LABELS
-from app.people.models import AAR_INDICATOR_LABELS, Identity, IdentityAlias, Person, PersonAarIndicator, Sex
+from app.people.models import (
+    AAR_INDICATOR_LABELS,
+    Identity,
+    IdentityAlias,
+    Person,
+    PersonAarIndicator,
+    PersonLanguage,
+    Sex,
+)
 from app.people.schemas import nationality_name
-from app.referrals.models import Organisation, Referral, ReferralStatus
+from app.referrals.models import NrmReferral, Organisation, Referral, ReferralStatus
 from app.referrals.schemas import ORGANISATION_TYPE_LABELS, STATUS_LABELS
+from app.reports import place_names
 from app.reports.models import CaseNarrative, NarrativeStatus
 from app.reports.regions import world_region
 from app.reports.scrub import Identifiers, scrub
@@ -107,7 +116,54 @@ class _Clock:
         return day.strftime("%B %Y")
 
 
-def identifiers(db: Session, person: Person, extra: list[str], facility_names: list[str]) -> Identifiers:
+def _record_dates(db: Session, person: Person, episodes: list[DetentionEpisode]) -> set[date]:
+    """Every calendar date the person's record holds: each could be written in free text and give them away."""
+    found: set[date | None] = {person.opened_date, person.closed_date, person.aar_level_date}
+    for episode in episodes:
+        found |= {episode.start_date, episode.end_date, episode.last_bail_application_date}
+    pid = person.id
+    statements: list[Any] = [
+        select(Placement.date_in, Placement.date_out, Placement.arrived_at, Placement.gp_exam_at)
+        .join(DetentionEpisode, DetentionEpisode.id == Placement.episode_id).where(DetentionEpisode.person_id == pid),
+        select(Visit.visit_date, Visit.follow_up_date, Visit.signed_at).where(Visit.person_id == pid),
+        select(EvidenceItem.issued_date, EvidenceItem.received_date).where(EvidenceItem.person_id == pid),
+        select(Rule35Record.written_date, Rule35Record.sent_date, Rule35Record.response_date)
+        .where(Rule35Record.person_id == pid),
+        select(HealthEvent.started_at, HealthEvent.ended_at).where(HealthEvent.person_id == pid),
+        select(Referral.made_date, Referral.response_date, Referral.follow_up_date, NrmReferral.reasonable_grounds_date,
+               NrmReferral.conclusive_grounds_date)
+        .outerjoin(NrmReferral, NrmReferral.referral_id == Referral.id).where(Referral.person_id == pid),
+        select(Consent.given_date, Consent.withdrawn_date).where(Consent.person_id == pid),
+        select(PersonAarIndicator.recorded_date).where(PersonAarIndicator.person_id == pid),
+    ]
+    for statement in statements:
+        for row in db.execute(statement):
+            for value in row:
+                found.add(value.date() if isinstance(value, datetime) else value)
+    return {d for d in found if isinstance(d, date)}
+
+
+def _ages(person: Person, earliest: date, today: date) -> tuple[int, ...]:
+    """Every age the person had from the record's first date to today (a year either side when only the year of
+    birth is known), so that an exact age written at any time is found."""
+    if person.birth_date is not None:
+        born = person.birth_date
+        low = earliest.year - born.year - ((earliest.month, earliest.day) < (born.month, born.day))
+        high = today.year - born.year
+    elif person.birth_year is not None:
+        low, high = earliest.year - person.birth_year - 1, today.year - person.birth_year
+    else:
+        return ()
+    return tuple(range(max(0, low), high + 1))
+
+
+def identifiers(db: Session, person: Person, extra: list[str], facility_names: list[str], *, today: date,
+                origin_hidden: bool = False) -> Identifiers:
+    """Everything in the record that must not survive in the narrative's free text.
+
+    `origin_hidden`: the facts line names only a world region, so the country's names, its people's adjective,
+    its languages and its regions must go from the text too.
+    """
     identity = db.get(Identity, person.id)
     aliases = [a.name for a in db.scalars(select(IdentityAlias).where(IdentityAlias.person_id == person.id))]
     names: list[str] = list(aliases)
@@ -123,9 +179,33 @@ def identifiers(db: Session, person: Person, extra: list[str], facility_names: l
             phones.append(identity.phone_in_detention)
         if identity.legal_representative:
             addresses.append(identity.legal_representative)
-    return Identifiers(names=tuple(n for n in names if n), references=tuple(references),
-                       birth_dates=(person.birth_date,) if person.birth_date else (), phones=tuple(phones),
-                       addresses=tuple(addresses), extra=tuple(extra) + tuple(facility_names))
+    # The organisations the person was referred to (and their NRM first responder) are near where they are:
+    # their contact addresses hold street and place names too.
+    responders = select(NrmReferral.first_responder_id).join(Referral, Referral.id == NrmReferral.referral_id) \
+        .where(Referral.person_id == person.id)
+    referred = select(Referral.organisation_id).where(Referral.person_id == person.id)
+    addresses += [c for c in db.scalars(select(Organisation.contact).where(
+        Organisation.id.in_(referred) | Organisation.id.in_(responders))) if c]
+    episodes = list(db.scalars(select(DetentionEpisode).where(DetentionEpisode.person_id == person.id)))
+    dates = _record_dates(db, person, episodes)
+    recorded_languages = tuple(db.scalars(select(PersonLanguage.language)
+                                          .where(PersonLanguage.person_id == person.id)))
+    origins: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    if origin_hidden:
+        if person.nationality:
+            origins = place_names.origin_words(person.nationality)
+            regions = place_names.region_words(person.nationality)
+        languages = place_names.language_words(person.nationality, recorded_languages)
+    return Identifiers(
+        names=tuple(n for n in names if n), references=tuple(references),
+        birth_dates=(person.birth_date,) if person.birth_date else (), phones=tuple(phones),
+        addresses=tuple(addresses), extra=tuple(extra) + tuple(facility_names),
+        record_dates=tuple(sorted(dates - ({person.birth_date} if person.birth_date else set()))),
+        detention=tuple((e.start_date, e.end_date or today) for e in sorted(episodes, key=lambda e: e.start_date)),
+        ages=_ages(person, min(dates, default=today), today), age_band=age_band(person, today).lower(),
+        origins=origins, languages=languages, regions=regions)
 
 
 class _Writer:
@@ -133,8 +213,12 @@ class _Writer:
         self.ids = ids
         self.pseudonym = pseudonym
         self.reasons: Counter[str] = Counter()
+        self.changes: list[list[str]] = []
+        self.uncertain: list[list[str]] = []
 
-    def parts(self, text: str | None) -> list[list[Any]]:
+    def parts(self, text: str | None, where: str) -> list[list[Any]]:
+        """The scrubbed text as pieces with the reason of each replacement; records what it replaced and what it
+        was unsure of, with where, for the preview."""
         if not text or not text.strip():
             return []
         scrubbed = scrub(text, self.ids, pseudonym=self.pseudonym)
@@ -142,8 +226,41 @@ class _Writer:
         for piece, replacement in scrubbed.segments():
             if replacement is not None:
                 self.reasons[replacement.reason] += 1
+                self.changes.append([where, replacement.replacement, replacement.reason])
             out.append([piece, replacement.reason if replacement is not None else None])
+        self.uncertain += [[where, item.text, item.reason] for item in scrubbed.uncertain]
         return out
+
+    def text(self, text: str, where: str) -> str:
+        """A short free-text label (a finding's body region) scrubbed to plain text."""
+        return "".join(piece for piece, _ in self.parts(text, where)) if text.strip() else text
+
+
+def _duration(days: int) -> str:
+    """A number of days as its Home Office band: exact, it would give the start date back from the export's."""
+    anchor = date(2001, 1, 1)
+    return clock.band_on(anchor, anchor + timedelta(days=max(days, 1) - 1)).label
+
+
+class _Places:
+    """How a place of detention is named: never by a type and region that together hold a single facility."""
+
+    def __init__(self, db: Session) -> None:
+        rows = db.execute(select(Facility.id, Facility.type, Facility.region, Facility.is_active)).all()
+        self.rows = rows
+
+    def _count(self, facility_id: int, test: Any) -> int:
+        return sum(1 for r in self.rows if test(r) and (r.is_active or r.id == facility_id))
+
+    def label(self, facility_id: int, kind: Any, region: str | None) -> str:
+        same_type = self._count(facility_id, lambda r: r.type == kind)
+        if region and self._count(facility_id, lambda r: r.type == kind and r.region == region) >= 2:
+            return f"{FACILITY_TYPE_LABELS[kind]}, {region}"
+        if same_type >= 2:
+            return FACILITY_TYPE_LABELS[kind]
+        if region and self._count(facility_id, lambda r: r.region == region) >= 2:
+            return f"A place of detention in {region}"
+        return "A place of detention"
 
 
 def compose(db: Session, narrative: CaseNarrative, today: date, k: int) -> dict[str, Any]:
@@ -153,38 +270,41 @@ def compose(db: Session, narrative: CaseNarrative, today: date, k: int) -> dict[
     episodes = list(db.scalars(select(DetentionEpisode).where(DetentionEpisode.person_id == person.id)
                                .order_by(DetentionEpisode.start_date)))
     placements = db.execute(
-        select(Placement.episode_id, Placement.date_in, Facility.name, Facility.type, Facility.region)
+        select(Placement.episode_id, Placement.date_in, Facility.id, Facility.name, Facility.type, Facility.region)
         .join(Facility, Facility.id == Placement.facility_id)
         .join(DetentionEpisode, DetentionEpisode.id == Placement.episode_id)
         .where(DetentionEpisode.person_id == person.id).order_by(Placement.date_in)
     ).all()
     facility_names = sorted({p.name for p in placements})
+    origin = _nationality(db, person, today, k)
+    origin_hidden = person.nationality is None or origin != nationality_name(person.nationality)
     ids = identifiers(db, person, list(narrative.extra_redactions),
-                      [] if narrative.keep_facility else facility_names)
+                      [] if narrative.keep_facility else facility_names, today=today, origin_hidden=origin_hidden)
     writer = _Writer(ids, narrative.pseudonym)
     when = _Clock(episodes, today).when
+    facilities = _Places(db)
 
-    def place(name: str, kind: Any, region: str | None) -> str:
+    def place(facility_id: int, name: str, kind: Any, region: str | None) -> str:
         if narrative.keep_facility:
             return name
-        return f"{FACILITY_TYPE_LABELS[kind]}{', ' + region if region else ''}"
+        return facilities.label(facility_id, kind, region)
 
     facts: list[list[str]] = [
         ["Pseudonym", narrative.pseudonym],
         ["Who", f"{SEX_WORDS[person.sex]}, {age_band(person, today).lower()}"],
-        ["Origin", _nationality(db, person, today, k)],
+        ["Origin", origin],
     ]
     readings = [clock.Episode(start=e.start_date, end=e.end_date) for e in episodes]
     if readings:
         reading = clock.read_clock(readings, today)
         facts.append(["Detention", f"{len(episodes)} period{'s' if len(episodes) != 1 else ''} of detention, "
-                      f"{reading.cumulative_days} days in all"])
+                      f"{_duration(reading.cumulative_days).lower()} in all"])
         last = episodes[-1]
         band = clock.band_on(last.start_date, last.end_date or today).label
         facts.append(["Latest detention", f"{band}{' (still detained)' if last.end_date is None else ''}"])
     places = []
     for p in placements:
-        label = place(p.name, p.type, p.region)
+        label = place(p.id, p.name, p.type, p.region)
         if label not in places:
             places.append(label)
     if places:
@@ -210,7 +330,8 @@ def compose(db: Session, narrative: CaseNarrative, today: date, k: int) -> dict[
             title += f"; self-harm or suicide risk: {RISK_LABELS[visit.risk].lower()}"
         body = [("Presenting concerns", visit.presenting_concerns), ("Findings", visit.findings),
                 ("Actions", visit.actions)] + [("Addendum", text) for text in addenda.get(visit.id, [])]
-        entries.append({"title": title, "fields": [[label, writer.parts(text)] for label, text in body if text]})
+        entries.append({"title": title, "fields": [[label, writer.parts(text, f"{title}: {label}")]
+                                                   for label, text in body if text]})
     if entries:
         sections.append({"heading": "Clinical visits", "entries": entries})
 
@@ -222,15 +343,15 @@ def compose(db: Session, narrative: CaseNarrative, today: date, k: int) -> dict[
         findings.setdefault(finding.evidence_item_id, []).append(finding)
     entries = []
     for item in items:
-        fields = [["Summary", writer.parts(item.summary)]] if item.summary else []
+        title = f"{EVIDENCE_KIND_LABELS[item.kind]}, issued {when(item.issued_date)}"
+        fields = [["Summary", writer.parts(item.summary, f"{title}: Summary")]] if item.summary else []
         for finding in findings.get(item.id, []):
             consistency = f" ({CONSISTENCY_LABELS[finding.consistency].lower()})" if finding.consistency else ""
-            fields.append([f"Finding: {finding.body_region}{consistency}",
-                           writer.parts(finding.description)
-                           + ([[" Attributed to: ", None], *writer.parts(finding.attributed_cause)]
+            label = f"Finding: {writer.text(finding.body_region, title)}{consistency}"
+            fields.append([label, writer.parts(finding.description, f"{title}: {label}")
+                           + ([[" Attributed to: ", None], *writer.parts(finding.attributed_cause, f"{title}: {label}")]
                               if finding.attributed_cause else [])])
-        entries.append({"title": f"{EVIDENCE_KIND_LABELS[item.kind]}, issued {when(item.issued_date)}",
-                        "fields": fields})
+        entries.append({"title": title, "fields": fields})
     rule35s = list(db.scalars(select(Rule35Record).where(Rule35Record.person_id == person.id)
                               .order_by(Rule35Record.written_date)))
     for record in rule35s:
@@ -242,8 +363,11 @@ def compose(db: Session, narrative: CaseNarrative, today: date, k: int) -> dict[
 
     events = list(db.scalars(select(HealthEvent).where(HealthEvent.person_id == person.id)
                              .order_by(HealthEvent.started_at)))
-    entries = [{"title": f"{HEALTH_EVENT_LABELS[e.kind]} on {when(e.started_at.date())}",
-                "fields": [["Notes", writer.parts(e.notes)]] if e.notes else []} for e in events]
+    entries = []
+    for event in events:
+        title = f"{HEALTH_EVENT_LABELS[event.kind]} on {when(event.started_at.date())}"
+        entries.append({"title": title,
+                        "fields": [["Notes", writer.parts(event.notes, f"{title}: Notes")]] if event.notes else []})
     if entries:
         sections.append({"heading": "Health events in detention", "entries": entries})
 
@@ -256,7 +380,8 @@ def compose(db: Session, narrative: CaseNarrative, today: date, k: int) -> dict[
     if entries:
         sections.append({"heading": "Referrals", "entries": entries})
     return {"pseudonym": narrative.pseudonym, "facts": facts, "sections": sections,
-            "replacements": sum(writer.reasons.values()), "reasons": dict(sorted(writer.reasons.items()))}
+            "replacements": sum(writer.reasons.values()), "reasons": dict(sorted(writer.reasons.items())),
+            "changes": writer.changes, "uncertain": writer.uncertain}
 
 
 # --- the workflow -----------------------------------------------------------------------------------------

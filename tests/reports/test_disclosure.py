@@ -1,4 +1,4 @@
-"""Disclosure control: suppression, the linear-programming audit, rounding, safe statistics, and an attacker's view."""
+"""Disclosure control: suppression, the integer-programming audit, rounding, safe statistics, and an attacker's view."""
 
 from __future__ import annotations
 
