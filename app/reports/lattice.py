@@ -38,7 +38,12 @@ class Held:
 
 
 class LinkedRefusal(Exception):
-    """The release would let a reader who also holds earlier releases narrow a count below k; str() says which."""
+    """The release would let a reader who also holds earlier releases narrow a count below k; str() says which.
+    `differencing`: the count is a difference of two linked counts, which an administrator may override."""
+
+    def __init__(self, message: str, *, differencing: bool = False) -> None:
+        super().__init__(message)
+        self.differencing = differencing
 
 
 # --- kept tables --------------------------------------------------------------------------------------------
@@ -120,9 +125,11 @@ class _Target:
 
 
 class _Audit:
-    def __init__(self, held: Sequence[Held], k: int, places: Mapping[str, tuple[str, str | None]]) -> None:
+    def __init__(self, held: Sequence[Held], k: int, places: Mapping[str, tuple[str, str | None]], *,
+                 differences: bool) -> None:
         self.held = list(held)
         self.k = k
+        self.differences = differences
         self.places = places
         self.system = System()
         self.expressions = [disclosure.add_release(self.system, h.published, h.truth, rounding=h.rounding)
@@ -156,8 +163,6 @@ class _Audit:
         inner, outer = self.held[i], self.held[j]
         same_period = (inner.start, inner.end) == (outer.start, outer.end)
         same = same_period and within(outer, inner)
-        if same and i > j:
-            return  # the same query twice: linked once
         by_key = {table.key: u for u, table in enumerate(outer.published)}
         for t, table in enumerate(inner.published):
             u = by_key.get(table.key)
@@ -169,6 +174,8 @@ class _Audit:
             # The relation is entered only where it holds: a consent withdrawn or a visit signed between two
             # releases changes who is counted, and then the differencing guard compares them instead.
             if same and all(x == y for x, y in true_pairs):
+                if i > j:
+                    continue  # the same query twice with the same counts: tied once, by the other direction
                 for a, b in pairs:
                     self.system.constrain(disclosure.difference(self.expressions[i][(t, a)],
                                                                 self.expressions[j][(u, b)]), 0, 0)
@@ -180,7 +187,7 @@ class _Audit:
                 equal = (same_period and table.key == PLACES_TABLE and a[0] >= 0
                          and self._place_in(table.row_labels[a[0]], inner))
                 self.system.constrain(gap, 0, 0 if equal else float("inf"))
-                if y > x and not equal and not (inner.rounding and outer.rounding):
+                if self.differences and y > x and not equal and not (inner.rounding and outer.rounding):
                     self.targets.append(_Target(
                         gap, y - x, f'the count at {self._where(table, a)} of table "{table.title}" in {outer.label} '
                                     f"less the same count in {inner.label}", (i, j), derived=True))
@@ -196,16 +203,17 @@ class _Audit:
         return None
 
 
-def audit_together(new: Held, earlier: Sequence[Held], k: int,
-                   places: Mapping[str, tuple[str, str | None]]) -> None:
+def audit_together(new: Held, earlier: Sequence[Held], k: int, places: Mapping[str, tuple[str, str | None]], *,
+                   differences: bool = True) -> None:
     """Refuses (LinkedRefusal) if, holding the new release and every earlier one, a reader could narrow any hidden
-    count or any difference of linked counts to fewer than k values. `places` gives each place's type and region
-    (public facts) by the name its row carries."""
+    count or (unless an administrator overrode the differencing guard: `differences` False) any difference of
+    linked counts to fewer than k values. `places` gives each place's type and region (public facts) by the name
+    its row carries."""
     if not earlier:
         return
     held = [new, *earlier]
     try:
-        narrow = _Audit(held, k, places).first_narrow()
+        narrow = _Audit(held, k, places, differences=differences).first_narrow()
     except disclosure._AuditFailure as exc:
         raise LinkedRefusal(f"The check against earlier releases could not be completed ({exc}), so nothing is "
                             "released.") from exc
@@ -215,4 +223,4 @@ def audit_together(new: Held, earlier: Sequence[Held], k: int,
     others = [held[i].label for i in target.involved if i != 0] or [h.label for h in earlier]
     raise LinkedRefusal(
         f"Together with {' and '.join(others)}, {target.message} could be worked out to lie between {low} and "
-        f"{high}, a range of {high - low}, narrower than the threshold k = {k}.")
+        f"{high}, a range of {high - low}, narrower than the threshold k = {k}.", differencing=target.derived)

@@ -266,10 +266,21 @@ def release_summary(db: Session, user: User, params: SummaryParams, output_forma
                        facility_type=params.facility_type.value if params.facility_type else None,
                        region=params.region, rounding=params.rounding, published=summary.tables,
                        truth=computed.tables)
+    overridden = clash is not None
+    earlier = [h for h in map(_held, linked) if h is not None]
+    places = _places(db)
     try:
-        lattice.audit_together(new, [h for h in map(_held, linked) if h is not None], k, _places(db))
+        lattice.audit_together(new, earlier, k, places)
     except lattice.LinkedRefusal as exc:
-        raise ReleaseRefused(f"The summary cannot be released safely: {exc}{_broader(params)}") from exc
+        if not (exc.differencing and override_reason is not None):
+            raise ReleaseRefused(f"The summary cannot be released safely: {exc}{_broader(params)}",
+                                 differencing=exc.differencing) from exc
+        # The administrator overrides the differencing guard: differences are let through, hidden counts are not.
+        try:
+            lattice.audit_together(new, earlier, k, places, differences=False)
+        except lattice.LinkedRefusal as hidden:
+            raise ReleaseRefused(f"The summary cannot be released safely: {hidden}{_broader(params)}") from hidden
+        overridden = True
     document = exports.summary_document(summary)
     output = _render(document, output_format, render_html)
     release = SummaryRelease(
@@ -279,8 +290,8 @@ def release_summary(db: Session, user: User, params: SummaryParams, output_forma
         output=output, population_ids=summaries.pack_ids(ids), period_start=params.start_date,
         period_end=params.end_date, tables=lattice.tables_json(summary.tables, computed.tables),
         contributions=computed.contributions.packed(),
-        override_reason=override_reason if clash is not None else None,
-        overridden_by_id=user.id if clash is not None else None,
+        override_reason=override_reason if overridden else None,
+        overridden_by_id=user.id if overridden else None,
     )
     db.add(release)
     db.flush()

@@ -23,6 +23,7 @@ class PageType:
     # To show the form's errors: what to type (label -> text, "" clears) and the button that sends it.
     errors_by: str | None = None
     typing: dict[str, str] = field(default_factory=dict)
+    choosing: dict[str, str] = field(default_factory=dict)  # select label -> the option's value to choose
     opening: str | None = None  # a folded part (<details>) that holds the form
     # Built by work still in progress: skipped while the address answers 404, checked like the rest once it exists.
     pending: bool = False
@@ -97,7 +98,7 @@ PAGES = [
     PageType("admin-audit", ADMIN, "/admin/audit", pending=True, quotes_codes=True),
     PageType("reports", RESEARCHER, "/reports", pending=True),
     PageType("reports-summary", RESEARCHER, "/reports/summary", errors_by="Release the summary",
-             typing={"End of the period": FUTURE}, pending=True),
+             choosing={"Period": ""}, pending=True),
     PageType("reports-releases", RESEARCHER, "/reports/releases", pending=True),
     PageType("reports-narratives", COORDINATOR, "/reports/narratives", pending=True),
 ]
@@ -127,6 +128,8 @@ def test_page_type(page_type: PageType, page_as, live_server, demo, shots) -> No
         page.get_by_text(page_type.opening, exact=True).click()
     for label, text in page_type.typing.items():
         page.get_by_label(label, exact=True).fill(text)
+    for label, value in page_type.choosing.items():
+        page.get_by_label(label, exact=True).select_option(value=value)
     with page.expect_navigation():
         page.get_by_role("button", name=page_type.errors_by, exact=True).click()
     helpers.assert_error_summary(page, f"{page_type.name} with errors")

@@ -111,3 +111,11 @@ def test_kept_tables_read_back_exactly():
     held = _held("release 1", [_people((30, 25, 3, 40)), _visits({"Alpha House": 40, "Beta House": 4})])
     published, truth = lattice.tables_from_json(lattice.tables_json(held.published, held.truth))
     assert published == list(held.published) and truth == list(held.truth)
+
+
+def test_the_same_query_counting_more_people_later_is_linked_too():
+    first = _held("release 1", [_people((30, 24, 3, 40))])
+    # One more person consented since: the new release is the larger, and the difference is that person.
+    later = _held("this summary", [_people((30, 25, 3, 40))])
+    with pytest.raises(LinkedRefusal, match="narrower than the threshold k = 10"):
+        audit_together(later, [first], K, PLACES)
