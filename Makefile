@@ -39,6 +39,8 @@ $(BENCH_STAMP): $(STAMP) bench/requirements.txt
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/durability.py
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/lattice.py --database sqlite
+	$(BIN)/python bench/lattice.py --database postgresql
 
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python bench/run.py --quick --output var/bench/benchmarks-quick.md

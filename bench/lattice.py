@@ -18,7 +18,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var" / "bench"
-SECTION = "## Cumulative release audit"
+SECTION = "## Cumulative release audit"  # then ", sqlite" or ", postgresql": one section per database
 TARGET_S = 10.0
 
 
@@ -124,7 +124,7 @@ def section(result: dict[str, Any]) -> list[str]:
     finals = result["finals"]
     passed = next((f for f in finals if f["outcome"] == "released"), None)
     slowest = max((f["audit_seconds"] or 0.0 for f in finals), default=0.0)
-    lines = [SECTION, "",
+    lines = [f"{SECTION}, {result['database']}", "",
              f"Measured {result['measured']} on {result['database']}, {result['people_in_database']:,} people in the "
              f"database (`bench/lattice.py`), on {result['machine']['cpu']}, {result['machine']['cores']} cores, "
              f"commit {result['machine']['commit']}.", "",
@@ -153,8 +153,9 @@ def write_section(result: dict[str, Any], report: Path) -> None:
     """Replace this section of the report (or add it before the durability section)."""
     text = report.read_text() if report.exists() else "# Benchmarks\n"
     block = "\n".join(section(result))
-    if SECTION in text:
-        before, rest = text.split(SECTION, 1)
+    heading = f"{SECTION}, {result['database']}\n"
+    if heading in text:
+        before, rest = text.split(heading, 1)
         after = rest[rest.find("\n## "):] if "\n## " in rest else "\n"
         text = before + block + "\n" + after.lstrip("\n")
     elif "## Durability under load" in text:
@@ -172,10 +173,15 @@ def main() -> None:
     parser.add_argument("--earlier", type=int, default=20)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the section from the stored result")
     args = parser.parse_args()
     VAR.mkdir(parents=True, exist_ok=True)
+    stored = VAR / f"lattice-{args.database}.json"
+    if args.report_only:
+        write_section(json.loads(stored.read_text()), args.output)
+        return
     result = run(args)
-    (VAR / "lattice.json").write_text(json.dumps(result, indent=1))
+    stored.write_text(json.dumps(result, indent=1))
     write_section(result, args.output)
 
 

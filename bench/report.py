@@ -1,4 +1,4 @@
-"""docs/benchmarks.md and its chart, from the results of bench/run.py (and bench/durability.py when it ran)."""
+"""docs/benchmarks.md and its chart, from the results of bench/run.py, bench/durability.py and bench/lattice.py."""
 
 from __future__ import annotations
 
@@ -135,6 +135,12 @@ def write_report(machine: dict[str, str], results: list[dict[str, Any]], args: a
         group.sort(key=lambda r: r["people"])
         for i, result in enumerate(group):
             lines += _section(result, group[i - 1] if i else None)
+    for database in ("sqlite", "postgresql"):
+        stored = ROOT / "var" / "bench" / f"lattice-{database}.json"
+        if stored.exists():
+            from bench.lattice import section
+
+            lines += section(json.loads(stored.read_text()))
     lines += ["## Durability under load", ""]
     if durability:
         for run in durability:
