@@ -47,7 +47,7 @@ def make_person(db, today):  # type: ignore[no-untyped-def]
         if assigned_to is not None:
             db.add(Assignment(person_id=person.id, clinician_id=assigned_to.id))
         if closed:
-            person.closed_date = today
+            person.closed_date, person.closing_reason = today, "other"
         db.commit()
         return person
 

@@ -80,6 +80,8 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "referral.send_refused": frozenset({"referral_id", "reason", "organisation_id"}),
     "referral.status_changed": frozenset({"referral_id", "status", "previous_status"}),
     "referral.nrm_changed": frozenset({"referral_id", "fields"}),
+    "case.closed": frozenset({"closed_date", "closing_reason"}),
+    "case.reopened": frozenset({"closed_date", "closing_reason"}),
     "consent.recorded": frozenset({"consent_id", "purpose"}),
     "consent.withdrawn": frozenset({"consent_id", "purpose"}),
     # --- anonymised summaries and narratives (app/reports) ---

@@ -1,10 +1,15 @@
-"""Forms of the whole record: setting a legal hold, and confirming an erasure."""
+"""Forms of the whole record: closing and reopening the case, setting a legal hold, and confirming an erasure."""
 
 from __future__ import annotations
+
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.casefile.erasure import ErasureReason
+from app.dates import typed_date
+from app.people.models import ClosingReason
+from app.web.params import VersionToken
 
 
 class LegalHoldForm(BaseModel):
@@ -27,3 +32,24 @@ class ErasureForm(BaseModel):
         if value is ErasureReason.retention:
             raise ValueError("Records past their retention period are erased by the retention command.")
         return value
+
+
+class CloseCaseForm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    closed_date: date = Field(title="Date the case closed")
+    closing_reason: ClosingReason = Field(title="Why the case is closing")
+    version: VersionToken = Field(default=None, title="Version")
+
+    @field_validator("closed_date", mode="before")
+    @classmethod
+    def _typed(cls, value: object) -> object:
+        return typed_date(value)
+
+
+class ReopenCaseForm(BaseModel):
+    """The reopen button: nothing but the version the record was read at."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: VersionToken = Field(default=None, title="Version")

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
+from app.casefile.closing import case_section
 from app.casefile.erasure import legal_hold_section
 from app.consent.views import consent_section
 from app.evidence.service import evidence_section, rule35_section
@@ -31,6 +32,7 @@ class Section:
 
 
 SECTIONS = (
+    Section("case", "casefile/_case_section.html", case_section),
     Section("legal_hold", "casefile/_legal_hold_section.html", legal_hold_section),
     Section("visits", "visits/_section.html", visits_section),
     Section("evidence", "evidence/_section.html", evidence_section),

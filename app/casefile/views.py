@@ -17,8 +17,8 @@ from app.audit.models import Outcome, Revision
 from app.auth.deps import require
 from app.auth.models import Role, User
 from app.auth.permissions import Permission
-from app.casefile import erasure, sections, subject_access, timeline
-from app.casefile.schemas import ErasureForm, LegalHoldForm
+from app.casefile import closing, erasure, sections, subject_access, timeline
+from app.casefile.schemas import CloseCaseForm, ErasureForm, LegalHoldForm, ReopenCaseForm
 from app.config import get_settings, organisation_today
 from app.db import DbSession
 from app.detention import clock
@@ -38,6 +38,7 @@ ManageHolds = Depends(require(Permission.manage_legal_holds))
 ErasePeople = Depends(require(Permission.erase_people))
 ViewPerson = Depends(require(Permission.view_person))
 ExportSubjectAccess = Depends(require(Permission.export_subject_access))
+EditPerson = Depends(require(Permission.edit_person))
 
 
 def _section(person: Person) -> str:
@@ -78,6 +79,30 @@ def person_show(request: Request, person: CaseInScope, db: DbSession, audit: Aud
         "end_reason_labels": END_REASON_LABELS, "aar_source_labels": AAR_SOURCE_LABELS,
         "errors": {}, "values": {},
     })
+
+
+# --- closing and reopening ----------------------------------------------------------------------
+
+@router.post("/close")
+@shown_on("/people/{reference}")
+def case_close(person: CaseInScope, db: DbSession, audit: Audit, user: User = EditPerson,
+               data: CloseCaseForm = Posted(CloseCaseForm)) -> Response:
+    closing.close_case(db, user, person, data.version, data.closed_date, data.closing_reason,
+                       organisation_today(get_settings()))
+    audit.record("case.closed", person, closed_date=data.closed_date.isoformat(),
+                 closing_reason=data.closing_reason.value)
+    return done(f"/people/{person.reference}#case-section",
+                "Case closed. It has left the caseload and the dashboard, and stays searchable.")
+
+
+@router.post("/reopen")
+@shown_on("/people/{reference}")
+def case_reopen(person: CaseInScope, db: DbSession, audit: Audit, user: User = EditPerson,
+                data: ReopenCaseForm = Posted(ReopenCaseForm)) -> Response:
+    closed_date, reason = closing.reopen_case(db, user, person, data.version)
+    audit.record("case.reopened", person, closed_date=closed_date.isoformat(),
+                 closing_reason=reason.value if reason else None)
+    return done(f"/people/{person.reference}#case-section", "Case reopened. Its history is kept.")
 
 
 # --- subject access ------------------------------------------------------------------------------

@@ -325,6 +325,8 @@ _CURRENT_BAND = _Weighted(list(zip(_BANDS, (5, 6, 8, 11, 13, 12, 9, 10, 10, 6, 3
 _PAST_BAND = _Weighted(list(zip(_BANDS, (16, 15, 14, 14, 12, 8, 5, 5, 5, 2.5, 1.2, 1, 0.6, 0.3),
                                 strict=True)))
 
+# Why a case that did not end in removal was closed.
+_CLOSING_REASONS = ("released_supported", "released_supported", "no_longer_needed", "lost_contact")
 # Many people left detention recently; some long ago (closed or dormant cases).
 _DAYS_SINCE_RELEASE = _Weighted([((0, 90), 40), ((91, 730), 40), ((731, 2000), 20)])
 _EPISODE_COUNT = _Weighted([(1, 60), (2, 30), (3, 10)])
@@ -574,6 +576,9 @@ class _Generator:
             "lead_coordinator_id": self.coordinator if rng.random() < 0.9 else None,
             "opened_date": date.fromordinal(opened),
             "closed_date": date.fromordinal(closed) if closed is not None else None,
+            # From the dates, not the random stream, so that everything drawn after it stays as it was.
+            "closing_reason": None if closed is None else "removed" if status == "removed"
+            else _CLOSING_REASONS[closed % len(_CLOSING_REASONS)],
             "version": 1, "created_at": created_at, "updated_at": max(created_at, self._at(active_until)),
         })
 

@@ -23,6 +23,25 @@ class PersonStatus(enum.StrEnum):
     unknown = "unknown"
 
 
+class ClosingReason(enum.StrEnum):
+    released_supported = "released_supported"
+    removed = "removed"
+    no_longer_needed = "no_longer_needed"
+    lost_contact = "lost_contact"
+    died = "died"
+    other = "other"
+
+
+CLOSING_REASON_LABELS = {
+    ClosingReason.released_supported: "Released, and supported",
+    ClosingReason.removed: "Removed from the UK",
+    ClosingReason.no_longer_needed: "No longer needs our help",
+    ClosingReason.lost_contact: "We lost contact",
+    ClosingReason.died: "Died",
+    ClosingReason.other: "Other reason",
+}
+
+
 class Sex(enum.StrEnum):
     female = "female"
     male = "male"
@@ -110,6 +129,8 @@ class Person(Versioned, Base):
     lead_coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     opened_date: Mapped[date]
     closed_date: Mapped[date | None]
+    # Set with closed_date and cleared with it when the case is reopened (the revisions keep both).
+    closing_reason: Mapped[ClosingReason | None] = mapped_column(str_enum(ClosingReason, "closing_reason"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
