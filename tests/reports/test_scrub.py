@@ -424,3 +424,47 @@ def test_random_variants_planted_in_random_text_never_survive(case: tuple[Identi
     for item in result.replacements:
         stray = [i for i in range(item.start, item.end) if text[i].isalnum() and i not in planted]
         assert not stray, f"over-scrubbed {item.original!r}"
+
+
+# --- the classes a researcher found surviving (issue 15), one by one -------------------------------------------
+
+AMINA = Identifiers(
+    names=("Amina Zawadi", "Okafor-Testperson", "Amina Zawadi Okafor-Testperson", "Mohammed Yusuf"),
+    birth_dates=(date(1990, 3, 3),),
+    addresses=("14 Juniper Crescent, Testborough",),
+    record_dates=(date(2026, 9, 14),),
+    detention=((date(2026, 9, 1), date(2026, 11, 20)),),
+    ages=(36,), age_band="aged 35 to 39",
+    origins=("Eritrea", "Eritrean"), languages=("Tigrinya",),
+)
+
+
+@pytest.mark.parametrize("planted", [
+    "AminaZawadi",  # name parts run together
+    "aminaZawadi",  # camel-cased
+    "Muhammad",  # a transliteration of a recorded name part
+    "Youssef",
+    "\u0410mina",  # a Cyrillic capital A in a Latin name
+    "zawadi.amina77@example.net",  # a name inside an e-mail handle
+    "third of March 1990",  # the date of birth in words
+    "14 September 2026",  # a record date inside the detention
+    "on 2 October 2026",  # a free-text date inside the detention that the record does not hold
+    "a 36-year-old",  # the exact age
+    "Eritrean",  # the nationality, when the facts give a region
+    "Tigrinya",  # a language of that country
+    "Juniper Crescent",  # a street from an address
+    "Testborough",  # a place from an address
+])
+def test_each_class_found_surviving_is_replaced(planted: str) -> None:
+    result = scrub(f"Seen with {planted} today.", AMINA, pseudonym=PSEUDONYM)
+    assert result.replacements, planted
+    leftover = result.text.casefold()
+    for word in re.findall(r"\w{4,}", planted.casefold()):
+        if word not in ("september", "october", "march", "with"):
+            assert word not in leftover, (planted, result.text)
+
+
+def test_the_exact_age_becomes_the_band_and_unknown_capitals_are_flagged() -> None:
+    result = scrub("A 36-year-old man; his friend Zorbanek came.", AMINA, pseudonym=PSEUDONYM)
+    assert "aged 35 to 39" in result.text and "36" not in result.text
+    assert "Zorbanek" in {u.text for u in result.uncertain}
