@@ -184,7 +184,8 @@ class _Audit:
                 continue
             for (a, b), (x, y) in zip(pairs, true_pairs, strict=True):
                 gap = disclosure.difference(self.expressions[j][(u, b)], self.expressions[i][(t, a)])
-                equal = (same_period and table.key == PLACES_TABLE and a[0] >= 0
+                # Only where it holds, as above: a visit signed at the place since makes the rows differ.
+                equal = (x == y and same_period and table.key == PLACES_TABLE and a[0] >= 0
                          and self._place_in(table.row_labels[a[0]], inner))
                 self.system.constrain(gap, 0, 0 if equal else float("inf"))
                 if self.differences and y > x and not equal and not (inner.rounding and outer.rounding):

@@ -119,3 +119,13 @@ def test_the_same_query_counting_more_people_later_is_linked_too():
     later = _held("this summary", [_people((30, 25, 3, 40))])
     with pytest.raises(LinkedRefusal, match="narrower than the threshold k = 10"):
         audit_together(later, [first], K, PLACES)
+
+
+def test_a_places_row_that_changed_since_is_not_taken_as_equal():
+    everywhere = _held("release 1", [_visits({"Alpha House": 40, "Beta House": 30, "Gamma House": 60})])
+    # Someone seen at Alpha House withdrew consent after release 1: the region's row is one less. The rows are
+    # not the same visits any more, and their difference is that person's one visit.
+    north = _held("this summary", [_visits({"Alpha House": 39, "Beta House": 30})], region="North")
+    with pytest.raises(LinkedRefusal, match=r'row "Alpha House".*less the same count.*between 1 and 1') as refused:
+        audit_together(north, [everywhere], K, PLACES)
+    assert refused.value.differencing
