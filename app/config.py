@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     alert_fluid_refusal_hours: int = Field(default=24, ge=1)
     alert_food_refusal_hours: int = Field(default=48, ge=1)
     alert_nrm_decision_working_days: int = Field(default=5, ge=1)
+    # A removal direction that is set raises removal_imminent this many hours before it, and is marked urgent
+    # from the second figure on.
+    alert_removal_hours: int = Field(default=72, ge=1)
+    alert_removal_urgent_hours: int = Field(default=24, ge=1)
     dashboard_upcoming_days: int = Field(default=7, ge=1)
     dashboard_no_visit_days: int = Field(default=28, ge=1)
     # How many stale alert flags one dashboard request re-checks before counting (see app/alerts/state.py).

@@ -5,7 +5,7 @@ from app.audit.models import AuditEvent, Revision
 from app.auth.models import LoginAttempt, User, UserSession
 from app.consent.models import Consent
 from app.crypto.models import IndexKey, PersonKey
-from app.detention.models import DetentionEpisode, Facility, Placement
+from app.detention.models import DetentionEpisode, Facility, Placement, RemovalDirection
 from app.evidence.models import Document, EvidenceItem, Finding, Rule35Record
 from app.health_events.models import HealthEvent
 from app.people.models import (
@@ -50,6 +50,7 @@ __all__ = [
     "PersonNameToken",
     "Placement",
     "Referral",
+    "RemovalDirection",
     "Revision",
     "Rule35Record",
     "SummaryRelease",

@@ -26,7 +26,17 @@ class AlertRule:
         return getattr(settings, self.threshold_setting) if self.threshold_setting else None
 
 
+# In the order pages show them: a removal about to happen leads.
 RULES: dict[str, AlertRule] = {rule.id: rule for rule in (
+    AlertRule(
+        id="removal_imminent",
+        title="Removal within {threshold} hours",
+        explanation="A removal direction that is still set falls within the next {threshold} hours (urgent from "
+                    "{settings.alert_removal_urgent_hours} hours). Check that the person's solicitor knows and "
+                    "that any last medical evidence has gone to the Home Office.",
+        threshold_setting="alert_removal_hours", threshold_unit="hours",
+        source="This organisation's practice: removal directions must be acted on before the flight",
+    ),
     AlertRule(
         id="detained_28_days",
         title="Detained over {threshold} days",

@@ -16,7 +16,15 @@ from app.consent import service as consent_service
 from app.consent.models import Consent, ConsentPurpose
 from app.db import utcnow
 from app.detention import clock
-from app.detention.models import BailOutcome, DetentionEpisode, Facility, FacilityType, Placement
+from app.detention.models import (
+    BailOutcome,
+    DetentionEpisode,
+    Facility,
+    FacilityType,
+    Placement,
+    RemovalDirection,
+    RemovalStatus,
+)
 from app.evidence.models import EvidenceItem, EvidenceKind, Rule35Limb, Rule35Record
 from app.health_events.models import HealthEvent, HealthEventKind
 from app.people.models import AarIndicator, Person, PersonAarIndicator
@@ -69,6 +77,7 @@ class Cutoffs:
     fluid_since: datetime
     food_since: datetime
     nrm_made: date
+    removal_until: datetime
 
     @classmethod
     def for_day(cls, today: date, settings: Settings, now: datetime | None = None) -> Cutoffs:
@@ -93,6 +102,7 @@ class Cutoffs:
             fluid_since=now - timedelta(hours=settings.alert_fluid_refusal_hours),
             food_since=now - timedelta(hours=settings.alert_food_refusal_hours),
             nrm_made=working_days_before(today, settings.alert_nrm_decision_working_days),
+            removal_until=now + timedelta(hours=settings.alert_removal_hours),
         )
 
 
@@ -188,6 +198,15 @@ def sql_condition(rule_id: str, cutoffs: Cutoffs, episode: Any = DetentionEpisod
         return person_id.in_(of(
             Referral.person_id, Referral.follow_up_date < cutoffs.today, Referral.response_date.is_(None),
             Referral.status.in_([ReferralStatus.draft, ReferralStatus.sent])))
+    return _casework_condition(rule_id, cutoffs, person_id, of)
+
+
+def _casework_condition(rule_id: str, cutoffs: Cutoffs, person_id: Any, of: Any) -> ColumnElement[bool]:
+    """The rules about the case's paperwork and deadlines, written like the clinical ones above."""
+    if rule_id == "removal_imminent":
+        return person_id.in_(of(RemovalDirection.person_id, RemovalDirection.status == RemovalStatus.set,
+                                RemovalDirection.removal_at > cutoffs.now,
+                                RemovalDirection.removal_at <= cutoffs.removal_until))
     if rule_id == "consent_missing":
         sent = aliased(Referral)
         return or_(

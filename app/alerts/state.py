@@ -16,7 +16,7 @@ from app.alerts.models import PersonAlertState
 from app.alerts.rules import RULES, AlertRule
 from app.audit.models import AuditEvent
 from app.db import begin_write
-from app.detention.models import DetentionEpisode, Facility, FacilityType, Placement
+from app.detention.models import DetentionEpisode, Facility, FacilityType, Placement, RemovalDirection, RemovalStatus
 from app.health_events.models import HealthEvent, HealthEventKind
 from app.people.models import Assignment, Person, PersonStatus
 from app.referrals.models import NrmReferral, Referral
@@ -26,9 +26,16 @@ from app.referrals.models import NrmReferral, Referral
 UNASSIGNED = "unassigned"
 OPEN_CASE = "open_case"
 DETAINED = "detained"
-# Bit i of PersonAlertState.flags is FLAGS[i]. Append only: reordering would misread stored rows until they
-# are recomputed (a new flag needs a migration that sets its bit on existing rows, as 0011 and 0013 do).
-FLAGS: tuple[str, ...] = (*RULES, alerts.UPCOMING, alerts.NO_RECENT_VISIT, UNASSIGNED, OPEN_CASE, DETAINED)
+# Bit i of PersonAlertState.flags is FLAGS[i]: a fixed order, not the order pages show the rules in. Append only:
+# reordering would misread stored rows until they are recomputed (a new flag needs a migration that sets its
+# bit on existing rows, as 0011 and 0013 do, or marks every row stale, as 0017 does).
+FLAGS: tuple[str, ...] = (
+    "detained_28_days", "length_band_crossed", "auto_bail_referral_due", "no_admission_exam",
+    "rule35_response_overdue", "torture_without_evidence", "self_harm_without_rule35", "food_fluid_refusal",
+    "nrm_decision_outstanding", "visit_follow_up_overdue", "referral_follow_up_overdue", "consent_missing",
+    "bail_reapplication_open", alerts.UPCOMING, alerts.NO_RECENT_VISIT, UNASSIGNED, OPEN_CASE, DETAINED,
+    "removal_imminent",
+)
 BIT = {flag: 1 << i for i, flag in enumerate(FLAGS)}
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 # Rules counted in hours (food and fluid refusal, the admission examination) can start firing between two
@@ -68,8 +75,14 @@ def compute(db: Session, cutoffs: alerts.Cutoffs, person_ids: Sequence[int],
     awaiting_exam = exists().where(
         Placement.episode_id == current.id, Placement.date_out.is_(None), Placement.gp_exam_at.is_(None),
         Facility.id == Placement.facility_id, Facility.type.in_([FacilityType.irc, FacilityType.sthf]))
+    # A removal direction moves the flags at two moments: when it comes within the alert's hours, and when its
+    # time passes. The sooner of the two still ahead is when these flags stop being true.
+    window = cutoffs.removal_until - cutoffs.now
+    next_removal = (select(func.min(RemovalDirection.removal_at))
+                    .where(RemovalDirection.person_id == Person.id, RemovalDirection.status == RemovalStatus.set,
+                           RemovalDirection.removal_at > cutoffs.now).scalar_subquery())
     rows = db.execute(
-        select(Person.id, refusing, awaiting_exam,
+        select(Person.id, refusing, awaiting_exam, next_removal,
                *(case((_condition(flag, cutoffs, current, ids), BIT[flag]), else_=0) for flag in FLAGS))
         .select_from(Person)
         .outerjoin(current, and_(current.person_id == Person.id, current.end_date.is_(None)))
@@ -79,10 +92,14 @@ def compute(db: Session, cutoffs: alerts.Cutoffs, person_ids: Sequence[int],
     soon = min(midnight, cutoffs.now + HOURLY_RECHECK)
     result: dict[int, tuple[int, datetime]] = {}
     for row in rows:
-        person_id, is_refusing, is_awaiting_exam, flags = row[0], row[1], row[2], sum(row[3:])
+        person_id, is_refusing, is_awaiting_exam, removal, flags = row[0], row[1], row[2], row[3], sum(row[4:])
         pending = ((is_refusing and not flags & BIT["food_fluid_refusal"])
                    or (is_awaiting_exam and not flags & BIT["no_admission_exam"]))
-        result[person_id] = (flags, soon if pending else midnight)
+        until = soon if pending else midnight
+        if removal is not None:
+            removal = removal if removal.tzinfo else removal.replace(tzinfo=UTC)
+            until = min(until, removal - window if removal - window > cutoffs.now else removal)
+        result[person_id] = (flags, until)
     return result
 
 

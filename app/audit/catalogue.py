@@ -81,6 +81,8 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "referral.status_changed": frozenset({"referral_id", "status", "previous_status"}),
     "referral.nrm_changed": frozenset({"referral_id", "fields"}),
     "case.closed": frozenset({"closed_date", "closing_reason"}),
+    "removal.recorded": frozenset({"removal_id", "status"}),
+    "removal.status_changed": frozenset({"removal_id", "status", "previous_status", "detention_ended"}),
     "case.reopened": frozenset({"closed_date", "closing_reason"}),
     "consent.recorded": frozenset({"consent_id", "purpose"}),
     "consent.withdrawn": frozenset({"consent_id", "purpose"}),

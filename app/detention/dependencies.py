@@ -1,4 +1,5 @@
-"""Detention records named in a path: an episode loaded through the person in scope, a facility by its id."""
+"""Detention records named in a path: an episode or a removal direction loaded through the person in scope, a
+facility by its id."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.db import DbSession
-from app.detention import service
-from app.detention.models import DetentionEpisode, Facility
+from app.detention import removals, service
+from app.detention.models import DetentionEpisode, Facility, RemovalDirection
 from app.errors import found
 from app.people.dependencies import CaseInScope
 from app.web.params import Id
@@ -19,6 +20,13 @@ def episode_in_case(person: CaseInScope, episode_id: Id, db: DbSession) -> Deten
 
 
 CaseEpisode = Annotated[DetentionEpisode, Depends(episode_in_case)]
+
+
+def removal_in_case(person: CaseInScope, removal_id: Id, db: DbSession) -> RemovalDirection:
+    return found(removals.get(db, person.id, removal_id))
+
+
+CaseRemoval = Annotated[RemovalDirection, Depends(removal_in_case)]
 
 
 def facility_in_path(facility_id: Id, db: DbSession) -> Facility:

@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.crypto.fields import SealedField
-from app.db import Base, str_enum
+from app.db import Base, Versioned, str_enum, utcnow
 
 
 class FacilityType(enum.StrEnum):
@@ -64,6 +64,19 @@ END_REASON_LABELS = {
     EndReason.released_temporary_admission: "Released on immigration bail / temporary admission",
     EndReason.bailed: "Granted bail by the Tribunal", EndReason.transferred_to_prison: "Transferred to prison",
     EndReason.hospital: "Admitted to hospital", EndReason.died: "Died", EndReason.other: "Other",
+}
+
+
+class RemovalStatus(enum.StrEnum):
+    set = "set"
+    deferred = "deferred"
+    cancelled = "cancelled"
+    carried_out = "carried_out"
+
+
+REMOVAL_STATUS_LABELS = {
+    RemovalStatus.set: "Set", RemovalStatus.deferred: "Deferred", RemovalStatus.cancelled: "Cancelled",
+    RemovalStatus.carried_out: "Carried out",
 }
 
 
@@ -134,3 +147,27 @@ class Placement(Base):
 
     episode: Mapped[DetentionEpisode] = relationship(back_populates="placements", lazy="raise")
     facility: Mapped[Facility] = relationship(lazy="raise")
+
+
+class RemovalDirection(Versioned, Base):
+    """A removal the Home Office has set for a person: when, how, where to, and what became of it."""
+
+    __tablename__ = "removal_directions"
+    __table_args__ = (
+        Index("ix_removal_directions_person_id_removal_at", "person_id", "removal_at"),
+        # removal_imminent looks for directions still set within the next hours, for everyone at once.
+        Index("ix_removal_directions_status_removal_at", "status", "removal_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    removal_at: Mapped[datetime]
+    # The airline and flight, or "charter": what the person and their lawyer need to act on.
+    carrier: Mapped[str] = mapped_column(String(120))
+    destination: Mapped[str] = mapped_column(String(120))
+    status: Mapped[RemovalStatus] = mapped_column(str_enum(RemovalStatus, "removal_status"),
+                                                  default=RemovalStatus.set)
+    # Where we heard of it (the person, their solicitor, the Home Office letter): who to ask again.
+    source: Mapped[str | None] = mapped_column(String(200))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

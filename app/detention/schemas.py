@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.dates import typed_date
-from app.detention.models import BailOutcome, EndReason, FacilityType
+from app.detention.models import BailOutcome, EndReason, FacilityType, RemovalStatus
 from app.web.params import FormId, VersionToken
 
 
@@ -115,3 +115,29 @@ class GpExamForm(BaseModel):
     version: VersionToken = Field(default=None, title="Version")
 
     _parse_times = field_validator("gp_exam_at", mode="before")(lambda cls, value: local_datetime(value))
+
+
+class RemovalForm(BaseModel):
+    """A removal direction as the Home Office set it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    removal_at: datetime = Field(title="Date and time of the removal")
+    carrier: str = Field(title="Airline and flight, or charter", min_length=1, max_length=120)
+    destination: str = Field(title="Destination", min_length=1, max_length=120)
+    source: str | None = Field(default=None, title="Where we heard of it", max_length=200)
+    version: VersionToken = Field(default=None, title="Version")
+
+    _parse_times = field_validator("removal_at", mode="before")(lambda cls, value: local_datetime(value))
+
+
+class RemovalStatusForm(BaseModel):
+    """What became of a removal direction; a removal carried out may end the detention in the same step."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Optional here and required by the service: an empty form posted to an id that cannot exist must reach the
+    # 404 for the id, not a 422 for the empty field shown on the person page.
+    status: RemovalStatus | None = Field(default=None, title="What happened")
+    end_detention: bool = Field(default=False, title="End the detention on the day of the removal")
+    version: VersionToken = Field(default=None, title="Version")

@@ -192,6 +192,12 @@ def get_episode(db: Session, person_id: int, episode_id: int) -> DetentionEpisod
                                                     DetentionEpisode.person_id == person_id))
 
 
+def current_episode(db: Session, person_id: int) -> DetentionEpisode | None:
+    """The person's open detention, if any (at most one is open)."""
+    return db.scalar(select(DetentionEpisode).where(DetentionEpisode.person_id == person_id,
+                                                    DetentionEpisode.end_date.is_(None)))
+
+
 def open_placement(db: Session, episode_id: int) -> Placement | None:
     return db.scalar(select(Placement).where(Placement.episode_id == episode_id, Placement.date_out.is_(None))
                      .order_by(Placement.date_in.desc()))

@@ -14,8 +14,8 @@ from app.auth.models import User
 from app.auth.permissions import Permission
 from app.config import organisation_today
 from app.db import DbSession
-from app.detention import service
-from app.detention.dependencies import CaseEpisode, PathFacility
+from app.detention import removals, service
+from app.detention.dependencies import CaseEpisode, CaseRemoval, PathFacility
 from app.detention.models import END_REASON_LABELS, FACILITY_TYPE_LABELS, BailOutcome, DetentionEpisode, Facility
 from app.detention.schemas import (
     BailForm,
@@ -24,6 +24,8 @@ from app.detention.schemas import (
     FacilityCloseForm,
     FacilityForm,
     GpExamForm,
+    RemovalForm,
+    RemovalStatusForm,
     TransferForm,
 )
 from app.people.dependencies import CaseInScope
@@ -207,3 +209,30 @@ def episode_gp_exam(person: CaseInScope, episode: CaseEpisode, db: DbSession, au
     placement = service.record_gp_exam(db, user.id, person, episode, data)
     audit.record("detention.gp_exam_recorded", person, episode_id=episode.id, placement_id=placement.id)
     return done(_person_url(person), "Admission GP examination recorded.")
+
+
+# --- removal directions (forms on the person page) ---------------------------------------------------------
+
+removals_router = APIRouter(prefix="/people/{reference}/removals")
+
+
+@removals_router.post("")
+@shown_on("/people/{reference}")
+def removal_record(person: CaseInScope, db: DbSession, audit: Audit, user: User = EditPerson,
+                   data: RemovalForm = Posted(RemovalForm)) -> Response:
+    direction = removals.record(db, user, person, data)
+    audit.record("removal.recorded", direction, removal_id=direction.id, status=direction.status.value)
+    return done(_person_url(person) + "#removals-section", "Removal direction recorded.")
+
+
+@removals_router.post("/{removal_id}/status")
+@shown_on("/people/{reference}")
+def removal_status(person: CaseInScope, direction: CaseRemoval, db: DbSession, audit: Audit,
+                   user: User = EditPerson, data: RemovalStatusForm = Posted(RemovalStatusForm)) -> Response:
+    previous = direction.status
+    ended = removals.change_status(db, user, person, direction, data.version, data.status,
+                                   end_detention=data.end_detention)
+    audit.record("removal.status_changed", direction, removal_id=direction.id, status=direction.status.value,
+                 previous_status=previous.value, detention_ended=ended)
+    return done(_person_url(person) + "#removals-section",
+                "Removal recorded as carried out and the detention ended." if ended else "Removal updated.")

@@ -24,7 +24,7 @@ from tests.pages import route_calls
 ID_TABLES = {"visit_id": "visits", "item_id": "evidence_items", "document_id": "documents",
              "record_id": "rule35_records", "consent_id": "consents", "referral_id": "referrals",
              "event_id": "health_events", "episode_id": "detention_episodes", "assignment_id": "assignments",
-             "finding_id": "findings"}
+             "finding_id": "findings", "removal_id": "removal_directions"}
 
 
 def _person_routes() -> list[APIRoute]:
