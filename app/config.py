@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     # from the second figure on.
     alert_removal_hours: int = Field(default=72, ge=1)
     alert_removal_urgent_hours: int = Field(default=24, ge=1)
+    # A hearing with no outcome raises hearing_soon this many days before it.
+    alert_hearing_days: int = Field(default=2, ge=1)
     dashboard_upcoming_days: int = Field(default=7, ge=1)
     dashboard_no_visit_days: int = Field(default=28, ge=1)
     # How many stale alert flags one dashboard request re-checks before counting (see app/alerts/state.py).

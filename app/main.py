@@ -18,7 +18,7 @@ from app.casefile.views import router as casefile_router
 from app.config import PROJECT_ROOT, get_settings
 from app.consent.views import router as consent_router
 from app.db import DbSession
-from app.detention.views import episodes_router, facilities_router, removals_router
+from app.detention.views import episodes_router, facilities_router, hearings_router, removals_router
 from app.evidence.views import documents_router, rule35_router
 from app.evidence.views import router as evidence_router
 from app.health_events.views import router as health_events_router
@@ -36,7 +36,7 @@ from app.web.middleware import SecurityMiddleware
 # "/people/{reference}".
 ROUTERS: tuple[APIRouter, ...] = (
     auth_router, home_router, admin_router, people_router, casefile_router, facilities_router, episodes_router,
-    removals_router,
+    removals_router, hearings_router,
     visits_router, health_events_router, evidence_router, documents_router, rule35_router,
     consent_router, referrals_router, organisations_router, reports_router,
     narratives_router, mfa_router, audit_router, sessions_router,

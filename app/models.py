@@ -5,7 +5,7 @@ from app.audit.models import AuditEvent, Revision
 from app.auth.models import LoginAttempt, User, UserSession
 from app.consent.models import Consent
 from app.crypto.models import IndexKey, PersonKey
-from app.detention.models import DetentionEpisode, Facility, Placement, RemovalDirection
+from app.detention.models import DetentionEpisode, Facility, Hearing, Placement, RemovalDirection
 from app.evidence.models import Document, EvidenceItem, Finding, Rule35Record
 from app.health_events.models import HealthEvent
 from app.people.models import (
@@ -35,6 +35,7 @@ __all__ = [
     "Facility",
     "Finding",
     "HealthEvent",
+    "Hearing",
     "IndexKey",
     "Identity",
     "IdentityAlias",

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import Role, User
 from app.consent.models import Consent, ConsentMethod, ConsentPurpose
 from app.db import Base
-from app.detention.models import RemovalDirection
+from app.detention.models import Hearing, HearingKind, RemovalDirection
 from app.evidence.models import Document, EvidenceItem, EvidenceKind, Finding, Rule35Limb, Rule35Record
 from app.health_events.models import HealthEvent, HealthEventKind
 from app.people.models import Assignment, EmergencyAccess, LegalHold, Person
@@ -78,6 +78,8 @@ def full_record(db, make_person, today):  # type: ignore[no-untyped-def]
             HealthEvent(person_id=pid, kind=HealthEventKind.self_harm, started_at=at, recorded_by_id=author.id),
             RemovalDirection(person_id=pid, removal_at=at + timedelta(days=10), carrier="Charter",
                              destination=f"Capital of {family}land", recorded_by_id=author.id),
+            Hearing(person_id=pid, kind=HearingKind.bail, hearing_at=at, venue="Fictional Hearing Centre",
+                    recorded_by_id=author.id),
             Consent(person_id=pid, purpose=ConsentPurpose.anonymised_research, given_date=on,
                     method=ConsentMethod.verbal, recorded_by_id=author.id),
             CaseNarrative(person_id=pid, pseudonym=f"Pseudonym {family}", created_by_id=author.id),

@@ -29,10 +29,10 @@ SMALL, LARGE = 5, 40
 # (population, release log, differencing guard) are over it today: their bounds are what they cost now, so they
 # cannot get worse unnoticed while they are brought down to the target. One of the person page's statements loads
 # the person's data key, which opens their sealed identity and clinical text (app/crypto); its 30th reads the
-# removal directions.
+# removal directions and its 31st the hearings.
 TARGET = 10
 BOUNDS = {"dashboard": TARGET, "dashboard after a change": TARGET, "people list": TARGET, "name search": TARGET,
-          "person page": 30, "visit form": TARGET, "visit draft saved": TARGET, "summary": 19}
+          "person page": 31, "visit form": TARGET, "visit draft saved": TARGET, "summary": 19}
 PAGES = list(BOUNDS)
 # Pages whose statement count grows with the data today: (page, reason). strict, so fixing one fails until it
 # is taken off this list.

@@ -38,6 +38,15 @@ RULES: dict[str, AlertRule] = {rule.id: rule for rule in (
         source="This organisation's practice: removal directions must be acted on before the flight",
     ),
     AlertRule(
+        id="hearing_soon",
+        title="Hearing within {threshold} days",
+        explanation="A bail hearing, appeal or judicial review with no outcome recorded is due within the next "
+                    "{threshold} days. Check that the evidence and any medical report have reached the "
+                    "representative.",
+        threshold_setting="alert_hearing_days", threshold_unit="days",
+        source="First-tier Tribunal (Immigration and Asylum Chamber) listing; this organisation's practice",
+    ),
+    AlertRule(
         id="detained_28_days",
         title="Detained over {threshold} days",
         explanation="The current detention has lasted more than {threshold} days. Campaigners and the Joint "

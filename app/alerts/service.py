@@ -21,6 +21,7 @@ from app.detention.models import (
     DetentionEpisode,
     Facility,
     FacilityType,
+    Hearing,
     Placement,
     RemovalDirection,
     RemovalStatus,
@@ -78,6 +79,7 @@ class Cutoffs:
     food_since: datetime
     nrm_made: date
     removal_until: datetime
+    hearing_until: datetime
 
     @classmethod
     def for_day(cls, today: date, settings: Settings, now: datetime | None = None) -> Cutoffs:
@@ -103,6 +105,7 @@ class Cutoffs:
             food_since=now - timedelta(hours=settings.alert_food_refusal_hours),
             nrm_made=working_days_before(today, settings.alert_nrm_decision_working_days),
             removal_until=now + timedelta(hours=settings.alert_removal_hours),
+            hearing_until=now + timedelta(days=settings.alert_hearing_days),
         )
 
 
@@ -207,6 +210,9 @@ def _casework_condition(rule_id: str, cutoffs: Cutoffs, person_id: Any, of: Any)
         return person_id.in_(of(RemovalDirection.person_id, RemovalDirection.status == RemovalStatus.set,
                                 RemovalDirection.removal_at > cutoffs.now,
                                 RemovalDirection.removal_at <= cutoffs.removal_until))
+    if rule_id == "hearing_soon":
+        return person_id.in_(of(Hearing.person_id, Hearing.outcome.is_(None), Hearing.hearing_at > cutoffs.now,
+                                Hearing.hearing_at <= cutoffs.hearing_until))
     if rule_id == "consent_missing":
         sent = aliased(Referral)
         return or_(

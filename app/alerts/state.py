@@ -16,7 +16,15 @@ from app.alerts.models import PersonAlertState
 from app.alerts.rules import RULES, AlertRule
 from app.audit.models import AuditEvent
 from app.db import begin_write
-from app.detention.models import DetentionEpisode, Facility, FacilityType, Placement, RemovalDirection, RemovalStatus
+from app.detention.models import (
+    DetentionEpisode,
+    Facility,
+    FacilityType,
+    Hearing,
+    Placement,
+    RemovalDirection,
+    RemovalStatus,
+)
 from app.health_events.models import HealthEvent, HealthEventKind
 from app.people.models import Assignment, Person, PersonStatus
 from app.referrals.models import NrmReferral, Referral
@@ -34,7 +42,7 @@ FLAGS: tuple[str, ...] = (
     "rule35_response_overdue", "torture_without_evidence", "self_harm_without_rule35", "food_fluid_refusal",
     "nrm_decision_outstanding", "visit_follow_up_overdue", "referral_follow_up_overdue", "consent_missing",
     "bail_reapplication_open", alerts.UPCOMING, alerts.NO_RECENT_VISIT, UNASSIGNED, OPEN_CASE, DETAINED,
-    "removal_imminent",
+    "removal_imminent", "hearing_soon",
 )
 BIT = {flag: 1 << i for i, flag in enumerate(FLAGS)}
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -75,14 +83,16 @@ def compute(db: Session, cutoffs: alerts.Cutoffs, person_ids: Sequence[int],
     awaiting_exam = exists().where(
         Placement.episode_id == current.id, Placement.date_out.is_(None), Placement.gp_exam_at.is_(None),
         Facility.id == Placement.facility_id, Facility.type.in_([FacilityType.irc, FacilityType.sthf]))
-    # A removal direction moves the flags at two moments: when it comes within the alert's hours, and when its
-    # time passes. The sooner of the two still ahead is when these flags stop being true.
-    window = cutoffs.removal_until - cutoffs.now
+    # A removal direction or a hearing moves the flags at two moments: when it comes within its alert's window,
+    # and when its time passes. The soonest of these still ahead is when these flags stop being true.
     next_removal = (select(func.min(RemovalDirection.removal_at))
                     .where(RemovalDirection.person_id == Person.id, RemovalDirection.status == RemovalStatus.set,
                            RemovalDirection.removal_at > cutoffs.now).scalar_subquery())
+    next_hearing = (select(func.min(Hearing.hearing_at))
+                    .where(Hearing.person_id == Person.id, Hearing.outcome.is_(None),
+                           Hearing.hearing_at > cutoffs.now).scalar_subquery())
     rows = db.execute(
-        select(Person.id, refusing, awaiting_exam, next_removal,
+        select(Person.id, refusing, awaiting_exam, next_removal, next_hearing,
                *(case((_condition(flag, cutoffs, current, ids), BIT[flag]), else_=0) for flag in FLAGS))
         .select_from(Person)
         .outerjoin(current, and_(current.person_id == Person.id, current.end_date.is_(None)))
@@ -91,14 +101,16 @@ def compute(db: Session, cutoffs: alerts.Cutoffs, person_ids: Sequence[int],
     midnight = _next_midnight(cutoffs, zone)
     soon = min(midnight, cutoffs.now + HOURLY_RECHECK)
     result: dict[int, tuple[int, datetime]] = {}
+    windows = (cutoffs.removal_until - cutoffs.now, cutoffs.hearing_until - cutoffs.now)
     for row in rows:
-        person_id, is_refusing, is_awaiting_exam, removal, flags = row[0], row[1], row[2], row[3], sum(row[4:])
+        person_id, is_refusing, is_awaiting_exam, flags = row[0], row[1], row[2], sum(row[5:])
         pending = ((is_refusing and not flags & BIT["food_fluid_refusal"])
                    or (is_awaiting_exam and not flags & BIT["no_admission_exam"]))
         until = soon if pending else midnight
-        if removal is not None:
-            removal = removal if removal.tzinfo else removal.replace(tzinfo=UTC)
-            until = min(until, removal - window if removal - window > cutoffs.now else removal)
+        for at, window in zip(row[3:5], windows, strict=True):
+            if at is not None:
+                at = at if at.tzinfo else at.replace(tzinfo=UTC)
+                until = min(until, at - window if at - window > cutoffs.now else at)
         result[person_id] = (flags, until)
     return result
 

@@ -82,6 +82,8 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "referral.nrm_changed": frozenset({"referral_id", "fields"}),
     "case.closed": frozenset({"closed_date", "closing_reason"}),
     "removal.recorded": frozenset({"removal_id", "status"}),
+    "hearing.recorded": frozenset({"hearing_id", "kind"}),
+    "hearing.outcome_recorded": frozenset({"hearing_id", "hearing_outcome", "bail_updated"}),
     "removal.status_changed": frozenset({"removal_id", "status", "previous_status", "detention_ended"}),
     "case.reopened": frozenset({"closed_date", "closing_reason"}),
     "consent.recorded": frozenset({"consent_id", "purpose"}),

@@ -14,6 +14,7 @@ from app.auth.models import User
 from app.casefile.closing import case_section
 from app.casefile.erasure import legal_hold_section
 from app.consent.views import consent_section
+from app.detention.hearings import hearing_section
 from app.detention.removals import removal_section
 from app.evidence.service import evidence_section, rule35_section
 from app.health_events.views import health_events_section
@@ -35,6 +36,7 @@ class Section:
 SECTIONS = (
     Section("case", "casefile/_case_section.html", case_section),
     Section("removals", "detention/_removal_section.html", removal_section),
+    Section("hearings", "detention/_hearing_section.html", hearing_section),
     Section("legal_hold", "casefile/_legal_hold_section.html", legal_hold_section),
     Section("visits", "visits/_section.html", visits_section),
     Section("evidence", "evidence/_section.html", evidence_section),

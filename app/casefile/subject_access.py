@@ -20,7 +20,7 @@ from app.auth.models import User
 from app.consent.models import Consent
 from app.crypto.fields import forget
 from app.db import utcnow
-from app.detention.models import DetentionEpisode, Facility, Placement, RemovalDirection
+from app.detention.models import DetentionEpisode, Facility, Hearing, Placement, RemovalDirection
 from app.evidence import service as evidence_service
 from app.evidence.models import Document, EvidenceItem, Rule35Record
 from app.evidence.storage import ALLOWED_TYPES
@@ -33,10 +33,10 @@ from app.visits.models import Visit
 
 SCHEMA = "casework.subject-access"
 # Raised when a section is added, removed or changes meaning, so a reader can tell which layout it holds.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SECTIONS = (
     "person", "identity", "aliases", "languages", "aar_indicators", "detention_episodes", "removal_directions",
-    "visits",
+    "hearings", "visits",
     "health_events", "evidence_items", "rule35_records", "documents", "consents", "referrals", "assignments",
     "case_narratives", "revisions",
 )
@@ -109,6 +109,8 @@ def collect(db: Session, person: Person, *, generated_by: User, generated_at: da
         .order_by(Visit.visit_date, Visit.id)).all()
     removals = db.scalars(select(RemovalDirection).where(RemovalDirection.person_id == person.id)
                           .order_by(RemovalDirection.removal_at, RemovalDirection.id)).all()
+    listed = db.scalars(select(Hearing).where(Hearing.person_id == person.id)
+                        .order_by(Hearing.hearing_at, Hearing.id)).all()
     events = db.scalars(select(HealthEvent).where(HealthEvent.person_id == person.id)
                         .order_by(HealthEvent.started_at, HealthEvent.id)).all()
     items = db.scalars(select(EvidenceItem).where(EvidenceItem.person_id == person.id)
@@ -133,7 +135,7 @@ def collect(db: Session, person: Person, *, generated_by: User, generated_at: da
     user_ids |= {v.clinician_id for v in visits} | {v.signed_by_id for v in visits}
     user_ids |= {a.author_id for v in visits for a in v.addenda}
     user_ids |= {e.recorded_by_id for e in events} | {i.created_by_id for i in items}
-    user_ids |= {r.recorded_by_id for r in removals}
+    user_ids |= {r.recorded_by_id for r in removals} | {h.recorded_by_id for h in listed}
     user_ids |= {r.created_by_id for r in rule35} | {d.uploaded_by_id for d in documents}
     user_ids |= {c.recorded_by_id for c in consents} | {c.withdrawal_recorded_by_id for c in consents}
     user_ids |= {r.made_by_id for r in referrals}
@@ -200,6 +202,8 @@ def collect(db: Session, person: Person, *, generated_by: User, generated_at: da
         "removal_directions": [_fields(r, ("id", "removal_at", "carrier", "destination", "status", "source",
                                                "recorded_at")) | {"recorded_by": who(r.recorded_by_id)}
                                for r in removals],
+        "hearings": [_fields(h, ("id", "kind", "hearing_at", "venue", "remote", "outcome", "recorded_at"))
+                     | {"recorded_by": who(h.recorded_by_id)} for h in listed],
         "health_events": [_fields(e, ("id", "kind", "started_at", "ended_at", "notes", "created_at"))
                           | {"recorded_by": who(e.recorded_by_id)} for e in events],
         "evidence_items": [

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.db import DbSession
-from app.detention import removals, service
-from app.detention.models import DetentionEpisode, Facility, RemovalDirection
+from app.detention import hearings, removals, service
+from app.detention.models import DetentionEpisode, Facility, Hearing, RemovalDirection
 from app.errors import found
 from app.people.dependencies import CaseInScope
 from app.web.params import Id
@@ -27,6 +27,13 @@ def removal_in_case(person: CaseInScope, removal_id: Id, db: DbSession) -> Remov
 
 
 CaseRemoval = Annotated[RemovalDirection, Depends(removal_in_case)]
+
+
+def hearing_in_case(person: CaseInScope, hearing_id: Id, db: DbSession) -> Hearing:
+    return found(hearings.get(db, person.id, hearing_id))
+
+
+CaseHearing = Annotated[Hearing, Depends(hearing_in_case)]
 
 
 def facility_in_path(facility_id: Id, db: DbSession) -> Facility:

@@ -80,6 +80,35 @@ REMOVAL_STATUS_LABELS = {
 }
 
 
+class HearingKind(enum.StrEnum):
+    bail = "bail"
+    appeal = "appeal"
+    judicial_review = "judicial_review"
+    other = "other"
+
+
+HEARING_KIND_LABELS = {
+    HearingKind.bail: "Bail hearing (First-tier Tribunal)", HearingKind.appeal: "Appeal",
+    HearingKind.judicial_review: "Judicial review", HearingKind.other: "Other hearing",
+}
+
+
+class HearingOutcome(enum.StrEnum):
+    granted = "granted"
+    refused = "refused"
+    allowed = "allowed"
+    dismissed = "dismissed"
+    adjourned = "adjourned"
+    withdrawn = "withdrawn"
+
+
+HEARING_OUTCOME_LABELS = {
+    HearingOutcome.granted: "Granted", HearingOutcome.refused: "Refused", HearingOutcome.allowed: "Allowed",
+    HearingOutcome.dismissed: "Dismissed", HearingOutcome.adjourned: "Adjourned",
+    HearingOutcome.withdrawn: "Withdrawn",
+}
+
+
 class BailOutcome(enum.StrEnum):
     pending = "pending"
     granted = "granted"
@@ -169,5 +198,26 @@ class RemovalDirection(Versioned, Base):
                                                   default=RemovalStatus.set)
     # Where we heard of it (the person, their solicitor, the Home Office letter): who to ask again.
     source: Mapped[str | None] = mapped_column(String(200))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Hearing(Versioned, Base):
+    """A bail hearing, appeal or judicial review: when, where (or remote), and how it ended."""
+
+    __tablename__ = "hearings"
+    __table_args__ = (
+        Index("ix_hearings_person_id_hearing_at", "person_id", "hearing_at"),
+        # hearing_soon looks for hearings without an outcome in the next days, for everyone at once.
+        Index("ix_hearings_outcome_hearing_at", "outcome", "hearing_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    kind: Mapped[HearingKind] = mapped_column(str_enum(HearingKind, "hearing_kind"))
+    hearing_at: Mapped[datetime]
+    venue: Mapped[str | None] = mapped_column(String(160))
+    remote: Mapped[bool] = mapped_column(default=False)
+    outcome: Mapped[HearingOutcome | None] = mapped_column(str_enum(HearingOutcome, "hearing_outcome"))
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

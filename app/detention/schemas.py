@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.dates import typed_date
-from app.detention.models import BailOutcome, EndReason, FacilityType, RemovalStatus
+from app.detention.models import BailOutcome, EndReason, FacilityType, HearingKind, HearingOutcome, RemovalStatus
 from app.web.params import FormId, VersionToken
 
 
@@ -140,4 +140,27 @@ class RemovalStatusForm(BaseModel):
     # 404 for the id, not a 422 for the empty field shown on the person page.
     status: RemovalStatus | None = Field(default=None, title="What happened")
     end_detention: bool = Field(default=False, title="End the detention on the day of the removal")
+    version: VersionToken = Field(default=None, title="Version")
+
+
+class HearingForm(BaseModel):
+    """A hearing as it was listed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: HearingKind = Field(title="Kind of hearing")
+    hearing_at: datetime = Field(title="Date and time of the hearing")
+    venue: str | None = Field(default=None, title="Venue", max_length=160)
+    remote: bool = Field(default=False, title="Heard remotely (video or phone)")
+    version: VersionToken = Field(default=None, title="Version")
+
+    _parse_times = field_validator("hearing_at", mode="before")(lambda cls, value: local_datetime(value))
+
+
+class HearingOutcomeForm(BaseModel):
+    """How a hearing ended. Optional here and required by the service, as for removal directions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: HearingOutcome | None = Field(default=None, title="Outcome")
     version: VersionToken = Field(default=None, title="Version")

@@ -169,7 +169,7 @@ def reopen_facility(db: Session, facility: Facility) -> date | None:
 
 # --- detention episodes, transfers and bail ----------------------------------------------------------
 
-def _episode_snapshot(episode: DetentionEpisode) -> dict[str, Any]:
+def episode_snapshot(episode: DetentionEpisode) -> dict[str, Any]:
     return {"start_date": episode.start_date, "end_date": episode.end_date, "end_reason": episode.end_reason,
             "last_bail_application_date": episode.last_bail_application_date,
             "last_bail_outcome": episode.last_bail_outcome}
@@ -270,7 +270,7 @@ def start_episode(db: Session, actor_id: int, person: Person, data: EpisodeStart
     touch(person)
     db.flush()
     revisions.record(db, actor_id=actor_id, table="detention_episodes", row_id=episode.id, person_id=person.id,
-                     before=None, after=_episode_snapshot(episode))
+                     before=None, after=episode_snapshot(episode))
     revisions.record(db, actor_id=actor_id, table="placements", row_id=placement.id, person_id=person.id,
                      before=None, after=_placement_snapshot(placement))
     return episode
@@ -336,7 +336,7 @@ def end_episode(db: Session, actor_id: int, person: Person, episode: DetentionEp
     if current is not None and end_date < current.date_in:
         raise RuleBroken.on("end_date", (f"The end date must be on or after the arrival at the current "
                                          f"facility on {_day(current.date_in)}."))
-    before = _episode_snapshot(episode)
+    before = episode_snapshot(episode)
     episode.end_date = end_date
     episode.end_reason = data.end_reason
     if current is not None:
@@ -349,7 +349,7 @@ def end_episode(db: Session, actor_id: int, person: Person, episode: DetentionEp
     touch(person)
     db.flush()
     revisions.record(db, actor_id=actor_id, table="detention_episodes", row_id=episode.id, person_id=person.id,
-                     before=before, after=_episode_snapshot(episode))
+                     before=before, after=episode_snapshot(episode))
 
 
 def record_bail(db: Session, actor_id: int, person: Person, episode: DetentionEpisode, data: BailForm,
@@ -362,13 +362,13 @@ def record_bail(db: Session, actor_id: int, person: Person, episode: DetentionEp
     if application_date < episode.start_date:
         raise RuleBroken.on("application_date", (f"The application must be within this detention, which "
                                                  f"began on {_day(episode.start_date)}."))
-    before = _episode_snapshot(episode)
+    before = episode_snapshot(episode)
     episode.last_bail_application_date = application_date
     episode.last_bail_outcome = data.outcome
     touch(person)
     db.flush()
     revisions.record(db, actor_id=actor_id, table="detention_episodes", row_id=episode.id, person_id=person.id,
-                     before=before, after=_episode_snapshot(episode))
+                     before=before, after=episode_snapshot(episode))
 
 
 def record_gp_exam(db: Session, actor_id: int, person: Person, episode: DetentionEpisode,

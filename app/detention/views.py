@@ -14,8 +14,8 @@ from app.auth.models import User
 from app.auth.permissions import Permission
 from app.config import organisation_today
 from app.db import DbSession
-from app.detention import removals, service
-from app.detention.dependencies import CaseEpisode, CaseRemoval, PathFacility
+from app.detention import hearings, removals, service
+from app.detention.dependencies import CaseEpisode, CaseHearing, CaseRemoval, PathFacility
 from app.detention.models import END_REASON_LABELS, FACILITY_TYPE_LABELS, BailOutcome, DetentionEpisode, Facility
 from app.detention.schemas import (
     BailForm,
@@ -24,6 +24,8 @@ from app.detention.schemas import (
     FacilityCloseForm,
     FacilityForm,
     GpExamForm,
+    HearingForm,
+    HearingOutcomeForm,
     RemovalForm,
     RemovalStatusForm,
     TransferForm,
@@ -236,3 +238,28 @@ def removal_status(person: CaseInScope, direction: CaseRemoval, db: DbSession, a
                  previous_status=previous.value, detention_ended=ended)
     return done(_person_url(person) + "#removals-section",
                 "Removal recorded as carried out and the detention ended." if ended else "Removal updated.")
+
+
+# --- hearings (forms on the person page) ----------------------------------------------------------------------
+
+hearings_router = APIRouter(prefix="/people/{reference}/hearings")
+
+
+@hearings_router.post("")
+@shown_on("/people/{reference}")
+def hearing_record(person: CaseInScope, db: DbSession, audit: Audit, user: User = EditPerson,
+                   data: HearingForm = Posted(HearingForm)) -> Response:
+    hearing = hearings.record(db, user, person, data)
+    audit.record("hearing.recorded", hearing, hearing_id=hearing.id, kind=hearing.kind.value)
+    return done(_person_url(person) + "#hearings-section", "Hearing recorded.")
+
+
+@hearings_router.post("/{hearing_id}/outcome")
+@shown_on("/people/{reference}")
+def hearing_outcome(person: CaseInScope, hearing: CaseHearing, db: DbSession, audit: Audit,
+                    user: User = EditPerson, data: HearingOutcomeForm = Posted(HearingOutcomeForm)) -> Response:
+    bail = hearings.record_outcome(db, user, person, hearing, data.version, data.outcome)
+    audit.record("hearing.outcome_recorded", hearing, hearing_id=hearing.id,
+                 hearing_outcome=hearing.outcome.value if hearing.outcome else None, bail_updated=bail)
+    return done(_person_url(person) + "#hearings-section",
+                "Outcome recorded, and the detention's bail record updated." if bail else "Outcome recorded.")

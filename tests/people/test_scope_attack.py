@@ -24,7 +24,8 @@ from tests.pages import route_calls
 ID_TABLES = {"visit_id": "visits", "item_id": "evidence_items", "document_id": "documents",
              "record_id": "rule35_records", "consent_id": "consents", "referral_id": "referrals",
              "event_id": "health_events", "episode_id": "detention_episodes", "assignment_id": "assignments",
-             "finding_id": "findings", "removal_id": "removal_directions"}
+             "finding_id": "findings", "removal_id": "removal_directions",
+             "hearing_id": "hearings"}
 
 
 def _person_routes() -> list[APIRoute]:

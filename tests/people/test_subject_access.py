@@ -17,7 +17,7 @@ from app.audit.models import AuditEvent, Outcome
 from app.auth.models import Role, User
 from app.casefile import subject_access
 from app.consent.models import Consent, ConsentMethod, ConsentPurpose
-from app.detention.models import RemovalDirection
+from app.detention.models import Hearing, HearingKind, RemovalDirection
 from app.evidence.models import Consistency, Document, EvidenceItem, Finding, Rule35Limb, Rule35Record
 from app.health_events.models import HealthEvent, HealthEventKind
 from app.people.models import AarIndicator
@@ -77,6 +77,8 @@ def record(client, db, signed_in, make_user, make_person, today):  # type: ignor
                     uploaded_by_id=clinician.id))
     db.add(RemovalDirection(person_id=person.id, removal_at=datetime.now(UTC) + timedelta(days=5),
                             carrier="Charter flight", destination="Fictional Republic", recorded_by_id=coordinator.id))
+    db.add(Hearing(person_id=person.id, kind=HearingKind.appeal, hearing_at=datetime.now(UTC) + timedelta(days=9),
+                   remote=True, recorded_by_id=coordinator.id))
     db.add(HealthEvent(person_id=person.id, kind=HealthEventKind.food_refusal,
                        started_at=datetime.now(UTC) - timedelta(days=1), notes="Refusing food since the transfer",
                        recorded_by_id=clinician.id))
