@@ -66,6 +66,12 @@ def month(number: int, m: int) -> Period:
     return Period(date(number, m, 1), date(number, m, calendar.monthrange(number, m)[1]), "month")
 
 
+def spanning(start: date, end: date) -> Period | None:
+    """The period of the lattice that runs from start to end, if one does."""
+    candidates = (year(start.year), quarter(start.year, (start.month - 1) // 3 + 1), month(start.year, start.month))
+    return next((p for p in candidates if (p.start, p.end) == (start, end)), None)
+
+
 def parse(value: str) -> Period | None:
     """The period a form value names, or None when it names none."""
     value = value.strip()

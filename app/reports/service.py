@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -89,8 +89,7 @@ def contribution_clash(contributions: summaries.Contributions, linked: list[Summ
                        k: int) -> SummaryRelease | None:
     """The first linked release from which this one differs by the contribution of 1 to k-1 people: the same
     people with one more event counted, say. Subtracting one release from the other would tell about them."""
-    ids = np.fromiter(sorted(contributions.digests), dtype="<u4", count=len(contributions.digests))
-    digests = np.array([contributions.digests[int(i)] for i in ids], dtype="<u8")
+    ids, digests = contributions.arrays()
     for release in linked:
         if release.contributions is None:
             continue
@@ -158,8 +157,7 @@ def _places(db: Session) -> dict[str, tuple[str, str | None]]:
 
 def _broader(params: SummaryParams) -> str:
     """What to try instead, in plain words: the period's parent in the lattice, and fewer filters."""
-    period = next((p for p in periods.offered(params.end_date + timedelta(days=1))
-                   if (p.start, p.end) == (params.start_date, params.end_date)), None)
+    period = periods.spanning(params.start_date, params.end_date)
     options = []
     parent = period.parent() if period is not None else None
     if parent is not None:

@@ -179,9 +179,14 @@ class Contributions:
         digest = (zlib.crc32(data) << 32) | zlib.crc32(data, 0x5BD1E995)
         self.digests[person_id] = (self.digests.get(person_id, 0) + digest) & self._MASK
 
+    def arrays(self) -> tuple[Any, Any]:
+        """(ids, digests) as numpy arrays, ids sorted: the form unpack_contributions reads back."""
+        ids = np.array(sorted(self.digests), dtype="<u4")
+        return ids, np.array([self.digests[int(i)] for i in ids], dtype="<u8")
+
     def packed(self) -> bytes:
-        ids = sorted(self.digests)
-        return zlib.compress(struct.pack(f"<{len(ids)}I{len(ids)}Q", *ids, *(self.digests[i] for i in ids)))
+        ids, digests = self.arrays()
+        return zlib.compress(ids.tobytes() + digests.tobytes())
 
 
 def unpack_contributions(packed: bytes) -> tuple[Any, Any]:
