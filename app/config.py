@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     alert_removal_urgent_hours: int = Field(default=24, ge=1)
     # A hearing with no outcome raises hearing_soon this many days before it.
     alert_hearing_days: int = Field(default=2, ge=1)
+    # A request for help still undecided after this long raises request_untriaged, by its urgency.
+    alert_request_immediate_hours: int = Field(default=4, ge=1)
+    alert_request_this_week_days: int = Field(default=3, ge=1)
+    alert_request_routine_days: int = Field(default=10, ge=1)
+    # The public referral form for legal representatives (/refer): on or off, and how often one address may send.
+    referral_form_enabled: bool = True
+    referral_form_per_hour: int = Field(default=5, ge=1)
     dashboard_upcoming_days: int = Field(default=7, ge=1)
     dashboard_no_visit_days: int = Field(default=28, ge=1)
     # How many stale alert flags one dashboard request re-checks before counting (see app/alerts/state.py).

@@ -17,12 +17,15 @@ from app.auth.views import router as auth_router
 from app.casefile.views import router as casefile_router
 from app.config import PROJECT_ROOT, get_settings
 from app.consent.views import router as consent_router
+from app.contacts.views import router as contacts_router
 from app.db import DbSession
 from app.detention.views import episodes_router, facilities_router, hearings_router, removals_router
 from app.evidence.views import documents_router, rule35_router
 from app.evidence.views import router as evidence_router
 from app.health_events.views import router as health_events_router
 from app.home.views import router as home_router
+from app.intake.public import router as referral_form_router
+from app.intake.views import router as intake_router
 from app.people.views import router as people_router
 from app.referrals.views import organisations_router
 from app.referrals.views import router as referrals_router
@@ -35,10 +38,11 @@ from app.web.middleware import SecurityMiddleware
 # In matching order: the people router's fixed paths ("/people/new") come before the case file's
 # "/people/{reference}".
 ROUTERS: tuple[APIRouter, ...] = (
-    auth_router, home_router, admin_router, people_router, casefile_router, facilities_router, episodes_router,
-    removals_router, hearings_router,
+    auth_router, referral_form_router,
+    home_router, admin_router, people_router, casefile_router, facilities_router, episodes_router,
+    removals_router, hearings_router, intake_router,
     visits_router, health_events_router, evidence_router, documents_router, rule35_router,
-    consent_router, referrals_router, organisations_router, reports_router,
+    consent_router, referrals_router, organisations_router, contacts_router, reports_router,
     narratives_router, mfa_router, audit_router, sessions_router,
 )
 

@@ -4,13 +4,16 @@ from app.alerts.models import PersonAlertState
 from app.audit.models import AuditEvent, Revision
 from app.auth.models import LoginAttempt, User, UserSession
 from app.consent.models import Consent
+from app.contacts.models import LegalRepresentative, Representation
 from app.crypto.models import IndexKey, PersonKey
 from app.detention.models import DetentionEpisode, Facility, Hearing, Placement, RemovalDirection
 from app.evidence.models import Document, EvidenceItem, Finding, Rule35Record
 from app.health_events.models import HealthEvent
+from app.intake.models import HelpRequest
 from app.people.models import (
     Assignment,
     EmergencyAccess,
+    Handover,
     Identity,
     IdentityAlias,
     LegalHold,
@@ -34,12 +37,15 @@ __all__ = [
     "EvidenceItem",
     "Facility",
     "Finding",
+    "Handover",
     "HealthEvent",
     "Hearing",
+    "HelpRequest",
     "IndexKey",
     "Identity",
     "IdentityAlias",
     "LegalHold",
+    "LegalRepresentative",
     "LoginAttempt",
     "NrmReferral",
     "Organisation",
@@ -52,6 +58,7 @@ __all__ = [
     "Placement",
     "Referral",
     "RemovalDirection",
+    "Representation",
     "Revision",
     "Rule35Record",
     "SummaryRelease",

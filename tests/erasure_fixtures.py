@@ -11,11 +11,15 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
 from app.consent.models import Consent, ConsentMethod, ConsentPurpose
+from app.contacts import service as contacts
+from app.contacts.models import LegalRepresentative
 from app.db import Base
 from app.detention.models import Hearing, HearingKind, RemovalDirection
 from app.evidence.models import Document, EvidenceItem, EvidenceKind, Finding, Rule35Limb, Rule35Record
 from app.health_events.models import HealthEvent, HealthEventKind
-from app.people.models import Assignment, EmergencyAccess, LegalHold, Person
+from app.intake import service as intake
+from app.intake.models import Channel, Need, RequesterKind, Urgency
+from app.people.models import Assignment, EmergencyAccess, Handover, LegalHold, Person
 from app.referrals.models import NrmReferral, Organisation, Referral, ReferralStatus
 from app.reports.models import CaseNarrative
 from app.visits.models import Visit, VisitAarIndicator, VisitAddendum, VisitMode
@@ -87,7 +91,16 @@ def full_record(db, make_person, today):  # type: ignore[no-untyped-def]
                       lifted_by_id=author.id, lifted_at=at + timedelta(hours=1)),
             EmergencyAccess(clinician_id=clinician.id, person_id=pid, reason=f"Night call about {family}",
                             granted_at=at, expires_at=at + timedelta(hours=4)),
+            Handover(person_id=pid, to_user_id=author.id, handed_by_id=author.id, note=f"Over to you: {family}"),
         ])
+        representative = LegalRepresentative(firm=f"{family} Law (fictional)")
+        db.add(representative)
+        db.flush()
+        contacts.set_current(db, author.id, pid, representative.id)
+        request = intake.create(db, author.id, intake.NewRequest(
+            received_at=at, channel=Channel.phone, requester_kind=RequesterKind.self, urgency=Urgency.routine,
+            needs=[Need.clinical_concern], details={"family_name": family, "summary": f"{given} needs a doctor"}))
+        request.person_id = pid
         organisation = db.scalars(select(Organisation).order_by(Organisation.id)).first()
         assert organisation is not None
         referral = Referral(person_id=pid, organisation_id=organisation.id, made_by_id=author.id,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -15,15 +17,22 @@ from alembic.config import Config
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
+from app.alerts import service as alerts
 from app.auth.models import Role, User
+from app.config import get_settings
 from app.consent.models import Consent
+from app.contacts.models import LegalRepresentative, Representation
 from app.db import build_engine
-from app.demo import DEMO_USERS, SeedResult, ensure_demo_users, seed_demo
-from app.detention.models import DetentionEpisode, Placement
+from app.demo import DEMO_USERS, SeedResult, ensure_demo_users, generator, seed_demo
+from app.detention.models import DetentionEpisode, Hearing, Placement, RemovalDirection
 from app.evidence.models import EvidenceItem, Finding, Rule35Record
 from app.health_events.models import HealthEvent
-from app.people.models import Assignment, Identity, Person
-from app.referrals.models import NrmReferral, Referral
+from app.home import dashboard
+from app.intake.models import HelpRequest
+from app.intake.schemas import DETAIL_LABELS
+from app.intake.service import waiting_limit
+from app.people.models import Assignment, Handover, Identity, Person
+from app.referrals.models import NrmReferral, Organisation, Referral
 from app.visits.models import Visit
 
 # These tests build their own databases, so the shared per-test reset is not needed.
@@ -34,6 +43,8 @@ PEOPLE = 200
 TODAY = date(2026, 6, 30)
 PASSWORD = "demo password for tests"
 REFERENCE = re.compile(r"^[A-HJKMNP-Z2-9]{4}-[A-HJKMNP-Z2-9]{4}$")
+# The generator's "now" for TODAY: the end of that day, or the real now if TODAY were still to come.
+NOW = min(datetime.now(UTC), datetime.combine(TODAY, time(23, 59), UTC))
 
 
 def migrated_engine(path: Path) -> Engine:
@@ -52,6 +63,15 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, S
     batches: list[int] = []
     result = seed_demo(engine, people=PEOPLE, password=PASSWORD, today=TODAY, progress=batches.append)
     yield engine, result, batches
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def default_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, SeedResult]]:
+    """The demo as `casework serve --demo` loads it: 60 people, seed 2026, dated today."""
+    engine = migrated_engine(tmp_path_factory.mktemp("default-demo") / "demo.sqlite3")
+    result = seed_demo(engine, people=60, password=PASSWORD, seed=2026)
+    yield engine, result
     engine.dispose()
 
 
@@ -98,7 +118,10 @@ def test_counts_match_the_database_and_progress_reports_every_person(seeded) -> 
                              (Visit, "visits"), (EvidenceItem, "evidence_items"), (Finding, "findings"),
                              (Referral, "referrals"), (HealthEvent, "health_events"), (Consent, "consents"),
                              (Rule35Record, "rule35_records"), (Assignment, "assignments"),
-                             (Identity, "identities"), (NrmReferral, "nrm_referrals")):
+                             (Identity, "identities"), (NrmReferral, "nrm_referrals"),
+                             (LegalRepresentative, "legal_representatives"), (Representation, "representations"),
+                             (RemovalDirection, "removal_directions"), (Hearing, "hearings"),
+                             (HelpRequest, "requests")):
             assert count(session, model) == getattr(result, field), field
     assert result.created_people == PEOPLE
     assert result.users_created == len(DEMO_USERS)
@@ -210,6 +233,12 @@ def test_no_date_is_after_today(seeded) -> None:
             assert latest is None or latest <= TODAY, column
         latest_event = session.scalar(select(func.max(HealthEvent.started_at)))
         assert latest_event is not None and latest_event.date() <= TODAY
+        # Removal directions and hearings may lie ahead; what was recorded or decided may not.
+        for stamp in (Representation.started_at, Representation.ended_at, HelpRequest.received_at,
+                      HelpRequest.recorded_at, HelpRequest.decided_at, RemovalDirection.recorded_at,
+                      Hearing.recorded_at):
+            latest_stamp = session.scalar(select(func.max(stamp)))
+            assert latest_stamp is not None and latest_stamp <= NOW, stamp
         person = session.scalars(select(Person).limit(1)).one()
         assert person.version == 1 and person.created_at.tzinfo is not None
 
@@ -286,8 +315,228 @@ def test_same_seed_gives_the_same_people(seeded, tmp_path: Path) -> None:
     other = migrated_engine(tmp_path / "again.sqlite3")
     try:
         seed_demo(other, people=PEOPLE, password=PASSWORD, today=TODAY)
-        query = select(Person.reference, Person.status, Person.opened_date).order_by(Person.id)
+        queries = [
+            select(Person.reference, Person.status, Person.opened_date).order_by(Person.id),
+            select(Representation.person_id, Representation.legal_representative_id, Representation.started_at)
+            .order_by(Representation.id),
+            select(RemovalDirection.person_id, RemovalDirection.removal_at, RemovalDirection.status)
+            .order_by(RemovalDirection.id),
+            select(Hearing.person_id, Hearing.kind, Hearing.hearing_at, Hearing.outcome).order_by(Hearing.id),
+            select(HelpRequest.reference, HelpRequest.received_at, HelpRequest.decision, HelpRequest.person_id)
+            .order_by(HelpRequest.id),
+        ]
         with engine.connect() as a, other.connect() as b:
-            assert a.execute(query).all() == b.execute(query).all()
+            for query in queries:
+                assert a.execute(query).all() == b.execute(query).all()
     finally:
         other.dispose()
+
+
+# --- the case's life: representatives, removals, hearings, requests for help ---------------------------------
+
+# sha256 (first 16 hex digits) of each table's rows as generator.batch() built them for seed 2026, 200 people,
+# TODAY and an all-zero index key, computed with the generator BEFORE representatives, removals, hearings and
+# requests were added (the identity's old free-text `legal_representative` left out). The new tables draw from
+# streams of their own: if one of these changes, the existing demo changed.
+ROWS_BEFORE_THE_CASE_LIFE = {
+    "people": "4de0fa48db67fbbb", "identities": "348b71bded094062", "identity_aliases": "cd08ebd4a299e8b5",
+    "person_name_tokens": "68c1b556d3aa4852", "person_languages": "30200ed32c68ec0c",
+    "person_aar_indicators": "fea48cbfd35fd1f9", "assignments": "aaed785660064969",
+    "detention_episodes": "a3428ceac2c7fa86", "placements": "f124a01103714d65", "visits": "354f14d7ac5c617a",
+    "visit_aar_indicators": "ba0f221437b0d718", "visit_addenda": "a4b1767bb0597934",
+    "evidence_items": "08a9a34bedbae1fe", "findings": "26f5783a7f28f8ec", "rule35_records": "b4b0354efcfb4de8",
+    "referrals": "06ee6f21cdb5742f", "nrm_referrals": "ae50c35eaab16ccf", "health_events": "d5cea4cd48da0b1a",
+    "consents": "0f3cb442a07942d8",
+}
+NEW_TABLES = {"legal_representatives", "representations", "removal_directions", "hearings", "requests"}
+
+
+def rows_digest(rows: list[dict]) -> str:
+    clean = [{k: v for k, v in row.items() if k != "legal_representative"} for row in rows]
+    return hashlib.sha256(json.dumps(clean, default=repr, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def test_the_existing_demo_rows_are_unchanged(tmp_path: Path) -> None:
+    engine = migrated_engine(tmp_path / "rows.sqlite3")
+    try:
+        with Session(engine) as session:
+            ensure_demo_users(session, PASSWORD)
+            session.commit()
+        built = generator._Generator(engine, people=PEOPLE, seed=2026, today=TODAY)
+        built.index_key = bytes(32)
+        rows = {table.name: table_rows for table, table_rows in built.batch(0, PEOPLE).items()}
+    finally:
+        engine.dispose()
+    assert {name: rows_digest(rows[name]) for name in ROWS_BEFORE_THE_CASE_LIFE} == ROWS_BEFORE_THE_CASE_LIFE
+    assert all("legal_representative" not in identity for identity in rows["identities"])
+    assert all(rows[name] for name in NEW_TABLES)
+    # Every table the generator fills is either one of the old ones or one of the new ones (keys come later).
+    assert set(rows) == set(ROWS_BEFORE_THE_CASE_LIFE) | NEW_TABLES | {"person_keys"}
+
+
+def test_the_register_is_fictional_and_most_cases_have_a_representative(seeded) -> None:
+    engine, result, _ = seeded
+    with Session(engine) as session:
+        register = list(session.scalars(select(LegalRepresentative)))
+        representations = list(session.scalars(select(Representation)))
+        people = set(session.scalars(select(Person.id)))
+    assert 5 <= len(register) == result.legal_representatives <= 12
+    firms = Counter(rep.firm for rep in register)
+    assert len(firms) >= 4 and max(firms.values()) >= 2  # several firms, some with two caseworkers
+    assert {rep.legal_aid_contract for rep in register} == {True, False}
+    for rep in register:
+        assert "(fictional)" in rep.firm
+        assert rep.phone is not None and re.fullmatch(r"01632 960\d{3}", rep.phone)
+        assert rep.email is not None and rep.email.endswith("example.org")
+        assert rep.address
+    archived = {rep.id for rep in register if rep.archived_at is not None}
+    assert len(archived) == 1
+
+    known = {rep.id for rep in register}
+    assert all(r.legal_representative_id in known and r.person_id in people for r in representations)
+    current = Counter(r.person_id for r in representations if r.ended_at is None)
+    assert max(current.values()) == 1  # at most one current representative per person
+    assert 0.7 <= len(current) / PEOPLE <= 0.9
+    assert not any(r.legal_representative_id in archived for r in representations if r.ended_at is None)
+    ended = [r for r in representations if r.ended_at is not None]
+    assert ended and all(r.ended_at >= r.started_at for r in ended)
+    # A change of firm: the earlier one ends when the current one starts.
+    starts = {(r.person_id, r.started_at) for r in representations if r.ended_at is None}
+    assert all((r.person_id, r.ended_at) in starts for r in ended)
+
+
+def test_removals_never_fall_before_the_detention_began(seeded) -> None:
+    engine, result, _ = seeded
+    zone = get_settings().zone
+    with Session(engine) as session:
+        removals = list(session.scalars(select(RemovalDirection)))
+        episodes = defaultdict(list)
+        for episode in session.scalars(select(DetentionEpisode)):
+            episodes[episode.person_id].append(episode)
+    assert result.removal_directions == len(removals)
+    statuses = Counter(r.status for r in removals)
+    assert set(statuses) == {"set", "deferred", "cancelled", "carried_out"}
+    detained_people = sum(1 for history in episodes.values() if any(e.end_date is None for e in history))
+    assert 0 < statuses["set"] <= detained_people / 2  # some people in detention, not most
+    for removal in removals:
+        day = removal.removal_at.astimezone(zone).date()
+        history = episodes[removal.person_id]
+        assert min(e.start_date for e in history) <= day, removal.id
+        assert removal.recorded_at <= min(removal.removal_at, NOW)
+        if removal.status == "set":
+            # Still set: ahead of now, for someone detained since before it.
+            current = [e for e in history if e.end_date is None]
+            assert removal.removal_at > NOW and current and current[0].start_date <= day
+            assert removal.recorded_at.astimezone(zone).date() >= current[0].start_date
+        else:
+            assert removal.removal_at <= NOW
+            assert any(e.start_date <= day and (e.end_date is None or day <= e.end_date) for e in history)
+        if removal.status == "carried_out":
+            assert any(e.end_reason == "removed" and e.end_date == day for e in history), removal.id
+        assert removal.destination and removal.carrier
+
+
+def test_hearings_ahead_wait_for_an_outcome_and_past_ones_have_one(seeded) -> None:
+    engine, _, _ = seeded
+    with Session(engine) as session:
+        hearings = list(session.scalars(select(Hearing)))
+    kinds = Counter(h.kind for h in hearings)
+    assert {"bail", "appeal", "judicial_review"} <= set(kinds) and kinds["bail"] > kinds["appeal"]
+    ahead = [h for h in hearings if h.hearing_at > NOW]
+    assert ahead and all(h.outcome is None for h in ahead)
+    assert sum(1 for h in ahead if (h.hearing_at - NOW).days < 7) >= 3
+    past = [h for h in hearings if h.hearing_at <= NOW]
+    assert past and all(h.outcome is not None for h in past)
+    assert all(h.outcome in ("granted", "refused", "withdrawn", "adjourned") for h in past if h.kind == "bail")
+    assert all(h.venue is not None or h.remote for h in hearings)
+
+
+def test_removal_imminent_and_hearing_soon_fire_for_some_demo_people(seeded) -> None:
+    engine, _, _ = seeded
+    cutoffs = alerts.Cutoffs.for_day(TODAY, get_settings(), now=NOW)
+    with Session(engine) as session:
+        people = list(session.scalars(select(Person.id)))
+        firing = alerts.firing(session, cutoffs, people)
+        within_a_day = session.scalar(select(func.count()).where(
+            RemovalDirection.status == "set", RemovalDirection.removal_at > NOW,
+            RemovalDirection.removal_at <= NOW + timedelta(hours=24)))
+    fired = Counter(rule.id for rules in firing.values() for rule in rules)
+    assert 2 <= fired["removal_imminent"] <= PEOPLE / 10
+    assert 2 <= fired["hearing_soon"] <= PEOPLE / 10
+    assert within_a_day >= 1
+
+
+def test_the_default_demo_shows_imminent_removals_and_hearings_on_the_dashboard(default_demo) -> None:
+    engine, result = default_demo
+    settings = get_settings()
+    with Session(engine) as session:
+        coordinator = session.scalars(select(User).where(User.email == "coordinator@example.org")).one()
+        figures = dashboard.figures(session, coordinator, alerts.Cutoffs.for_day(datetime.now(UTC).date(), settings))
+        waiting = session.scalar(select(func.count()).where(HelpRequest.decided_at.is_(None)))
+    assert figures.by_alert["removal_imminent"] >= 1
+    assert figures.by_alert["hearing_soon"] >= 1
+    assert 20 <= result.requests <= 40  # about 20-40 requests for the default demo size
+    assert result.representations >= 0.7 * result.people
+    assert waiting is not None and 6 <= waiting <= 15
+
+
+def test_requests_for_help_are_triaged_and_some_wait_past_their_limit(seeded) -> None:
+    engine, result, _ = seeded
+    with Session(engine) as session:
+        requests = list(session.scalars(select(HelpRequest)))
+        people = set(session.scalars(select(Person.id)))
+        organisations = set(session.scalars(select(Organisation.id)))
+    assert len(requests) == result.requests and len({r.reference for r in requests}) == len(requests)
+    assert all(re.fullmatch(r"R-[A-HJKMNP-Z2-9]{4}-[A-HJKMNP-Z2-9]{4}", r.reference) for r in requests)
+    decisions = Counter(r.decision for r in requests)
+    assert {"accepted", "declined", "signposted", "more_information"} <= set(decisions)
+    waiting = [r for r in requests if r.decided_at is None or r.decision == "more_information"]
+    assert 8 <= len(waiting) <= 15
+    assert len({r.urgency for r in waiting}) == 3
+    overdue = [r for r in waiting if r.received_at + waiting_limit(r.urgency) < NOW]
+    assert 1 <= len(overdue) < len(waiting)
+    for request in requests:
+        assert request.decided_at is None or request.decided_at >= request.received_at
+        if request.decision == "accepted":
+            assert request.person_id in people
+        else:
+            assert request.person_id is None
+        if request.decision == "signposted":
+            assert request.signposted_to_id in organisations
+        online = request.channel == "online_form"
+        assert (request.recorded_by_id is None) == online
+    assert any(r.channel == "online_form" for r in waiting)
+    assert any(r.channel == "online_form" and r.decision == "accepted" for r in requests)
+    # Most decided: an accepted request for some of the cases it opened.
+    assert decisions["accepted"] > len(waiting)
+
+
+def test_a_requests_details_open_through_the_orm(seeded) -> None:
+    engine, _, _ = seeded
+    with Session(engine) as session:
+        accepted_id = session.scalar(select(HelpRequest.id).where(HelpRequest.decision == "accepted").limit(1))
+        waiting_id = session.scalar(select(HelpRequest.id).where(HelpRequest.decided_at.is_(None)).limit(1))
+        accepted = session.get(HelpRequest, accepted_id)
+        waiting = session.get(HelpRequest, waiting_id)
+        assert accepted is not None and waiting is not None
+        details = accepted.details
+        identity = session.get(Identity, accepted.person_id)
+        assert identity is not None
+        family_name = identity.family_name
+        note = accepted.decision_note
+        assert isinstance(waiting.details, dict) and waiting.details["summary"]
+        stored = session.execute(select(HelpRequest.details_sealed).where(HelpRequest.id == accepted_id)).scalar_one()
+    assert isinstance(details, dict) and set(details) <= set(DETAIL_LABELS)
+    assert details["summary"] and details["family_name"] == family_name
+    assert note is not None and note.startswith("Accepted")
+    assert family_name.encode() not in stored  # sealed at rest
+    phone = details.get("callback_phone")
+    assert phone is None or re.fullmatch(r"01632 960\d{3}", phone)
+
+
+def test_no_handovers_with_a_single_demo_coordinator(seeded) -> None:
+    engine, _, _ = seeded
+    # Handovers pass a case between coordinators; the demo has one, so it records none (and adds no users).
+    assert [email for email, _, role in DEMO_USERS if role is Role.coordinator] == ["coordinator@example.org"]
+    with Session(engine) as session:
+        assert count(session, Handover) == 0

@@ -92,3 +92,61 @@ def test_reference_data_is_seeded_and_editable(alembic_engine):
         conn.execute(text("UPDATE facilities SET operator = 'Changed operator' WHERE name = 'Brook House'"))
         assert conn.execute(text("SELECT operator FROM facilities WHERE name = 'Brook House'")).scalar() == (
             "Changed operator")
+
+
+def test_free_text_representatives_become_contacts_and_come_back_on_downgrade(alembic_engine):
+    """0019: each distinct free-text legal representative becomes one contact (split into its parts), linked to
+    every person who had it; downgrading seals the current one back into the identity."""
+    from app.crypto.fields import open_value, seal_value
+    from app.crypto.keyring import master_keyring, person_key_label
+    from app.crypto.primitives import new_key
+
+    texts = {1: "Demo & Co Solicitors (fictional), 01632 960001, duty@demo-co.example",
+             2: "Demo & Co Solicitors (fictional), 01632 960001, duty@demo-co.example",
+             3: "Kestrelgate Law (fictional), Jo Testcase, 41 Quillfeather Lane"}
+    master = master_keyring()
+    keys = {p: new_key() for p in texts}
+    with alembic_engine.begin() as conn:
+        command.downgrade(_config(conn), "base")
+        command.upgrade(_config(conn), "0018")
+    with alembic_engine.begin() as conn:
+        for person_id, written in texts.items():
+            conn.execute(text("INSERT INTO people (id, reference, status, sex, stateless, interpreter_needed, "
+                              "birth_precision, opened_date, created_at, updated_at, version) VALUES "
+                              "(:id, :ref, 'detained', 'not_recorded', false, false, 'unknown', '2026-01-05', "
+                              "'2026-01-05 10:00:00', '2026-01-05 10:00:00', 1)"),
+                         {"id": person_id, "ref": f"TEST-000{person_id}"})
+            wrapped, key_id = master.wrap(keys[person_id], person_key_label(person_id))
+            conn.execute(text("INSERT INTO person_keys (person_id, wrapped_key, master_key_id, created_at) "
+                              "VALUES (:p, :w, :k, '2026-01-05 10:00:00')"),
+                         {"p": person_id, "w": wrapped, "k": key_id})
+            seal = {name: seal_value(keys[person_id], "text", value, f"identities.{name}")
+                    for name, value in (("given_names", "Test"), ("family_name", f"Person{person_id}"),
+                                        ("legal_representative", written))}
+            conn.execute(text("INSERT INTO identities (person_id, given_names, family_name, legal_representative) "
+                              "VALUES (:p, :g, :f, :l)"),
+                         {"p": person_id, "g": seal["given_names"], "f": seal["family_name"],
+                          "l": seal["legal_representative"]})
+    with alembic_engine.begin() as conn:
+        command.upgrade(_config(conn), "0019")
+    with alembic_engine.connect() as conn:
+        contacts = conn.execute(text("SELECT firm, caseworker, address, phone, email FROM legal_representatives "
+                                     "ORDER BY firm")).all()
+        links = dict(conn.execute(text("SELECT r.person_id, c.firm FROM representations r JOIN "
+                                       "legal_representatives c ON c.id = r.legal_representative_id")).all())
+    assert [tuple(c) for c in contacts] == [
+        ("Demo & Co Solicitors (fictional)", None, None, "01632 960001", "duty@demo-co.example"),
+        ("Kestrelgate Law (fictional)", "Jo Testcase", "41 Quillfeather Lane", None, None)]
+    assert links == {1: "Demo & Co Solicitors (fictional)", 2: "Demo & Co Solicitors (fictional)",
+                     3: "Kestrelgate Law (fictional)"}
+    with alembic_engine.begin() as conn:
+        command.downgrade(_config(conn), "0018")
+    with alembic_engine.connect() as conn:
+        back = {p: open_value(keys[p], "text", blob, "identities.legal_representative") for p, blob in
+                conn.execute(text("SELECT person_id, legal_representative FROM identities")).all()}
+    assert back == {1: "Demo & Co Solicitors (fictional), 01632 960001, duty@demo-co.example",
+                    2: "Demo & Co Solicitors (fictional), 01632 960001, duty@demo-co.example",
+                    3: "Kestrelgate Law (fictional), Jo Testcase, 41 Quillfeather Lane"}
+    with alembic_engine.begin() as conn:
+        command.downgrade(_config(conn), "base")
+        command.upgrade(_config(conn), "head")

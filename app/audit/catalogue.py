@@ -86,6 +86,21 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "hearing.outcome_recorded": frozenset({"hearing_id", "hearing_outcome", "bail_updated"}),
     "removal.status_changed": frozenset({"removal_id", "status", "previous_status", "detention_ended"}),
     "case.reopened": frozenset({"closed_date", "closing_reason"}),
+    # --- handover and legal representatives (app/casefile/handover.py, app/contacts) ---
+    "case.handed_over": frozenset({"from_user_id", "to_user_id"}),
+    "contacts.representative_created": frozenset(),
+    "contacts.representative_changed": frozenset({"fields"}),
+    "contacts.representative_archived": frozenset(),
+    "contacts.representative_restored": frozenset(),
+    "person.representative_changed": frozenset({"legal_representative_id"}),
+    # --- requests for help (app/intake) ---
+    "request.recorded": frozenset({"channel", "urgency"}),
+    "request.submitted_online": frozenset({"urgency", "with_document"}),
+    "request.online_refused": frozenset({"reason"}),
+    "request.queue_viewed": frozenset({"shown"}),
+    "request.viewed": frozenset(),
+    "request.document_downloaded": frozenset(),
+    "request.decided": frozenset({"decision", "opened_new"}),
     "consent.recorded": frozenset({"consent_id", "purpose"}),
     "consent.withdrawn": frozenset({"consent_id", "purpose"}),
     # --- anonymised summaries and narratives (app/reports) ---

@@ -24,6 +24,10 @@ class Permission(enum.StrEnum):
     export_subject_access = "export_subject_access"  # a person's whole record for them (UK GDPR Art. 15)
     manage_legal_holds = "manage_legal_holds"  # set and lift the hold that keeps a record from erasure
     erase_people = "erase_people"  # erase a person's whole record (administrators only)
+    # Requests for help: clinicians see those attached to their own people; coordinators triage every one.
+    view_requests = "view_requests"
+    triage_requests = "triage_requests"
+    manage_contacts = "manage_contacts"  # the register of legal representatives
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -35,10 +39,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.review_emergency_access,
         Permission.export_subject_access,
         Permission.manage_legal_holds,
+        Permission.view_requests, Permission.triage_requests, Permission.manage_contacts,
     }),
     Role.clinician: frozenset({
         Permission.view_home, Permission.view_caseload, Permission.view_person, Permission.record_clinical,
-        Permission.break_glass,
+        Permission.break_glass, Permission.view_requests,
     }),
     # Researchers never see a person: aggregates and released narratives only.
     Role.researcher: frozenset({Permission.view_home, Permission.view_summaries}),

@@ -1,4 +1,5 @@
-"""Closing a case with a reason and a date, and reopening it: the record stays, searchable, with its history."""
+"""Closing a case with a reason and a date, and reopening it: the record stays, searchable, with its history. The
+person page's case section, which also shows the lead coordinator and handovers (app/casefile/handover.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from app.config import organisation_today
 from app.dates import format_date
 from app.db import check_version
 from app.errors import FORM_ERROR, RuleBroken
+from app.people import handover
 from app.people.models import CLOSING_REASON_LABELS, ClosingReason, Person
 from app.people.service import touch
 
@@ -56,7 +58,15 @@ def reopen_case(db: Session, actor: User, person: Person, version: int | None) -
 
 
 def case_section(db: Session, user: User, person: Person) -> dict[str, Any]:
-    """The person page's case section: open since when, or closed when and why; the forms for who may use them."""
-    return {"can_edit": user.role in (Role.admin, Role.coordinator), "today": organisation_today(),
+    """The person page's case section: open since when, or closed when and why; its lead coordinator and
+    handovers; the forms for who may use them."""
+    can_edit = user.role in (Role.admin, Role.coordinator)
+    people = handover.leads(db) if can_edit else []
+    lead = next((u for u in people if u.id == person.lead_coordinator_id), None)
+    if lead is None and person.lead_coordinator_id is not None:
+        lead = db.get(User, person.lead_coordinator_id)
+    return {"can_edit": can_edit, "today": organisation_today(),
             "reasons": [(r.value, label) for r, label in CLOSING_REASON_LABELS.items()],
-            "reason_label": CLOSING_REASON_LABELS.get(person.closing_reason) if person.closing_reason else None}
+            "reason_label": CLOSING_REASON_LABELS.get(person.closing_reason) if person.closing_reason else None,
+            "lead": lead, "handovers": handover.of_person(db, person.id),
+            "successors": [(u.id, u.display_name) for u in people if u.id != person.lead_coordinator_id]}

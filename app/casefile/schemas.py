@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from app.casefile.erasure import ErasureReason
 from app.dates import typed_date
 from app.people.models import ClosingReason
-from app.web.params import VersionToken
+from app.web.params import FormId, VersionToken
 
 
 class LegalHoldForm(BaseModel):
@@ -45,6 +45,17 @@ class CloseCaseForm(BaseModel):
     @classmethod
     def _typed(cls, value: object) -> object:
         return typed_date(value)
+
+
+class HandoverForm(BaseModel):
+    """Handing the case to another coordinator. Who takes it is checked by the service, so a missing choice is
+    answered beside the field on the person page."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to_user_id: FormId | None = Field(default=None, title="Who takes the case over")
+    note: str | None = Field(default=None, title="Note for them", max_length=4000)
+    version: VersionToken = Field(default=None, title="Version")
 
 
 class ReopenCaseForm(BaseModel):

@@ -18,6 +18,7 @@ from app.detention.hearings import hearing_section
 from app.detention.removals import removal_section
 from app.evidence.service import evidence_section, rule35_section
 from app.health_events.views import health_events_section
+from app.intake.views import requests_section
 from app.people.models import Person
 from app.referrals.views import referrals_section
 from app.reports.narrative_views import narratives_section
@@ -35,6 +36,7 @@ class Section:
 
 SECTIONS = (
     Section("case", "casefile/_case_section.html", case_section),
+    Section("requests", "intake/_person_section.html", requests_section),
     Section("removals", "detention/_removal_section.html", removal_section),
     Section("hearings", "detention/_hearing_section.html", hearing_section),
     Section("legal_hold", "casefile/_legal_hold_section.html", legal_hold_section),

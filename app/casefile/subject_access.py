@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.audit.models import Revision
 from app.auth.models import User
 from app.consent.models import Consent
+from app.contacts.models import LegalRepresentative, Representation
 from app.crypto.fields import forget
 from app.db import utcnow
 from app.detention.models import DetentionEpisode, Facility, Hearing, Placement, RemovalDirection
@@ -25,7 +26,17 @@ from app.evidence import service as evidence_service
 from app.evidence.models import Document, EvidenceItem, Rule35Record
 from app.evidence.storage import ALLOWED_TYPES
 from app.health_events.models import HealthEvent
-from app.people.models import AAR_INDICATOR_LABELS, Assignment, Identity, Person, PersonAarIndicator, PersonLanguage
+from app.intake.models import HelpRequest
+from app.intake.schemas import detail_rows
+from app.people.models import (
+    AAR_INDICATOR_LABELS,
+    Assignment,
+    Handover,
+    Identity,
+    Person,
+    PersonAarIndicator,
+    PersonLanguage,
+)
 from app.people.schemas import nationality_name
 from app.referrals.models import Organisation, Referral
 from app.reports.models import CaseNarrative
@@ -33,10 +44,10 @@ from app.visits.models import Visit
 
 SCHEMA = "casework.subject-access"
 # Raised when a section is added, removed or changes meaning, so a reader can tell which layout it holds.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SECTIONS = (
-    "person", "identity", "aliases", "languages", "aar_indicators", "detention_episodes", "removal_directions",
-    "hearings", "visits",
+    "person", "identity", "aliases", "languages", "aar_indicators", "legal_representatives", "handovers",
+    "requests", "detention_episodes", "removal_directions", "hearings", "visits",
     "health_events", "evidence_items", "rule35_records", "documents", "consents", "referrals", "assignments",
     "case_narratives", "revisions",
 )
@@ -111,6 +122,14 @@ def collect(db: Session, person: Person, *, generated_by: User, generated_at: da
                           .order_by(RemovalDirection.removal_at, RemovalDirection.id)).all()
     listed = db.scalars(select(Hearing).where(Hearing.person_id == person.id)
                         .order_by(Hearing.hearing_at, Hearing.id)).all()
+    represented = db.execute(select(Representation, LegalRepresentative).join(
+        LegalRepresentative, LegalRepresentative.id == Representation.legal_representative_id)
+        .where(Representation.person_id == person.id)
+        .order_by(Representation.started_at, Representation.id)).all()
+    handovers = db.scalars(select(Handover).where(Handover.person_id == person.id)
+                           .order_by(Handover.handed_at, Handover.id)).all()
+    requests = db.scalars(select(HelpRequest).where(HelpRequest.person_id == person.id)
+                          .order_by(HelpRequest.received_at, HelpRequest.id)).all()
     events = db.scalars(select(HealthEvent).where(HealthEvent.person_id == person.id)
                         .order_by(HealthEvent.started_at, HealthEvent.id)).all()
     items = db.scalars(select(EvidenceItem).where(EvidenceItem.person_id == person.id)
@@ -136,6 +155,9 @@ def collect(db: Session, person: Person, *, generated_by: User, generated_at: da
     user_ids |= {a.author_id for v in visits for a in v.addenda}
     user_ids |= {e.recorded_by_id for e in events} | {i.created_by_id for i in items}
     user_ids |= {r.recorded_by_id for r in removals} | {h.recorded_by_id for h in listed}
+    user_ids |= {h.from_user_id for h in handovers} | {h.to_user_id for h in handovers}
+    user_ids |= {h.handed_by_id for h in handovers} | {r.recorded_by_id for r, _ in represented}
+    user_ids |= {r.recorded_by_id for r in requests} | {r.decided_by_id for r in requests}
     user_ids |= {r.created_by_id for r in rule35} | {d.uploaded_by_id for d in documents}
     user_ids |= {c.recorded_by_id for c in consents} | {c.withdrawal_recorded_by_id for c in consents}
     user_ids |= {r.made_by_id for r in referrals}
@@ -175,7 +197,7 @@ def collect(db: Session, person: Person, *, generated_by: User, generated_at: da
            "lead_coordinator": who(person.lead_coordinator_id)},
         "identity": None if identity is None else _fields(identity, (
             "given_names", "family_name", "home_office_reference", "port_reference", "cid_number", "other_numbers",
-            "phone_in_detention", "legal_representative")),
+            "phone_in_detention")),
         "aliases": [] if identity is None else [_fields(a, ("name", "kind")) for a in identity.aliases],
         "languages": [{"language": row.language, "main": row.is_main}
                       for row in sorted(languages, key=lambda r: (not r.is_main, r.language.lower()))],
@@ -199,6 +221,17 @@ def collect(db: Session, person: Person, *, generated_by: User, generated_at: da
                            for a in v.addenda],
                "document_ids": docs_by_visit.get(v.id, [])}
             for v in visits],
+        "legal_representatives": [
+            _fields(r, ("started_at", "ended_at")) | _fields(rep, ("firm", "caseworker", "address", "phone",
+                                                                   "email", "legal_aid_contract"))
+            | {"recorded_by": who(r.recorded_by_id)} for r, rep in represented],
+        "handovers": [_fields(h, ("handed_at", "note")) | {"from": who(h.from_user_id), "to": who(h.to_user_id),
+                                                          "by": who(h.handed_by_id)} for h in handovers],
+        "requests": [
+            _fields(r, ("reference", "received_at", "channel", "requester_kind", "urgency", "needs", "details",
+                        "decision", "decision_note", "decided_at", "document_name", "document_type",
+                        "document_size", "document_sha256"))
+            | {"recorded_by": who(r.recorded_by_id), "decided_by": who(r.decided_by_id)} for r in requests],
         "removal_directions": [_fields(r, ("id", "removal_at", "carrier", "destination", "status", "source",
                                                "recorded_at")) | {"recorded_by": who(r.recorded_by_id)}
                                for r in removals],
@@ -318,4 +351,4 @@ def _pdf_helpers() -> dict[str, Any]:
             return "Yes" if value else "No"
         return str(value).replace("_", " ").capitalize()
 
-    return {"when": when, "words": words}
+    return {"when": when, "words": words, "request_details": detail_rows}

@@ -18,12 +18,14 @@ from app.auth.deps import require
 from app.auth.models import Role, User
 from app.auth.permissions import Permission
 from app.casefile import closing, erasure, sections, subject_access, timeline
-from app.casefile.schemas import CloseCaseForm, ErasureForm, LegalHoldForm, ReopenCaseForm
+from app.casefile.schemas import CloseCaseForm, ErasureForm, HandoverForm, LegalHoldForm, ReopenCaseForm
 from app.config import get_settings, organisation_today
+from app.contacts import service as contacts
 from app.db import DbSession
 from app.detention import clock
 from app.detention.models import END_REASON_LABELS
 from app.errors import FORM_ERROR, RuleBroken
+from app.people import handover
 from app.people import service as people_service
 from app.people.dependencies import CaseInScope
 from app.people.models import AAR_INDICATOR_LABELS, Person
@@ -65,10 +67,11 @@ def person_show(request: Request, person: CaseInScope, db: DbSession, audit: Aud
         .where(Revision.person_id == person.id).order_by(Revision.occurred_at.desc(), Revision.id.desc()).limit(50)
     ).all()
     extra_sections = sections.build_all(db, user, person)
+    representative = contacts.current(db, person.id)
     audit.record("person.viewed", person)
     return render(request, "casefile/person.html", {
         "sections": extra_sections,
-        "person": person, "details": details, "reading": reading, "current": current,
+        "person": person, "details": details, "representative": representative, "reading": reading, "current": current,
         "current_facility": current_facility, "alerts": fired, "settings": settings, "today": today,
         "assignments": people_service.current_assignments(db, person.id),
         "clinicians": people_service.clinicians(db) if user.role in (Role.admin, Role.coordinator) else [],
@@ -103,6 +106,16 @@ def case_reopen(person: CaseInScope, db: DbSession, audit: Audit, user: User = E
     audit.record("case.reopened", person, closed_date=closed_date.isoformat(),
                  closing_reason=reason.value if reason else None)
     return done(f"/people/{person.reference}#case-section", "Case reopened. Its history is kept.")
+
+
+@router.post("/handover")
+@shown_on("/people/{reference}")
+def case_hand_over(person: CaseInScope, db: DbSession, audit: Audit, user: User = EditPerson,
+                   data: HandoverForm = Posted(HandoverForm)) -> Response:
+    given = handover.hand_over(db, user, person, data.version, data.to_user_id, data.note)
+    audit.record("case.handed_over", person, from_user_id=given.from_user_id, to_user_id=given.to_user_id)
+    return done(f"/people/{person.reference}#case-section", f"Case handed over. Both of you will see it on your "
+                                                              f"home page for {handover.RECENT_DAYS} days.")
 
 
 # --- subject access ------------------------------------------------------------------------------

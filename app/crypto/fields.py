@@ -10,6 +10,9 @@ before_flush hook below then seals it with the person's data key. Reading opens 
 from the session's keyring (app/crypto/keyring.py) and remembers the result. Queries that select the stored
 column directly get bytes and must open them with `open_value`.
 
+A row that belongs to no person yet (a request for help) declares `__sealed_key__(obj, session, write)` and is
+sealed with a key of its own instead.
+
 Chosen over a column type (TypeDecorator) because opening needs the row's person, which a column type never
 sees, and because the keys of a whole page of rows can then be fetched in one statement.
 """
@@ -107,6 +110,9 @@ class SealedField:
         session = object_session(obj)
         if session is None:
             raise DecryptionError(f"{self.where}: a sealed value read outside a database session")
+        own_key = getattr(type(obj), "__sealed_key__", None)
+        if own_key is not None:
+            return open_value(own_key(obj, session, False), self.kind, blob, self.where)
         person_id = person_of(obj, session)
         if person_id is None:
             if self.person_optional and blob[:1] == bytes([_PLAIN_JSON]):
@@ -116,7 +122,10 @@ class SealedField:
 
     def seal_pending(self, obj: Any, session: Session, person_id: int | None) -> None:
         value = obj.__dict__["_sealed_pending"].pop(self.name)
-        if person_id is None:
+        own_key = getattr(type(obj), "__sealed_key__", None)
+        if own_key is not None:
+            blob = seal_value(own_key(obj, session, True), self.kind, value, self.where)
+        elif person_id is None:
             if not self.person_optional:
                 raise DecryptionError(f"{self.where}: cannot seal a value whose row has no person yet")
             blob = bytes([_PLAIN_JSON]) + encode(self.kind, value)
@@ -151,7 +160,9 @@ def _seal_pending_values(session: Session, _context: Any, _instances: Any) -> No
     if not waiting:
         return
     with session.no_autoflush:
-        people = {id(obj): person_of(obj, session) for obj in waiting}
+        # A row with a key of its own (a request for help) needs no person's.
+        people = {id(obj): None if hasattr(type(obj), "__sealed_key__") else person_of(obj, session)
+                  for obj in waiting}
         ring = session_keyring(session)
         ring.load(p for p in people.values() if p is not None)
         for obj in waiting:

@@ -65,6 +65,7 @@ class SessionKeyring:
         self.session = session
         self.master = master
         self.keys: dict[int, bytes] = {}
+        self.request_keys: dict[str, bytes] = {}
 
     def remember_wrapped(self, person_id: int, wrapped: bytes | None, master_key_id: str | None) -> None:
         """Open a wrapped key that a query already fetched (e.g. joined onto a list page's rows)."""
@@ -110,11 +111,34 @@ class SessionKeyring:
         classes = registry.sealed_classes()
         people: set[int] = set()
         for obj in list(self.session.identity_map.values()):
-            if type(obj) in classes:
+            if type(obj) in classes and not hasattr(type(obj), "__sealed_key__"):
                 person_id = obj.__dict__.get("person_id")
                 if person_id is not None and person_id not in self.keys:
                     people.add(person_id)
         return people
+
+
+def request_key_label(reference: str) -> str:
+    """Associated data of a request's wrapped key (app/intake): it opens on that request's row only."""
+    return f"requests.{reference}"
+
+
+def request_key(session: Session, request: Any, write: bool) -> bytes:
+    """The data key of a request for help, kept wrapped on its own row: a request that never becomes a case has
+    no person key to borrow. A new request gets its key when its details are first sealed."""
+    ring = session_keyring(session)
+    key = ring.request_keys.get(request.reference)
+    if key is not None:
+        return key
+    if request.wrapped_key is None:
+        if not write:
+            raise KeyMissing(f"request {request.reference} has no data key")
+        key = new_key()
+        request.wrapped_key, request.master_key_id = ring.master.wrap(key, request_key_label(request.reference))
+    else:
+        key = ring.master.unwrap(request.wrapped_key, request.master_key_id, request_key_label(request.reference))
+    ring.request_keys[request.reference] = key
+    return key
 
 
 def session_keyring(session: Session) -> SessionKeyring:

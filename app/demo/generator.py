@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from bisect import bisect_right
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -18,15 +19,18 @@ from sqlalchemy.orm import Session
 from app.auth.models import Role, User
 from app.auth.passwords import hash_password
 from app.consent.models import Consent
+from app.contacts.models import LegalRepresentative, Representation
 from app.crypto.fields import seal_value, sealed_fields
-from app.crypto.keyring import index_key_for_connection, master_keyring, person_key_label
+from app.crypto.keyring import index_key_for_connection, master_keyring, person_key_label, request_key_label
 from app.crypto.models import PersonKey
 from app.crypto.primitives import new_key
 from app.db import refresh_statistics
 from app.demo import names
-from app.detention.models import DetentionEpisode, Facility, Placement
+from app.detention.models import DetentionEpisode, Facility, Hearing, Placement, RemovalDirection
 from app.evidence.models import EvidenceItem, Finding, Rule35Record
 from app.health_events.models import HealthEvent
+from app.intake.models import HelpRequest, Need, Urgency
+from app.intake.service import waiting_limit
 from app.people.models import (
     Assignment,
     Identity,
@@ -82,12 +86,18 @@ NRM = _table(NrmReferral)
 HEALTH_EVENTS = _table(HealthEvent)
 CONSENTS = _table(Consent)
 PERSON_KEYS = _table(PersonKey)
+LEGAL_REPRESENTATIVES = _table(LegalRepresentative)
+REPRESENTATIONS = _table(Representation)
+REMOVALS = _table(RemovalDirection)
+HEARINGS = _table(Hearing)
+REQUESTS = _table(HelpRequest)
 
-# Parents before children, so that foreign keys hold at every statement.
+# Parents before children, so that foreign keys hold at every statement. The tables after CONSENTS came later
+# and draw from random streams of their own (see _Generator), so the rows before them stay as they were.
 INSERT_ORDER = (
     PEOPLE, PERSON_KEYS, IDENTITIES, IDENTITY_ALIASES, NAME_TOKENS, PERSON_LANGUAGES, PERSON_AAR, ASSIGNMENTS,
     EPISODES, PLACEMENTS, VISITS, VISIT_AAR, VISIT_ADDENDA, EVIDENCE, FINDINGS, RULE35, REFERRALS, NRM,
-    HEALTH_EVENTS, CONSENTS,
+    HEALTH_EVENTS, CONSENTS, LEGAL_REPRESENTATIVES, REPRESENTATIONS, REMOVALS, HEARINGS, REQUESTS,
 )
 # Tables whose integer ids the generator assigns itself (the others are keyed by their parent).
 ID_TABLES = tuple(t for t in INSERT_ORDER if "id" in t.c)
@@ -117,6 +127,11 @@ class SeedResult:
     visit_addenda: int = 0
     nrm_referrals: int = 0
     person_keys: int = 0
+    legal_representatives: int = 0
+    representations: int = 0
+    removal_directions: int = 0
+    hearings: int = 0
+    requests: int = 0
     users_created: int = 0
 
     @property
@@ -134,7 +149,8 @@ _RESULT_FIELD = {
     EPISODES: "episodes", PLACEMENTS: "placements", VISITS: "visits", VISIT_AAR: "visit_aar_indicators",
     VISIT_ADDENDA: "visit_addenda", EVIDENCE: "evidence_items", FINDINGS: "findings",
     RULE35: "rule35_records", REFERRALS: "referrals", NRM: "nrm_referrals", HEALTH_EVENTS: "health_events",
-    CONSENTS: "consents", PERSON_KEYS: "person_keys",
+    CONSENTS: "consents", PERSON_KEYS: "person_keys", LEGAL_REPRESENTATIVES: "legal_representatives",
+    REPRESENTATIONS: "representations", REMOVALS: "removal_directions", HEARINGS: "hearings", REQUESTS: "requests",
 }
 
 # Sealed columns per table (app/crypto): (column, kind, where) for each SealedField of the table's model.
@@ -143,10 +159,13 @@ _SEALED: dict[Table, list[tuple[str, str, str]]] = {
     for model in (Identity, IdentityAlias, Visit, VisitAddendum, EvidenceItem, Finding, Rule35Record, Referral,
                   HealthEvent, Consent, DetentionEpisode)
 }
+# A request for help is sealed with a data key of its own, wrapped on its row (app/crypto/keyring.request_key).
+_REQUEST_SEALED = [(f.where.split(".", 1)[1], f.kind, f.where) for f in sealed_fields(HelpRequest)]
 
 
 def _seal_batch(rows: dict[Table, list[dict[str, Any]]]) -> None:
-    """Give each new person a data key and seal their rows' sealed columns with it, as the application would."""
+    """Give each new person a data key and seal their rows' sealed columns with it, as the application would;
+    each request for help gets a key of its own, wrapped for its reference (app/crypto/keyring.request_key)."""
     master = master_keyring()
     keys: dict[int, bytes] = {}
     now = datetime.now(UTC)
@@ -165,7 +184,12 @@ def _seal_batch(rows: dict[Table, list[dict[str, Any]]]) -> None:
             for column, kind, where in columns:
                 if row.get(column) is not None:
                     row[column] = seal_value(key, kind, row[column], where)
-
+    for row in rows[REQUESTS]:
+        key = new_key()
+        row["wrapped_key"], row["master_key_id"] = master.wrap(key, request_key_label(row["reference"]))
+        for column, kind, where in _REQUEST_SEALED:
+            if row.get(column) is not None:
+                row[column] = seal_value(key, kind, row[column], where)
 
 
 def ensure_demo_users(session: Session, password: str) -> int:
@@ -369,6 +393,25 @@ _HEALTH_EVENT_KIND = _Weighted([("self_harm", 14), ("acdt_opened", 12), ("food_r
 _HEALTH_EVENT_HOURS = {"food_refusal": (12, 240), "fluid_refusal": (6, 72), "segregation": (24, 14 * 24),
                        "hospital_transfer": (3, 72)}
 _BAIL_OUTCOME = _Weighted([("refused", 55), ("granted", 15), ("withdrawn", 15), ("pending", 15)])
+# Removal directions still set for the first people in detention who have one, as hours from now: one within
+# 24 hours, two more within the 72 of removal_imminent, two later in the week; the rest anywhere in 45 days.
+_REMOVAL_SLOTS = ((3, 20), (26, 70), (30, 70), (80, 160), (100, 165))
+# Hearings still to come for the first people in detention who have one, as (days from today, kind): two
+# tomorrow (inside hearing_soon's two days), the rest later in the week.
+_HEARING_SLOTS = ((1, "bail"), (1, "appeal"), (2, "bail"), (4, "judicial_review"), (6, "bail"))
+_HEARING_KIND = _Weighted([("bail", 60), ("appeal", 25), ("judicial_review", 12), ("other", 3)])
+_HEARING_OUTCOMES = {"bail": ("granted", "refused", "refused", "withdrawn", "adjourned"),
+                     "appeal": ("allowed", "dismissed", "dismissed", "adjourned", "withdrawn"),
+                     "judicial_review": ("granted", "refused", "refused", "withdrawn"),
+                     "other": ("adjourned", "withdrawn", "granted")}
+# A bail application on the episode (its last_bail_outcome) as heard at the tribunal.
+_BAIL_HEARD = {"granted": "granted", "refused": "refused", "withdrawn": "withdrawn", "pending": "adjourned"}
+_HEARING_MINUTES = (9 * 60 + 30, 10 * 60, 14 * 60)
+_CHANNEL = _Weighted([("phone", 35), ("email", 25), ("online_form", 20), ("letter", 5), ("in_person", 15)])
+_REQUESTER = _Weighted([("self", 25), ("legal_representative", 30), ("visitor_group", 20), ("charity", 10),
+                        ("healthcare", 10), ("other", 5)])
+_URGENCY = _Weighted([("immediate", 20), ("this_week", 45), ("routine", 35)])
+_NEEDS = [need.value for need in Need]
 _INDICATOR_CHANCE = (("mental_health", 0.40), ("torture", 0.30), ("ptsd", 0.25), ("trafficking", 0.12),
                      ("physical_illness", 0.10), ("physical_disability", 0.04))
 
@@ -397,6 +440,21 @@ class _Generator:
         self.home_office_references: set[str] = set()
         self.detained_so_far = 0
         self.index_key = b""  # the blind-index key, set by seed_demo before the first batch
+        # One stream per later concern, so that adding them left every value drawn from self.rng as it was.
+        self.representation_rng = _FastRandom(f"{seed}-representatives")
+        self.removal_rng = _FastRandom(f"{seed}-removals")
+        self.hearing_rng = _FastRandom(f"{seed}-hearings")
+        self.intake_rng = _FastRandom(f"{seed}-intake")
+        self.removal_slots = list(_REMOVAL_SLOTS)
+        self.hearing_slots = list(_HEARING_SLOTS)
+        self.request_references: set[str] = set()
+        self.waiting_limits = {urgency: waiting_limit(urgency) for urgency in Urgency}
+        # The register of legal representatives (made with the first batch): ids by firm, and each one's contact.
+        self.firm_representatives: dict[str, list[int]] = defaultdict(list)
+        self.active_representatives: list[int] = []
+        self.representative_contacts: dict[int, tuple[str, str | None, str, str]] = {}
+        self.former_representative = 0
+        self.former_until = 0
 
         with engine.connect() as connection:
             users = dict(connection.execute(
@@ -484,8 +542,12 @@ class _Generator:
 
     def batch(self, first: int, count: int) -> dict[Table, list[dict[str, Any]]]:
         self.rows = {table: [] for table in INSERT_ORDER}
+        if first == 0:
+            self._register()
         for index in range(first, first + count):
             self._person(index)
+        if first == 0:
+            self._request_queue()
         return self.rows
 
     def _person(self, index: int) -> None:
@@ -596,8 +658,9 @@ class _Generator:
             # Ofcom's drama range: numbers that are never allocated to a real phone.
             "phone_in_detention": (f"07700 900{rng.randrange(1000):03d}"
                                    if detained and rng.random() < 0.7 else None),
-            "legal_representative": rng.choice(names.LEGAL_REPRESENTATIVES),
         })
+        # Drawn here, where the identity's free-text representative once was, so that every later draw stays put.
+        legal_choice = rng.choice(names.LEGAL_REPRESENTATIVES)
         aliases: list[str] = []
         if rng.random() < 0.2:
             aliases.append(f"{_spelling_variant(rng, given)} {_spelling_variant(rng, family)}")
@@ -611,17 +674,7 @@ class _Generator:
                 })
         self.rows[NAME_TOKENS].extend(token_rows(self.index_key, person_id, given_names, family, aliases))
 
-        self.rows[PERSON_LANGUAGES].append({"person_id": person_id, "language": language, "is_main": True})
-        if rng.random() < 0.45:
-            second = rng.choice(names.SECOND_LANGUAGES)
-            if second != language:
-                self.rows[PERSON_LANGUAGES].append(
-                    {"person_id": person_id, "language": second, "is_main": False})
-        for indicator in indicators:
-            self.rows[PERSON_AAR].append({
-                "person_id": person_id, "indicator": indicator,
-                "recorded_date": date.fromordinal(min(active_until, opened + rng.randint(0, 30))),
-            })
+        self._languages_and_indicators(person_id, language, indicators, opened, active_until)
 
         # Clinician assignment: clinician@ keeps a small caseload; clinician2@ holds or held the rest.
         clinician = self.clinician if mine else self.clinician2
@@ -644,12 +697,39 @@ class _Generator:
             after_release = (last_end + 1, min(active_until, last_end + 120))
 
         context = _Case(person_id, clinician, given, family, ho_reference, language, interpreter_needed,
-                        indicators, opened, active_until, windows, after_release, episodes)
+                        indicators, opened, active_until, windows, after_release, episodes,
+                        given_names=given_names, nationality=nationality, birth_year=birth_year,
+                        phone=self.rows[IDENTITIES][-1]["phone_in_detention"])
         self._visits(context)
         self._evidence_and_rule35(context)
         self._referrals(context)
         self._health_events(context)
         self._consents(context)
+        self._case_life(context, legal_choice)
+
+    def _languages_and_indicators(self, person_id: int, language: str, indicators: list[str], opened: int,
+                                  active_until: int) -> None:
+        rng = self.rng
+        self.rows[PERSON_LANGUAGES].append({"person_id": person_id, "language": language, "is_main": True})
+        if rng.random() < 0.45:
+            second = rng.choice(names.SECOND_LANGUAGES)
+            if second != language:
+                self.rows[PERSON_LANGUAGES].append(
+                    {"person_id": person_id, "language": second, "is_main": False})
+        for indicator in indicators:
+            self.rows[PERSON_AAR].append({
+                "person_id": person_id, "indicator": indicator,
+                "recorded_date": date.fromordinal(min(active_until, opened + rng.randint(0, 30))),
+            })
+
+    def _case_life(self, case: _Case, legal_choice: str | None) -> None:
+        """The records added after the first demo: each builder draws from its own stream, never self.rng.
+        No handovers: they pass a case between coordinators, and the demo has one."""
+        representative = self._representation(case, legal_choice)
+        self._removals(case)
+        # _episodes has just added this person's episodes, one row each, last.
+        self._hearings(case, self.rows[EPISODES][-len(case.episodes):])
+        self._requests(case, representative)
 
     def _episodes(self, person_id: int, episodes: list[tuple[int, int | None, str | None]], opened: int,
                   active_until: int) -> list[_Window]:
@@ -954,6 +1034,294 @@ class _Generator:
             "withdrawal_recorded_by_id": self.coordinator if withdrawn is not None else None,
         })
 
+    # -- the case's life: representatives, removals, hearings, requests for help (each its own stream) ---------
+
+    def _stamp(self, rng: random.Random, day: int, low: int = 8 * 60, high: int = 19 * 60) -> datetime:
+        """_at with the minute drawn from `rng` (a later concern's stream), not from self.rng."""
+        return self._at(day, rng.randint(low, high))
+
+    def _on_day(self, day: int, minute: int) -> datetime:
+        """A UTC timestamp on the given day (ordinal), which may be in the future."""
+        return self.midnight_today + timedelta(days=day - self.today, minutes=minute)
+
+    def _hours_ahead(self, hours: int) -> datetime:
+        """A time `hours` from now, on a five-minute mark."""
+        at = (self.now + timedelta(hours=hours)).replace(second=0, microsecond=0)
+        return at - timedelta(minutes=at.minute % 5)
+
+    def _register(self) -> None:
+        """The firms on the demo's register, one row per caseworker, and a former caseworker kept archived."""
+        created_at = self._at(self.today - 2500, 9 * 60)
+        addresses = {}
+        for firm, phone, address, legal_aid, caseworkers in names.LEGAL_FIRMS:
+            addresses[firm] = (phone, address, legal_aid)
+            for caseworker, email in caseworkers:
+                representative = self._representative_row(firm, caseworker, phone, email, address, legal_aid,
+                                                          created_at, None)
+                self.firm_representatives[firm].append(representative)
+                self.active_representatives.append(representative)
+        firm, caseworker, email = names.FORMER_CASEWORKER
+        phone, address, legal_aid = addresses[firm]
+        self.former_until = self.today - 400
+        self.former_representative = self._representative_row(
+            firm, caseworker, phone, email, address, legal_aid, created_at, self._at(self.former_until, 12 * 60))
+
+    def _representative_row(self, firm: str, caseworker: str | None, phone: str, email: str, address: str,
+                            legal_aid: bool, created_at: datetime, archived_at: datetime | None) -> int:
+        representative = self._id(LEGAL_REPRESENTATIVES)
+        self.rows[LEGAL_REPRESENTATIVES].append({
+            "id": representative, "firm": firm, "caseworker": caseworker, "phone": phone, "email": email,
+            "address": address, "legal_aid_contract": legal_aid, "archived_at": archived_at,
+            "created_at": created_at, "version": 1,
+        })
+        self.representative_contacts[representative] = (firm, caseworker, phone, email)
+        return representative
+
+    def _representation(self, case: _Case, choice: str | None) -> int | None:
+        """Who acts for the person now (the firm their identity once named; half of the rest get one too, so
+        about 80% are represented), since the case opened or the detention began; a few changed firm once."""
+        rng = self.representation_rng
+        if choice is None and rng.random() >= 0.5:
+            return None
+        current = (rng.choice(self.firm_representatives[choice]) if choice is not None
+                   else rng.choice(self.active_representatives))
+        start_day = case.episodes[-1][0] if rng.random() < 0.3 else case.opened
+        started_at = self._stamp(rng, start_day)
+        if case.active_until - start_day >= 30 and rng.random() < 0.12:
+            switch = rng.randint(start_day + 7, case.active_until)
+            if switch <= self.former_until and rng.random() < 0.5:
+                earlier = self.former_representative
+            else:
+                earlier = rng.choice([r for r in self.active_representatives if r != current])
+            switched_at = max(started_at, self._stamp(rng, switch))
+            self._representation_row(case, earlier, started_at, switched_at)
+            started_at = switched_at
+        self._representation_row(case, current, started_at, None)
+        return current
+
+    def _representation_row(self, case: _Case, representative: int, started_at: datetime,
+                            ended_at: datetime | None) -> None:
+        self.rows[REPRESENTATIONS].append({
+            "id": self._id(REPRESENTATIONS), "person_id": case.person_id, "legal_representative_id": representative,
+            "recorded_by_id": self.coordinator, "started_at": started_at, "ended_at": ended_at,
+        })
+
+    def _removals(self, case: _Case) -> None:
+        """Directions still set for some people in detention (the first few within the week), some deferred or
+        cancelled in the past, and most removals that ended a detention: never before the detention began."""
+        rng = self.removal_rng
+        today = self.today
+        for start, end, reason in case.episodes:
+            if end is None:
+                if rng.random() < (0.6 if self.removal_slots else 0.1):
+                    low, high = self.removal_slots.pop(0) if self.removal_slots else (24, 45 * 24)
+                    recorded_at = self._stamp(rng, max(start, today - rng.randint(1, 14)))
+                    self._removal(case, self._hours_ahead(rng.randint(low, high)), "set", recorded_at)
+                if today - start >= 3 and rng.random() < 0.08:
+                    self._past_removal(case, start, today - 1, rng.choice(("deferred", "cancelled")))
+            elif reason == "removed" and rng.random() < 0.6:
+                if end - start >= 5 and rng.random() < 0.3:
+                    self._past_removal(case, start, end - 2, "deferred")
+                removal_at = self._stamp(rng, end, 5 * 60, 11 * 60)
+                recorded_at = self._stamp(rng, max(start, end - rng.randint(2, 20)), 8 * 60, 9 * 60)
+                self._removal(case, removal_at, "carried_out", min(recorded_at, removal_at))
+            elif end - start >= 5 and rng.random() < 0.04:
+                self._past_removal(case, start, end - 1, "cancelled")
+
+    def _past_removal(self, case: _Case, first: int, last: int, status: str) -> None:
+        rng = self.removal_rng
+        day = rng.randint(first, last)
+        removal_at = self._stamp(rng, day, 5 * 60, 11 * 60)
+        recorded_at = self._stamp(rng, max(first, day - rng.randint(1, 14)), 8 * 60, 9 * 60)
+        self._removal(case, removal_at, status, min(recorded_at, removal_at))
+
+    def _removal(self, case: _Case, removal_at: datetime, status: str, recorded_at: datetime) -> None:
+        rng = self.removal_rng
+        destination = names.COUNTRY_NAMES.get(case.nationality or "", "Third country (demo)")
+        self.rows[REMOVALS].append({
+            "id": self._id(REMOVALS), "person_id": case.person_id, "removal_at": removal_at,
+            "carrier": rng.choice(names.REMOVAL_CARRIERS), "destination": destination, "status": status,
+            "source": rng.choice(names.REMOVAL_SOURCES), "recorded_by_id": self.coordinator,
+            "recorded_at": recorded_at, "version": 1,
+        })
+
+    def _hearings(self, case: _Case, episodes: list[dict[str, Any]]) -> None:
+        """The bail applications on the episodes as heard, hearings to come for some people in detention (the
+        first few within the week, two of them tomorrow), and a few appeals and judicial reviews heard."""
+        rng = self.hearing_rng
+        today = self.today
+        for episode in episodes:
+            applied, outcome = episode["last_bail_application_date"], episode["last_bail_outcome"]
+            if applied is not None and rng.random() < 0.7:
+                heard_at = self._at(applied.toordinal(), rng.choice(_HEARING_MINUTES))
+                self._hearing(case, "bail", heard_at, _BAIL_HEARD[outcome])
+        if case.episodes[-1][1] is None and rng.random() < (0.5 if self.hearing_slots else 0.1):
+            if self.hearing_slots:
+                days, kind = self.hearing_slots.pop(0)
+            else:
+                days, kind = rng.randint(1, 40), _HEARING_KIND.pick(rng)
+            self._hearing(case, kind, self._on_day(today + days, rng.choice(_HEARING_MINUTES)), None)
+        if rng.random() < 0.1:
+            start, end, _ = rng.choice(case.episodes)
+            last = min(end if end is not None else today, today - 1)
+            if start <= last:
+                kind = "appeal" if rng.random() < 0.7 else "judicial_review"
+                heard_at = self._at(rng.randint(start, last), rng.choice(_HEARING_MINUTES))
+                self._hearing(case, kind, heard_at, rng.choice(_HEARING_OUTCOMES[kind]))
+
+    def _hearing(self, case: _Case, kind: str, hearing_at: datetime, outcome: str | None) -> None:
+        rng = self.hearing_rng
+        remote = rng.random() < (0.5 if kind == "bail" else 0.2)
+        venue = None if remote and rng.random() < 0.5 else rng.choice(names.HEARING_VENUES)
+        recorded_day = min(self.today, hearing_at.date().toordinal() - rng.randint(1, 21))
+        self.rows[HEARINGS].append({
+            "id": self._id(HEARINGS), "person_id": case.person_id, "kind": kind, "hearing_at": hearing_at,
+            "venue": venue, "remote": remote, "outcome": outcome, "recorded_by_id": self.coordinator,
+            "recorded_at": min(self._stamp(rng, recorded_day), hearing_at), "version": 1,
+        })
+
+    def _requests(self, case: _Case, representative: int | None) -> None:
+        """The request for help that opened about a third of the cases, and (unattached) a few declined or
+        signposted ones: decided requests, in proportion to the people."""
+        rng = self.intake_rng
+        draw = rng.random()
+        if draw < 0.3:
+            received_day = case.opened - rng.randint(0, 3)
+            received_at = self._stamp(rng, received_day)
+            if received_day < case.opened:
+                decided_at = max(received_at, self._stamp(rng, case.opened))
+            else:
+                decided_at = min(self.now, received_at + timedelta(minutes=rng.randint(20, 300)))
+            kind = _REQUESTER.pick(rng)
+            if kind == "legal_representative" and representative is None:
+                kind = "visitor_group"
+            details = self._request_details(rng, kind, representative if kind == "legal_representative" else None)
+            details.update(self._person_details(rng, case))
+            self._request(received_at, kind, _URGENCY.pick(rng), details,
+                          facility=self._facility_on(case, received_day),
+                          representative=representative if kind == "legal_representative" else None,
+                          decided=("accepted", decided_at), person_id=case.person_id)
+        elif draw < 0.4:
+            received_at = self._stamp(rng, rng.randint(self.today - 730, self.today - 1))
+            decided_at = min(self.now, received_at + timedelta(minutes=rng.randint(60, 5 * 24 * 60)))
+            kind = _REQUESTER.pick(rng)
+            if kind == "legal_representative":
+                kind = "charity"
+            details = {**self._request_details(rng, kind, None), **self._invented_person(rng)}
+            decision = rng.choice(("declined", "signposted"))
+            self._request(received_at, kind, _URGENCY.pick(rng), details, facility=rng.choice(self.ircs),
+                          decided=(decision, decided_at),
+                          signposted_to=rng.choice(self.organisations) if decision == "signposted" else None)
+
+    def _request_queue(self) -> None:
+        """8 to 15 requests waiting for triage, of every urgency and age: the first three are past their waiting
+        limit (request_untriaged), two wait for more information, some came through the online form."""
+        rng = self.intake_rng
+        for i in range(rng.randint(8, 15)):
+            urgency = ("immediate", "this_week", "routine")[i] if i < 3 else _URGENCY.pick(rng)
+            limit = self.waiting_limits[Urgency(urgency)]
+            if i < 3:
+                waited = limit + timedelta(minutes=rng.randint(30, int(limit.total_seconds() // 60)))
+            else:
+                waited = limit * rng.uniform(0.05, 0.85)
+            received_at = (self.now - waited).replace(second=0, microsecond=0)
+            kind = _REQUESTER.pick(rng)
+            if kind == "legal_representative":
+                kind = "visitor_group"
+            online = i == 1 or rng.random() < 0.3
+            details = {**self._request_details(rng, kind, None), **self._invented_person(rng)}
+            more_information = i in (3, 4)
+            self._request(received_at, kind, urgency, details,
+                          facility=rng.choice(self.ircs) if rng.random() < 0.85 else None,
+                          channel="online_form" if online else None,
+                          decided=("more_information", received_at + waited / 2) if more_information else None)
+
+    def _request(self, received_at: datetime, kind: str, urgency: str, details: dict[str, str], *,
+                 facility: int | None, representative: int | None = None, channel: str | None = None,
+                 decided: tuple[str, datetime] | None = None, person_id: int | None = None,
+                 signposted_to: int | None = None) -> None:
+        """One request row; `decided` is (decision, when), None while it waits."""
+        rng = self.intake_rng
+        decision, decided_at = decided if decided is not None else (None, None)
+        channel = channel or _CHANNEL.pick(rng)
+        online = channel == "online_form"
+        needs = sorted(rng.sample(range(len(_NEEDS)), rng.randint(1, 2)))
+        recorded_at = received_at if online else min(self.now, received_at + timedelta(minutes=rng.randint(5, 90)))
+        self.rows[REQUESTS].append({
+            "id": self._id(REQUESTS), "reference": self._request_reference(), "received_at": received_at,
+            "channel": channel, "requester_kind": kind, "urgency": urgency,
+            "needs": ",".join(_NEEDS[n] for n in needs), "facility_id": facility,
+            "legal_representative_id": representative, "details": details,
+            "wrapped_key": None, "master_key_id": None,  # made when the batch is sealed
+            "recorded_by_id": None if online else self.coordinator, "recorded_at": recorded_at,
+            "decision": decision,
+            "decision_note": rng.choice(names.DECISION_NOTES[decision]) if decision is not None else None,
+            "signposted_to_id": signposted_to, "decided_by_id": self.coordinator if decision is not None else None,
+            "decided_at": decided_at, "person_id": person_id, "document_name": None, "document_type": None,
+            "document_size": None, "document_sha256": None, "document_content": None, "version": 1,
+        })
+
+    def _request_reference(self) -> str:
+        while True:
+            chars = self.intake_rng.choices(REFERENCE_ALPHABET, k=8)
+            reference = "R-" + "".join(chars[:4]) + "-" + "".join(chars[4:])
+            if reference not in self.request_references:
+                self.request_references.add(reference)
+                return reference
+
+    def _request_details(self, rng: random.Random, kind: str, representative: int | None) -> dict[str, str]:
+        """Who asked and how to reach them, and what they asked for."""
+        details = {"summary": rng.choice(names.REQUEST_SUMMARIES)}
+        if kind == "self":
+            details["callback_notes"] = "Call the centre and ask for the person by name; mornings are best."
+            return details
+        if representative is not None:
+            firm, caseworker, phone, email = self.representative_contacts[representative]
+            details.update(requester_name=caseworker or "Duty caseworker", requester_organisation=firm,
+                           callback_phone=phone, callback_email=email)
+            return details
+        organisation = {"visitor_group": names.VISITOR_GROUPS, "charity": names.CHARITIES,
+                        "healthcare": names.HEALTHCARE_SENDERS}.get(kind)
+        details["requester_name"] = f"{rng.choice(names.GIVEN_NAMES)} {rng.choice(names.FAMILY_NAMES)}"
+        if organisation is not None:
+            details["requester_organisation"] = rng.choice(organisation)
+        details["callback_phone"] = f"01632 960{rng.randrange(700, 1000):03d}"
+        if rng.random() < 0.6:
+            details["callback_email"] = f"referrals{rng.randrange(1, 99)}@example.org"
+        return details
+
+    def _person_details(self, rng: random.Random, case: _Case) -> dict[str, str]:
+        """The person as the request described them: the case's own identity, as far as the asker knew it."""
+        details = {"given_names": case.given_names, "family_name": case.family,
+                   "language": case.language + (", needs an interpreter" if case.interpreter_needed else "")}
+        if case.birth_year is not None:
+            details["birth"] = str(case.birth_year)
+        if case.nationality is not None:
+            details["nationality"] = names.COUNTRY_NAMES.get(case.nationality, case.nationality)
+        if case.ho_reference is not None and rng.random() < 0.6:
+            details["home_office_reference"] = case.ho_reference
+        if case.phone is not None and rng.random() < 0.7:
+            details["phone_in_detention"] = case.phone
+        return details
+
+    def _invented_person(self, rng: random.Random) -> dict[str, str]:
+        """Someone who never became a case: a name and a few facts, invented like the rest."""
+        code, language = _NATIONALITY.pick(rng)
+        details = {"given_names": rng.choice(names.GIVEN_NAMES), "family_name": rng.choice(names.FAMILY_NAMES),
+                   "nationality": names.COUNTRY_NAMES.get(code, code), "language": language}
+        if rng.random() < 0.6:
+            details["birth"] = str(date.fromordinal(self.today).year - rng.randint(19, 60))
+        if rng.random() < 0.5:
+            details["phone_in_detention"] = f"07700 900{rng.randrange(1000):03d}"
+        return details
+
+    def _facility_on(self, case: _Case, day: int) -> int | None:
+        for _, _, placements in case.windows:
+            for date_in, date_out, facility in placements:
+                if date_in <= day and (date_out is None or day <= date_out):
+                    return facility
+        return None
+
 
 @dataclass(slots=True)
 class _Case:
@@ -972,6 +1340,10 @@ class _Case:
     windows: list[_Window]
     after_release: tuple[int, int] | None
     episodes: list[tuple[int, int | None, str | None]]
+    given_names: str = ""
+    nationality: str | None = None
+    birth_year: int | None = None
+    phone: str | None = None
 
     def released_after(self, written: int, response: int) -> bool:
         """Whether a Rule 35 response on `response` could have led to release: its episode ended by then."""

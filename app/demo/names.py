@@ -47,10 +47,74 @@ EXTERNAL_AUTHORS = (
     "Demo General Hospital, emergency department", "Fictional Health Centre GP practice",
     "Dr E. Examplova, clinical psychologist (demo)",
 )
-LEGAL_REPRESENTATIVES = (
-    "Demo & Co Solicitors (fictional), 01632 960001", "Fictional Law Centre, 01632 960123",
-    "Sample Chambers Immigration Team (demo), 01632 960555", None, None,
+# The register of legal representatives: (firm, phone, address, legal-aid contract, caseworkers), each caseworker
+# (name, e-mail), the name None for a firm known only by its general line. Phones are in Ofcom's drama range
+# (01632 960xxx), e-mails at example.org, streets invented.
+LEGAL_FIRMS: tuple[tuple[str, str, str, bool, tuple[tuple[str | None, str], ...]], ...] = (
+    ("Demo & Co Solicitors (fictional)", "01632 960001", "12 Fictional Street, Demoton DM1 4AA", True,
+     (("Testora Demoyan", "t.demoyan@demo-and-co.example.org"),
+      ("Fictoro Samplewicz", "f.samplewicz@demo-and-co.example.org"))),
+    ("Fictional Law Centre (fictional)", "01632 960123", "Unit 3, Sample Yard, Mockford MK9 2ZZ", True,
+     (("Mockinda Proxidis", "immigration@fictional-law-centre.example.org"),)),
+    ("Sample Chambers Immigration Team (fictional)", "01632 960555", "4 Pretend Row, Demoton DM2 7QX", False,
+     (("Synthara Exampleby", "s.exampleby@sample-chambers.example.org"),
+      ("Pseudoro Dummani", "p.dummani@sample-chambers.example.org"))),
+    ("Mock Street Legal Advice (fictional)", "01632 960210", "88 Mock Street, Fictbury FB4 1NN", True,
+     ((None, "advice@mock-street-legal.example.org"),)),
+    ("Synthetic Rights Solicitors (fictional)", "01632 960318", "2 Invented Lane, Samplington SA3 8PD", False,
+     (("Examplia Testimbe", "e.testimbe@synthetic-rights.example.org"),)),
 )
+# A caseworker who has left their firm: archived in the register, named only by ended representations.
+FORMER_CASEWORKER = ("Demo & Co Solicitors (fictional)", "Dummiko Fictasi", "d.fictasi@demo-and-co.example.org")
+# The firm each case's old free-text choice named (None: no representative recorded); drawn once per person.
+LEGAL_REPRESENTATIVES = (
+    "Demo & Co Solicitors (fictional)", "Fictional Law Centre (fictional)",
+    "Sample Chambers Immigration Team (fictional)", None, None,
+)
+
+# Country names for the nationalities above: where a removal is to, what a request for help says.
+COUNTRY_NAMES = {
+    "AL": "Albania", "IN": "India", "PK": "Pakistan", "VN": "Vietnam", "ER": "Eritrea", "SD": "Sudan",
+    "AF": "Afghanistan", "IQ": "Iraq", "IR": "Iran", "NG": "Nigeria", "BD": "Bangladesh", "CN": "China",
+    "JM": "Jamaica", "RO": "Romania", "PL": "Poland", "EG": "Egypt", "SY": "Syria", "ET": "Ethiopia",
+    "SO": "Somalia", "GH": "Ghana", "LK": "Sri Lanka", "TR": "Turkey", "BR": "Brazil", "KW": "Kuwait",
+    "GE": "Georgia",
+}
+REMOVAL_CARRIERS = (
+    "Charter flight (demo)", "Demo Airways DA 204 (fictional)", "Fictair FX 311 (fictional)",
+    "Sample Air SA 87 (fictional)", "Mockjet MJ 1450 (fictional)",
+)
+REMOVAL_SOURCES = (
+    "Home Office letter seen by the person", "Legal representative, by phone", "The person, by phone from the centre",
+    "Centre welfare office", None,
+)
+HEARING_VENUES = (
+    "Taylor House (First-tier Tribunal)", "Hatton Cross (First-tier Tribunal)", "Field House (Upper Tribunal)",
+    "Royal Courts of Justice (Administrative Court)", "Priory Courts, Birmingham (First-tier Tribunal)",
+)
+
+# Requests for help: who else asks, and what they say (all invented).
+VISITOR_GROUPS = ("Demo Detention Visitors (fictional)", "Fictional Befrienders Network",
+                  "Sample Friends of Detainees (fictional)")
+CHARITIES = ("Mock Refugee Support (fictional)", "Example Asylum Advice Charity (fictional)")
+HEALTHCARE_SENDERS = ("Centre healthcare team (demo)", "Demo General Hospital liaison nurse")
+REQUEST_SUMMARIES = (
+    "Has scars from beatings and wants them documented for the asylum claim.",
+    "Stopped eating four days ago; very low mood, says cannot cope with detention.",
+    "Removal directions set; solicitor asks whether a medical report can be done in time.",
+    "Rule 35 appointment cancelled twice; describes torture in home country.",
+    "Hearing voices at night since transfer; medication not continued at the centre.",
+    "Possible trafficking: describes forced work without pay for years.",
+    "Bail hearing soon; representative needs a short clinical letter.",
+    "Self-harm last week; ACDT opened, wants to speak to a doctor outside the centre.",
+)
+DECISION_NOTES = {
+    "accepted": ("Accepted: case opened and a clinician assigned.", "Accepted after a call back to the referrer."),
+    "declined": ("Declined: outside our criteria (not in detention).", "Declined: another clinic already acting."),
+    "signposted": ("Signposted to a partner better placed to help.", "Signposted: needs legal advice first."),
+    "more_information": ("Asked the referrer for the person's Home Office reference.",
+                         "Waiting for consent to be confirmed before deciding."),
+}
 
 PRESENTING_CONCERNS = (
     "Poor sleep and nightmares since arrival; intrusive memories of past ill-treatment.",

@@ -3,7 +3,7 @@ summaries) and the coordinators' review of break-glass access listed on it."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import func, select
@@ -21,7 +21,8 @@ from app.db import DbSession, utcnow
 from app.detention import clock
 from app.errors import NotFound
 from app.home import dashboard
-from app.people import emergency
+from app.intake import service as intake
+from app.people import emergency, handover
 from app.people import service as people_service
 from app.people.schemas import EmergencyReviewForm
 from app.reports.models import CaseNarrative, NarrativeStatus, SummaryRelease
@@ -52,15 +53,28 @@ def home(request: Request, db: DbSession, user: User = Depends(require(Permissio
             row.alerts = badges.get(row.id, [])
         context["caseload"] = page
         context["band_on"] = clock.band_on
+    # The counts this user's page shows, read in one statement.
+    counted: dict[str, Any] = {}
     if user.role in (Role.admin, Role.coordinator, Role.researcher):
-        context["releases"] = db.scalar(select(func.count()).select_from(SummaryRelease))
+        counted["releases"] = select(func.count()).select_from(SummaryRelease).scalar_subquery()
+    if has_permission(user.role, Permission.triage_requests):
+        counted["requests_waiting"], counted["requests_overdue"] = intake.count_columns()
+    if has_permission(user.role, Permission.prepare_narratives):
+        counted["awaiting_approval"] = (select(func.count()).select_from(CaseNarrative)
+                                        .where(CaseNarrative.status == NarrativeStatus.awaiting_approval)
+                                        .scalar_subquery())
+    values: dict[str, Any] = dict(zip(counted, db.execute(select(*counted.values())).one(), strict=True)) \
+        if counted else {}
+    context.update(values)
+    if "requests_waiting" in values:
+        context["request_counts"] = intake.QueueCounts(values["requests_waiting"], values["requests_overdue"])
+    if user.role in (Role.admin, Role.coordinator):
+        context["handovers"] = handover.recent_for(db, user)
+        context["handover_days"] = handover.RECENT_DAYS
     if has_permission(user.role, Permission.review_emergency_access):
         context["emergency_accesses"] = emergency.awaiting_review(db)
         context["review_page"] = emergency.REVIEW_PAGE
         context["now"] = utcnow()
-    if has_permission(user.role, Permission.prepare_narratives):
-        context["awaiting_approval"] = db.scalar(select(func.count()).select_from(CaseNarrative)
-                                                 .where(CaseNarrative.status == NarrativeStatus.awaiting_approval))
     return render(request, "home/index.html", context)
 
 

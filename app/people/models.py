@@ -175,7 +175,6 @@ class Identity(Base):
     cid_number_sealed: Mapped[bytes | None] = mapped_column("cid_number", LargeBinary)
     other_numbers_sealed: Mapped[bytes | None] = mapped_column("other_numbers", LargeBinary)
     phone_in_detention_sealed: Mapped[bytes | None] = mapped_column("phone_in_detention", LargeBinary)
-    legal_representative_sealed: Mapped[bytes | None] = mapped_column("legal_representative", LargeBinary)
 
     given_names = SealedField("given_names_sealed", "identities.given_names")
     family_name = SealedField("family_name_sealed", "identities.family_name")
@@ -184,7 +183,6 @@ class Identity(Base):
     cid_number = SealedField("cid_number_sealed", "identities.cid_number")
     other_numbers = SealedField("other_numbers_sealed", "identities.other_numbers")
     phone_in_detention = SealedField("phone_in_detention_sealed", "identities.phone_in_detention")
-    legal_representative = SealedField("legal_representative_sealed", "identities.legal_representative")
 
     person: Mapped[Person] = relationship(back_populates="identity", lazy="raise")
     aliases: Mapped[list[IdentityAlias]] = relationship(lazy="raise", cascade="all, delete-orphan")
@@ -269,6 +267,30 @@ class EmergencyAccess(Base):
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     reviewed_at: Mapped[datetime | None]
     review_note: Mapped[str | None] = mapped_column(Text)
+
+
+class Handover(Base):
+    """The lead coordinator passing a case to another, with a note for them. Kept for the record; the person's
+    lead_coordinator_id says who leads it now."""
+
+    __tablename__ = "handovers"
+    __table_args__ = (
+        Index("ix_handovers_person_id_handed_at", "person_id", "handed_at"),
+        # "Handed to you" and "handed on by you" on a coordinator's home page.
+        Index("ix_handovers_to_user_id_handed_at", "to_user_id", "handed_at"),
+        Index("ix_handovers_from_user_id_handed_at", "from_user_id", "handed_at"),
+        CheckConstraint("from_user_id IS NULL OR from_user_id <> to_user_id", name="to_someone_else"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    from_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))  # None: no lead
+    to_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    handed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    handed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note_sealed: Mapped[bytes | None] = mapped_column("note", LargeBinary)
+
+    note = SealedField("note_sealed", "handovers.note")
 
 
 class LegalHold(Base):

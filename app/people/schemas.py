@@ -49,7 +49,7 @@ class PersonForm(BaseModel):
     cid_number: str | None = Field(default=None, title="CID number", max_length=40)
     other_numbers: str | None = Field(default=None, title="Other numbers", max_length=2000)
     phone_in_detention: str | None = Field(default=None, title="Phone in detention", max_length=40)
-    legal_representative: str | None = Field(default=None, title="Legal representative", max_length=2000)
+    legal_representative_id: FormId | None = Field(default=None, title="Legal representative")
     status: PersonStatus = Field(default=PersonStatus.unknown, title="Status")
     sex: Sex = Field(default=Sex.not_recorded, title="Sex")
     gender_identity: str | None = Field(default=None, title="Gender identity", max_length=60)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     exists,
     func,
     intersect,
+    literal,
     literal_column,
     null,
     or_,
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session, aliased
 from app.audit import revisions
 from app.audit.models import AuditEvent
 from app.auth.models import Role, User
+from app.contacts import service as contacts
 from app.crypto.fields import open_value
 from app.crypto.keyring import index_key, session_keyring
 from app.crypto.models import PersonKey
@@ -395,10 +397,21 @@ def find_duplicates(db: Session, *, given_names: str, family_name: str, aliases:
     return [DuplicateCandidate(*_open_names(db, row[:-2], row[-2], row[-1])[1:]) for row in db.execute(statement)]
 
 
+def by_home_office_digest(db: Session, digest: bytes, limit: int = 5) -> list[DuplicateCandidate]:
+    """People whose Home Office reference has this lookup digest (see names.reference_digest)."""
+    statement = (
+        select(Person.id, Person.reference, Identity.given_names_sealed, Identity.family_name_sealed,
+               Person.birth_year, Person.nationality, literal(0), PersonKey.wrapped_key, PersonKey.master_key_id)
+        .join(Identity, Identity.person_id == Person.id)
+        .outerjoin(PersonKey, PersonKey.person_id == Person.id)
+        .where(Identity.home_office_reference_digest == digest).order_by(Person.reference).limit(limit))
+    return [DuplicateCandidate(*_open_names(db, row[:-2], row[-2], row[-1])[1:]) for row in db.execute(statement)]
+
+
 # --- create and edit -----------------------------------------------------------------------------
 
 IDENTITY_FIELDS = ("given_names", "family_name", "home_office_reference", "port_reference", "cid_number",
-                   "other_numbers", "phone_in_detention", "legal_representative")
+                   "other_numbers", "phone_in_detention")
 CASE_FIELDS = ("status", "sex", "gender_identity", "nationality", "stateless", "interpreter_needed",
                "birth_precision", "birth_date", "birth_year", "aar_level", "aar_level_date", "aar_level_source")
 
@@ -419,6 +432,7 @@ def load_details(db: Session, person: Person) -> dict[str, Any]:
     ordered = sorted(languages, key=lambda pair: (not pair[1], pair[0].lower()))
     snapshot["languages"] = [language for language, _ in ordered]
     snapshot["aar_indicators"] = indicators
+    snapshot["legal_representative_id"] = contacts.current_id(db, person.id)
     return snapshot
 
 
@@ -427,6 +441,7 @@ def snapshot_from_form(data: PersonForm) -> dict[str, Any]:
     snapshot["aliases"] = data.alias_list
     snapshot["languages"] = data.language_list
     snapshot["aar_indicators"] = sorted(i.value for i in data.aar_indicators)
+    snapshot["legal_representative_id"] = data.legal_representative_id
     return snapshot
 
 
@@ -455,6 +470,7 @@ def _apply(db: Session, person: Person, identity: Identity, data: PersonForm) ->
 
 
 def create_person(db: Session, actor: User, data: PersonForm, today: date) -> Person:
+    contacts.check_choice(db, data.legal_representative_id)
     person = Person(id=_next_person_id(db), reference=new_reference(db), opened_date=today, lead_coordinator_id=(
         actor.id if actor.role is Role.coordinator else None))
     identity = Identity(given_names="", family_name="")
@@ -465,6 +481,7 @@ def create_person(db: Session, actor: User, data: PersonForm, today: date) -> Pe
     db.add(identity)
     db.flush()
     _write_children(db, person.id, data)
+    contacts.set_current(db, actor.id, person.id, data.legal_representative_id)
     revisions.record(db, actor_id=actor.id, table="people", row_id=person.id, person_id=person.id,
                      before=None, after=snapshot_from_form(data))
     return person
@@ -478,6 +495,7 @@ def update_person(db: Session, actor: User, person: Person, data: PersonForm) ->
     changed = revisions.changed_fields(before, after)
     if not changed:
         return []
+    contacts.check_choice(db, data.legal_representative_id, keep_id=before["legal_representative_id"])
     identity = db.get(Identity, person.id)
     assert identity is not None  # noqa: S101  (type narrowing: the code above guarantees it)
     _apply(db, person, identity, data)
@@ -485,6 +503,8 @@ def update_person(db: Session, actor: User, person: Person, data: PersonForm) ->
     db.flush()
     if {"aliases", "languages", "aar_indicators", "given_names", "family_name"} & set(changed):
         _write_children(db, person.id, data)
+    if "legal_representative_id" in changed:
+        contacts.set_current(db, actor.id, person.id, data.legal_representative_id)
     revisions.record(db, actor_id=actor.id, table="people", row_id=person.id, person_id=person.id,
                      before=before, after=after)
     return changed

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from app.alerts import service as alerts
@@ -18,6 +19,7 @@ from app.auth.deps import require
 from app.auth.models import Role, User
 from app.auth.permissions import Permission
 from app.config import get_settings, organisation_today
+from app.contacts import service as contacts
 from app.db import DbSession
 from app.detention.models import Facility
 from app.errors import found
@@ -109,9 +111,12 @@ def people_list(request: Request, db: DbSession, audit: Audit, user: User = View
 
 # --- new and edit --------------------------------------------------------------------------------
 
-def _form_context(values: dict[str, Any], errors: dict[str, str], **extra: Any) -> dict[str, Any]:
+def _form_context(db: Session, values: dict[str, Any], errors: dict[str, str], **extra: Any) -> dict[str, Any]:
+    keep = str(values.get("legal_representative_id") or "")
     return {
         "values": values, "errors": errors,
+        "representatives": [(r.id, r.label) for r in contacts.choices(
+            db, keep_id=int(keep) if keep.isdigit() else None)],
         "nationalities": nationality_choices(), "statuses": [(s.value, s.value.capitalize()) for s in PersonStatus],
         "sexes": [(s.value, s.value.replace("_", " ").capitalize()) for s in Sex],
         "precisions": [(p.value, label) for p, label in (
@@ -125,8 +130,8 @@ def _form_context(values: dict[str, Any], errors: dict[str, str], **extra: Any) 
 
 
 @router.get("/new", dependencies=[EditPerson])
-def person_new(request: Request) -> Response:
-    return render(request, "people/form.html", _form_context({}, {}, person=None))
+def person_new(request: Request, db: DbSession) -> Response:
+    return render(request, "people/form.html", _form_context(db, {}, {}, person=None))
 
 
 @router.post("/new")
@@ -139,7 +144,7 @@ def person_create(request: Request, db: DbSession, audit: Audit, user: User = Ed
             nationality=data.nationality)
         if candidates:
             return render(request, "people/form.html", _form_context(
-                request.state.submitted.values, {}, person=None, duplicates=candidates,
+                db, request.state.submitted.values, {}, person=None, duplicates=candidates,
                 nationality_name=nationality_name), status_code=409)
     person = service.create_person(db, user, data, organisation_today(get_settings()))
     audit.record("person.created", person)
@@ -160,7 +165,7 @@ def _values_from(details: dict[str, Any], person: Person) -> dict[str, Any]:
 @router.get("/{reference}/edit", dependencies=[EditPerson])
 def person_edit(request: Request, person: CaseInScope, db: DbSession) -> Response:
     values = _values_from(service.load_details(db, person), person)
-    return render(request, "people/form.html", _form_context(values, {}, person=person))
+    return render(request, "people/form.html", _form_context(db, values, {}, person=person))
 
 
 @router.post("/{reference}/edit")
@@ -169,6 +174,8 @@ def person_update(person: CaseInScope, db: DbSession, audit: Audit, user: User =
     changed = service.update_person(db, user, person, data)  # StaleForm: the conflict page
     if changed:
         audit.record("person.changed", person, fields=changed)
+    if "legal_representative_id" in changed:
+        audit.record("person.representative_changed", person, legal_representative_id=data.legal_representative_id)
     return done(f"/people/{person.reference}", "Changes saved." if changed else "Nothing was changed.")
 
 

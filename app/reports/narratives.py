@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.consent import service as consent_service
 from app.consent.models import Consent, ConsentPurpose
 from app.consent.service import has_current_consent
+from app.contacts import service as contacts
 from app.db import check_version
 from app.detention import clock
 from app.detention.models import FACILITY_TYPE_LABELS, DetentionEpisode, Facility, Placement
@@ -177,8 +178,9 @@ def identifiers(db: Session, person: Person, extra: list[str], facility_names: l
             references += [r.strip() for r in re.split(r"[,;\n]", identity.other_numbers) if r.strip()]
         if identity.phone_in_detention:
             phones.append(identity.phone_in_detention)
-        if identity.legal_representative:
-            addresses.append(identity.legal_representative)
+    # Their representatives' firms, caseworkers and contact details point to them as much as an address does.
+    for rep in contacts.acting_for(db, person.id):
+        addresses += [part for part in (rep.firm, rep.caseworker, rep.address, rep.phone, rep.email) if part]
     # The organisations the person was referred to (and their NRM first responder) are near where they are:
     # their contact addresses hold street and place names too.
     responders = select(NrmReferral.first_responder_id).join(Referral, Referral.id == NrmReferral.referral_id) \

@@ -115,8 +115,10 @@ def test_every_route_declares_a_permission_or_is_marked_public():
         elif not any(hasattr(call, "required_permission") for call in calls):
             undeclared.append(f"{sorted(route.methods)} {route.path}")
     assert undeclared == []
-    # The second-factor pages need no session: a pending sign-in's own cookie and CSRF token guard them.
-    assert sorted(set(public)) == ["/healthz", "/login", "/login/two-factor", "/login/two-factor/setup"]
+    # The second-factor pages need no session: a pending sign-in's own cookie and CSRF token guard them. The
+    # online referral form (app/intake/public.py) is for legal representatives, who have no account.
+    assert sorted(set(public)) == ["/healthz", "/login", "/login/two-factor", "/login/two-factor/setup",
+                                   "/refer", "/refer/sent"]
 
 
 def _concrete(path: str) -> str:

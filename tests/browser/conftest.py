@@ -273,6 +273,7 @@ def demo(live_server: LiveServer) -> dict[str, Record]:
                    + (SELECT count(*) FROM rule35_records r WHERE r.person_id = p.id)
                    + (SELECT count(*) FROM referrals r WHERE r.person_id = p.id)
                    + (SELECT count(*) FROM health_events h WHERE h.person_id = p.id) DESC, p.id""",
+        "open_request": "SELECT reference, id FROM requests WHERE decision IS NULL ORDER BY id",
         "episode": "SELECT p.reference, d.id FROM detention_episodes d JOIN people p ON p.id = d.person_id "
                    "WHERE d.end_date IS NULL ORDER BY p.id = :showcase DESC, d.id",
         "not_detained": "SELECT p.reference, p.id FROM people p WHERE NOT EXISTS (SELECT 1 FROM detention_episodes d "

@@ -258,3 +258,33 @@ def test_a_researcher_downloads_a_summary(new_page, live_server) -> None:  # typ
     assert len(rows) > 5 and any("People seen" in cell for row in rows for cell in row), text[:500]
     page.goto("/reports/releases")
     expect(page.get_by_role("row").filter(has_text="CSV").first).to_be_visible()
+
+
+def test_coordinator_takes_a_phone_request_and_accepts_it_into_a_new_record(new_page) -> None:  # type: ignore[no-untyped-def]
+    page = new_page()
+    d = Pointer(page)
+    sign_in(d, COORDINATOR)
+    d.follow(page.get_by_role("navigation", name="Main").get_by_role("link", name="Requests"))
+    d.follow(page.get_by_role("link", name="Record a request"))
+    d.choose(page.get_by_label("How it came in"), "Phone")
+    page.get_by_label("A visitor group").check()
+    page.get_by_label("Immediate").check()
+    page.get_by_label("Food or fluid refusal").check()
+    d.fill(page.get_by_label("What they need, in their words"), "Not eating for four days (fictional).")
+    d.fill(page.get_by_label("Phone to call back"), "01632 960777")
+    d.fill(page.get_by_label("Given names"), "Journa")
+    d.fill(page.get_by_label("Family name"), "Intakeperson")
+    d.fill(page.get_by_label("Date or year of birth"), "1993")
+    d.submit(page.get_by_role("button", name="Record the request"))
+    expect(flash(page)).to_contain_text("It is in the triage queue")
+    reference = re.search(r"R-[A-Z0-9]{4}-[A-Z0-9]{4}", page.url).group(0)
+
+    d.follow(page.get_by_role("navigation", name="Main").get_by_role("link", name="Requests"))
+    expect(page.get_by_role("link", name=reference)).to_be_visible()
+    d.follow(page.get_by_role("link", name=reference))
+    expect(page.get_by_text("Not eating for four days (fictional).")).to_be_visible()
+    page.get_by_label("Accepted").check()
+    d.submit(page.get_by_role("button", name="Record the decision"))
+    expect(flash(page)).to_contain_text(f"Request {reference} accepted and opened for record")
+    expect(page.get_by_role("heading", level=1)).to_have_text("INTAKEPERSON, Journa")
+    expect(page.locator("#requests-section")).to_contain_text(reference)

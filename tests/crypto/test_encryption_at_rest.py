@@ -26,8 +26,10 @@ from app.crypto.rotation import rotate
 from app.detention.models import DetentionEpisode
 from app.evidence.models import Document, EvidenceItem, Finding, Rule35Record
 from app.health_events.models import HealthEvent
+from app.intake import service as intake
+from app.intake.models import Channel, HelpRequest, Need, RequesterKind, Urgency
 from app.people import names
-from app.people.models import Identity, IdentityAlias, Person, PersonNameToken
+from app.people.models import Handover, Identity, IdentityAlias, Person, PersonNameToken
 from app.people.service import PeopleQuery, find_duplicates, list_people
 from app.referrals.models import Organisation, Referral
 from app.reports.models import CaseNarrative
@@ -60,7 +62,7 @@ def _fill_every_sealed_field(db: Session, user_id: int) -> Person:
     identity = db.get(Identity, person.id)
     assert identity is not None
     identity.port_reference, identity.cid_number = f"P{m}", f"C{m}"
-    identity.other_numbers, identity.phone_in_detention, identity.legal_representative = m, m, m
+    identity.other_numbers, identity.phone_in_detention = m, m
     visit = Visit(person_id=person.id, clinician_id=user_id, visit_date=date(2026, 2, 1), mode="in_person",
                   presenting_concerns=m, findings=m, actions=m)
     item = EvidenceItem(person_id=person.id, kind="other", author=m, summary=m, created_by_id=user_id)
@@ -83,7 +85,15 @@ def _fill_every_sealed_field(db: Session, user_id: int) -> Person:
                  outcome=m, made_by_id=user_id),
         CaseNarrative(person_id=person.id, pseudonym="Case Testmarker", created_by_id=user_id,
                       extra_redactions=[m], content={"sections": [m]}),
+        Handover(person_id=person.id, to_user_id=user_id, handed_by_id=user_id, note=m),
     ])
+    request = intake.create(db, user_id, intake.NewRequest(
+        received_at=datetime(2026, 2, 4, tzinfo=UTC), channel=Channel.phone, requester_kind=RequesterKind.self,
+        urgency=Urgency.routine, needs=[Need.other], details={"family_name": m, "summary": m},
+        document=intake.Attachment(name=f"{m}.pdf", media_type="application/pdf", content=f"%PDF-1.4 {m}".encode(),
+                                   sha256="0" * 64)))
+    request.document_name = "letter.pdf"  # the name is shown in lists, so kept plain; a marker there is no test
+    request.decision_note = m
     revisions.record(db, actor_id=user_id, table="people", row_id=person.id, person_id=person.id,
                      before={"family_name": m}, after={"family_name": "Other", "aliases": [m]})
     db.commit()
@@ -125,6 +135,9 @@ def test_no_sealed_field_reaches_the_database_in_the_clear(db, make_user, engine
         assert MARKER.encode() in document.content and document.original_filename == f"{MARKER}.pdf"
         revision = fresh.scalars(select(Revision).where(Revision.person_id == person.id)).one()
         assert revision.before == {"family_name": MARKER}
+        request = fresh.scalars(select(HelpRequest)).one()
+        assert request.details["family_name"] == MARKER and request.decision_note == MARKER
+        assert MARKER.encode() in request.document_content
         narrative = fresh.scalars(select(CaseNarrative)).one()
         assert narrative.extra_redactions == [MARKER] and narrative.content == {"sections": [MARKER]}
     dump = _database_bytes(engine)
@@ -209,6 +222,10 @@ def test_the_key_row_goes_with_the_person(db, make_user, engine):
 
 def test_rotation_rewraps_every_key_and_the_old_master_key_then_opens_nothing(db, engine, monkeypatch):
     person = _person(db, "Rotara", "Keyswap")
+    request = intake.create(db, None, intake.NewRequest(
+        received_at=datetime(2026, 2, 4, tzinfo=UTC), channel=Channel.online_form,
+        requester_kind=RequesterKind.legal_representative, urgency=Urgency.routine, needs=[Need.other],
+        details={"family_name": "Requestswap", "summary": "Rotate me"}))
     db.commit()
     old_entry = "old:" + base64.b64encode(master_keyring().keys[0][1]).decode()
     new_entry = generate_master_key_entry("new")
@@ -224,10 +241,12 @@ def test_rotation_rewraps_every_key_and_the_old_master_key_then_opens_nothing(db
         assert rotate(engine, master_keyring()) >= 1
         with engine.connect() as conn:
             assert set(conn.scalars(select(PersonKey.master_key_id))) == {"new"}
+            assert set(conn.scalars(select(HelpRequest.master_key_id))) == {"new"}
             assert conn.scalar(select(IndexKey.master_key_id)) == "new"
         configure(new_entry)  # only the new key configured: everything still opens, and search works
         with Session(engine) as fresh:
             assert fresh.get(Identity, person.id).family_name == "Keyswap"  # type: ignore[union-attr]
+            assert fresh.get(HelpRequest, request.id).details["family_name"] == "Requestswap"  # type: ignore[union-attr]
             from app.auth.models import User
             admin = User(email="x@example.org", display_name="x", role=Role.admin, password_hash="x")
             assert [r.family_name for r in list_people(fresh, admin, PeopleQuery(q="keysw")).rows] == ["Keyswap"]

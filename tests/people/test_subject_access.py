@@ -17,10 +17,14 @@ from app.audit.models import AuditEvent, Outcome
 from app.auth.models import Role, User
 from app.casefile import subject_access
 from app.consent.models import Consent, ConsentMethod, ConsentPurpose
+from app.contacts import service as contacts
+from app.contacts.models import LegalRepresentative
 from app.detention.models import Hearing, HearingKind, RemovalDirection
 from app.evidence.models import Consistency, Document, EvidenceItem, Finding, Rule35Limb, Rule35Record
 from app.health_events.models import HealthEvent, HealthEventKind
-from app.people.models import AarIndicator
+from app.intake import service as intake
+from app.intake.models import Channel, Need, RequesterKind, Urgency
+from app.people.models import AarIndicator, Handover
 from app.referrals.models import Organisation, Referral, ReferralStatus
 from app.reports.models import CaseNarrative
 from app.visits.models import RiskLevel, Visit, VisitAddendum, VisitMode, VisitStatus
@@ -91,6 +95,17 @@ def record(client, db, signed_in, make_user, make_person, today):  # type: ignor
     db.add(Referral(person_id=person.id, organisation_id=organisation.id, reason="Needs legal advice",
                     made_by_id=coordinator.id, status=ReferralStatus.draft))
     db.add(CaseNarrative(person_id=person.id, pseudonym="Client Fictional-7", created_by_id=coordinator.id))
+    db.add(Handover(person_id=person.id, to_user_id=coordinator.id, handed_by_id=coordinator.id,
+                    note="Handover note for the test"))
+    representative = LegalRepresentative(firm="Quillon Law (fictional)", caseworker="Ada Testcase")
+    db.add(representative)
+    db.flush()
+    contacts.set_current(db, coordinator.id, person.id, representative.id)
+    request = intake.create(db, coordinator.id, intake.NewRequest(
+        received_at=datetime.now(UTC) - timedelta(days=40), channel=Channel.email,
+        requester_kind=RequesterKind.legal_representative, urgency=Urgency.this_week, needs=[Need.rule35],
+        details={"family_name": "Zephyrine", "summary": "Request summary for the test"}))
+    request.person_id = person.id
 
     other_visit = add_visit(db, other.id, clinician, OTHER_MARKER, today - timedelta(days=1))
     db.add(Document(person_id=other.id, visit_id=other_visit.id, original_filename=f"{OTHER_MARKER}.pdf",
@@ -147,6 +162,14 @@ def test_coordinator_gets_the_whole_record_documents_and_a_readable_pdf(client, 
     assert date.fromisoformat(data["person"]["opened_date"])  # ISO dates
     [episode] = data["detention_episodes"]
     assert episode["placements"][0]["facility"] == "Brook House"
+    [representative] = data["legal_representatives"]
+    assert (representative["firm"], representative["caseworker"], representative["ended_at"]) == (
+        "Quillon Law (fictional)", "Ada Testcase", None)
+    [handover] = data["handovers"]
+    assert handover["note"] == "Handover note for the test" and handover["to"] == "Cora Ordinate"
+    [request] = data["requests"]
+    assert request["details"] == {"family_name": "Zephyrine", "summary": "Request summary for the test"}
+    assert request["urgency"] == "this_week" and request["needs"] == "rule35"
     [visit] = data["visits"]
     assert visit["mode"] == "in_person" and visit["risk"] == "moderate" and visit["status"] == "signed"
     assert visit["findings"] == "Findings of Zephyrine" and visit["clinician"] == "Dr Fictional Clinic"

@@ -19,6 +19,8 @@ from sqlalchemy import select
 
 from app.auth.models import Role, User
 from app.consent.models import Consent, ConsentMethod, ConsentPurpose
+from app.contacts import service as contacts
+from app.contacts.models import LegalRepresentative
 from app.detention import clock
 from app.detention.models import FACILITY_TYPE_LABELS, Facility
 from app.evidence.models import EvidenceItem, EvidenceKind, Finding
@@ -117,9 +119,13 @@ def subject(db, make_person, today):  # type: ignore[no-untyped-def]
     person = make_person(
         "Amina Zawadi", "Okafor-Testperson", detained_days=DETAINED_DAYS, facility="Dungavel", birth_date=BORN,
         nationality="ER", languages="Tigrinya", aliases="Amina Okafor\nYusuf Mohammed Okafor",
-        home_office_reference="B7654321", phone_in_detention="07700 900123",
-        legal_representative="Kestrelgate Law (fictional), 41 Quillfeather Lane, Sampletown SA1 2BD")
+        home_office_reference="B7654321", phone_in_detention="07700 900123")
     db.rollback()
+    representative = LegalRepresentative(firm="Kestrelgate Law (fictional)",
+                                         address="41 Quillfeather Lane, Sampletown SA1 2BD")
+    db.add(representative)
+    db.flush()
+    contacts.set_current(db, None, person.id, representative.id)
     person.reference = REFERENCE
     actor = db.scalars(select(User.id).where(User.role == Role.admin)).first()
     db.add(Consent(person_id=person.id, purpose=ConsentPurpose.anonymised_research, given_date=today,

@@ -16,6 +16,8 @@ from sqlalchemy import select
 from app.auth.models import Role, User
 from app.config import get_settings
 from app.consent.models import Consent, ConsentMethod, ConsentPurpose
+from app.contacts import service as contacts
+from app.contacts.models import LegalRepresentative
 from app.evidence.models import EvidenceItem, EvidenceKind, Finding
 from app.health_events.models import HealthEvent, HealthEventKind
 from app.people.models import Identity, IdentityAlias
@@ -106,7 +108,10 @@ def make_subject(db, make_person, today):  # type: ignore[no-untyped-def]
         identity = db.get(Identity, person.id)
         identity.home_office_reference = someone.home_office
         identity.phone_in_detention = someone.phone
-        identity.legal_representative = f"Contact by e-mail {someone.email}"
+        representative = LegalRepresentative(firm="Testcase Law (fictional)", email=someone.email)
+        db.add(representative)
+        db.flush()
+        contacts.set_current(db, None, person.id, representative.id)
         for alias in someone.aliases:
             db.add(IdentityAlias(person_id=person.id, name=alias))
         person.reference = someone.reference
