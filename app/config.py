@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -17,6 +17,20 @@ DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
 
 # The demo password is public (README, start-up banner); production refuses it for any account.
 DEMO_PASSWORD = "demo-casework-2026"  # noqa: S105
+
+
+class SettingsError(RuntimeError):
+    """Settings the application refuses to start with. The message names each setting and what is wrong with
+    it, and never a value: pydantic's own message quotes the input, which holds the secret and master keys."""
+
+    @classmethod
+    def of(cls, error: ValidationError) -> SettingsError:
+        problems = []
+        for problem in error.errors(include_input=False, include_url=False):
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            setting = "CASEWORK_" + "_".join(str(part) for part in problem["loc"]).upper()
+            problems.append(f"{setting}: {message}" if problem["loc"] else message)
+        return cls("The casework tracker cannot start: " + "; ".join(problems))
 
 
 class Environment(StrEnum):
@@ -167,4 +181,7 @@ def organisation_today(settings: Settings | None = None) -> date:
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError.of(exc) from None  # from None: the chained error would print the keys again

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.no_database
 
 # Each command below is run by at least one test here; a new command must join this set, and get a test.
 COMMANDS = {"migrate", "create-user", "reset-mfa", "seed-demo", "generate-master-key", "rotate-master-key",
-            "refresh-alerts", "backup", "retention", "serve"}
+            "refresh-alerts", "backup", "retention", "serve", "verify-audit"}
 # A handful of people keeps seeding to a second or two; this seed gives cases closed over a year ago, so the
 # retention run (with a one-year period) has cases to list and erase.
 DEMO_PEOPLE = 12
@@ -212,6 +212,48 @@ def test_retention_dry_run_lists_the_due_demo_cases_and_apply_erases_them(seeded
     left = {row[0] for row in seeded.query("SELECT reference FROM people")}
     assert len(left) == DEMO_PEOPLE - len(due) and not left & due
     assert seeded.scalar("SELECT count(*) FROM audit_events WHERE action = 'person.erased'") == len(due)
+
+
+def test_verify_audit_reports_an_intact_trail_then_names_the_row_edited_behind_the_triggers(seeded: Casework):
+    # Run after the retention erasures (a recorded erasure leaves the chain intact); run alone, reset-mfa writes
+    # an audit row to check.
+    if not seeded.scalar("SELECT count(*) FROM audit_events"):
+        succeeded(seeded.run("reset-mfa", "--email", "admin@example.org"))
+    rows = seeded.scalar("SELECT count(*) FROM audit_events")
+    days = seeded.scalar("SELECT count(DISTINCT chain_day) FROM audit_events")
+    assert rows and days
+    intact = seeded.run("verify-audit")
+    assert f"Audit trail intact: {rows} row{'s' if rows != 1 else ''} in {days} day{'s' if days != 1 else ''}." in (
+        succeeded(intact))
+
+    [(row_id, ip_address)] = seeded.query("SELECT id, ip_address FROM audit_events "
+                                          "ORDER BY (action = 'person.erased') DESC, id LIMIT 1")
+    lift, restore = (["ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"],
+                     ["ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only"])
+    if seeded.backend == "sqlite":
+        lift, restore = (["DROP TRIGGER audit_events_no_update"],
+                         ["CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events "
+                          "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: UPDATE refused'); END"])
+
+    def rewrite(value: object) -> None:
+        """As the database's owner could: the trigger lifted, the row changed, the trigger put back."""
+        engine = create_engine(seeded.database_url)
+        try:
+            with engine.begin() as conn:
+                for statement in lift:
+                    conn.execute(text(statement))
+                conn.execute(text("UPDATE audit_events SET ip_address = :v WHERE id = :id"), {"v": value, "id": row_id})
+                for statement in restore:
+                    conn.execute(text(statement))
+        finally:
+            engine.dispose()
+
+    rewrite("203.0.113.99")
+    broken = seeded.run("verify-audit")
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    assert re.search(rf"Audit trail broken on \d{{4}}-\d\d-\d\d at row {row_id}: edited", broken.stdout), broken.stdout
+    rewrite(ip_address)
+    assert "Audit trail intact" in succeeded(seeded.run("verify-audit"))
 
 
 @pytest.fixture(scope="module")

@@ -38,9 +38,11 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "person.erasure_refused": frozenset({"reason"}),
     "people.listed": frozenset({"filters", "results"}),
     # --- break-glass (app/people/emergency.py): every use of emergency access carries its reason ---
-    "emergency_access.opened": frozenset({"access_id", "reason", "expires_at"}),
-    "emergency_access.used": frozenset({"access_id", "reason", "path"}),
-    "emergency_access.reviewed": frozenset({"access_id", "clinician_id", "note", "was_live"}),
+    # The reason and the review note are free text about a person: they stay sealed on the grant (access_id),
+    # never copied into the audit log, which is not sealed.
+    "emergency_access.opened": frozenset({"access_id", "expires_at"}),
+    "emergency_access.used": frozenset({"access_id", "path"}),
+    "emergency_access.reviewed": frozenset({"access_id", "clinician_id", "has_note", "was_live"}),
     # --- subject access (app/casefile/subject_access.py) ---
     "person.subject_access_exported": frozenset({"documents", "size_bytes", "sha256"}),
     "person.subject_access_refused": frozenset({"reason", "size_bytes", "limit_bytes"}),
@@ -64,6 +66,7 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "evidence.body_map_viewed": frozenset({"findings"}),
     "evidence.finding_added": frozenset({"evidence_item_id", "finding_id"}),
     "evidence.finding_removed": frozenset({"evidence_item_id", "finding_id"}),
+    # With `removed` (the kinds of active content stripped from a PDF, app/evidence/pdf.py) when there were any.
     "document.uploaded": frozenset({"document_id", "content_type", "size_bytes", "sha256"}),
     "document.upload_refused": frozenset({"reason", "received_bytes"}),
     "document.downloaded": frozenset({"document_id"}),

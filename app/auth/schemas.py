@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.auth.models import Role
-from app.auth.passwords import password_problem
+from app.auth.passwords import MAX_PASSWORD_LENGTH, password_problem
+from app.web.forms import VERBATIM
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+# A password is passed on exactly as typed: the form layer never strips it, so spaces at either end are kept.
+Password = Annotated[str, VERBATIM]
 
 
 class SignInForm(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: str = Field(title="E-mail address", min_length=1, max_length=254)
-    password: str = Field(title="Password", min_length=1, max_length=1024)
+    password: Password = Field(title="Password", min_length=1, max_length=MAX_PASSWORD_LENGTH)
     next: str | None = Field(default=None, max_length=2000)
 
 
@@ -32,7 +38,8 @@ class UserCreateForm(BaseModel):
     email: str = Field(title="E-mail address", min_length=1, max_length=254)
     display_name: str = Field(title="Name", min_length=1, max_length=120)
     role: Role = Field(title="Role")
-    password: str = Field(title="Password", min_length=1, max_length=1024)
+    # Declared after the e-mail and name, so that its check sees them (a password built from them is refused).
+    password: Password = Field(title="Password", min_length=1, max_length=MAX_PASSWORD_LENGTH)
 
     @field_validator("email")
     @classmethod
@@ -46,8 +53,8 @@ class UserCreateForm(BaseModel):
 
     @field_validator("password")
     @classmethod
-    def _password(cls, value: str) -> str:
-        problem = password_problem(value)
+    def _password(cls, value: str, info: ValidationInfo) -> str:
+        problem = password_problem(value, email=info.data.get("email"), name=info.data.get("display_name"))
         if problem:
             raise ValueError(problem)
         return value
@@ -61,9 +68,12 @@ class UserUpdateForm(BaseModel):
 
 
 class NewPasswordForm(BaseModel):
+    """A new password for an existing account. The account's name and e-mail are not in the form, so the view
+    checks the password against them too (app/auth/views.py user_set_password)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    password: str = Field(title="New password", min_length=1, max_length=1024)
+    password: Password = Field(title="New password", min_length=1, max_length=MAX_PASSWORD_LENGTH)
 
     @field_validator("password")
     @classmethod

@@ -23,11 +23,12 @@ from app.auth.deps import (
     token_matches,
 )
 from app.auth.models import Role, User, UserSession
+from app.auth.passwords import password_problem
 from app.auth.permissions import Permission
 from app.auth.schemas import NewPasswordForm, SignInForm, UserCreateForm, UserUpdateForm
 from app.config import get_settings
 from app.db import DbSession
-from app.errors import found
+from app.errors import RuleBroken, found
 from app.web.forms import FORM_ERROR, Posted, PublicForm, shown_on, validate_form
 from app.web.params import Id
 from app.web.redirects import done
@@ -35,20 +36,30 @@ from app.web.templating import render
 
 router = APIRouter()
 
-LOGIN_CSRF_COOKIE = "casework_login_csrf"
 BAD_CREDENTIALS = "The e-mail address or password is not right. Check them and try again."
+
+
+def login_csrf_cookie_name() -> str:
+    # __Host- in production like every other cookie, so that no subdomain can plant a token to match its own form.
+    return "__Host-casework_login_csrf" if get_settings().is_production else "casework_login_csrf"
+
+
+def _clear_login_csrf(response: Response) -> None:
+    # A cookie is only removed by a Set-Cookie with the attributes it was set with (a __Host- one needs Secure).
+    response.delete_cookie(login_csrf_cookie_name(), path="/", secure=get_settings().is_production, httponly=True,
+                           samesite="strict")
 
 
 def _login_page(request: Request, *, status_code: int = 200, errors: dict[str, str] | None = None,
                 values: dict[str, object] | None = None, notice: str | None = None,
                 next_path: str = "/") -> Response:
     # Sign-in happens before there is a session, so its CSRF token is a double-submit cookie.
-    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    token = request.cookies.get(login_csrf_cookie_name()) or secrets.token_urlsafe(32)
     request.state.csrf_token = token
     response = render(request, "auth/login.html", {
         "errors": errors or {}, "values": values or {}, "notice": notice, "next": safe_next(next_path),
     }, status_code=status_code)
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/",
+    response.set_cookie(login_csrf_cookie_name(), token, httponly=True, samesite="strict", path="/",
                         secure=get_settings().is_production)
     return response
 
@@ -76,7 +87,7 @@ def login_form(request: Request, next: str = "/") -> Response:
 def login_submit(request: Request, db: DbSession, audit: PublicAudit, form: PublicForm) -> Response:
     settings = get_settings()
     ip = audit.ip_address  # the address sign-in failures are throttled by
-    cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE)
+    cookie_token = request.cookies.get(login_csrf_cookie_name())
     posted_token = form.get("csrf_token")
     problem = origin_problem(request)
     if problem is None and (not cookie_token or not isinstance(posted_token, str)
@@ -110,7 +121,7 @@ def login_submit(request: Request, db: DbSession, audit: PublicAudit, form: Publ
 
     if outcome.token is None and outcome.user is not None:
         response = mfa_views.begin_second_step(request, db, audit, outcome.user, data.next)
-        response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+        _clear_login_csrf(response)
         return response
     assert outcome.token is not None and outcome.user is not None  # noqa: S101  (type narrowing: the code above guarantees it)
     previous = request.cookies.get(session_cookie_name())
@@ -121,7 +132,7 @@ def login_submit(request: Request, db: DbSession, audit: PublicAudit, form: Publ
     response = RedirectResponse(safe_next(data.next), status_code=303)
     response.set_cookie(session_cookie_name(), outcome.token, httponly=True, samesite="lax", path="/",
                         secure=settings.is_production)
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+    _clear_login_csrf(response)
     return response
 
 
@@ -203,6 +214,10 @@ def user_reactivate(user: Account, db: DbSession, audit: Audit) -> Response:
 @shown_on("/admin/users/{user_id}")
 def user_set_password(user: Account, db: DbSession, current: CurrentSession, audit: Audit,
                       admin: User = ManageUsers, data: NewPasswordForm = Posted(NewPasswordForm)) -> Response:
+    # The form checked the password on its own; only here is it known whose it will be.
+    problem = password_problem(data.password, email=user.email, name=user.display_name)
+    if problem:
+        raise RuleBroken.on("password", problem)
     own_session = current[0].id if user.id == admin.id else None
     ended = service.set_password(db, get_settings(), user, data.password, keep_session_id=own_session)
     audit.record("admin.user_password_set", user, sessions_ended=ended)

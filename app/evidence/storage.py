@@ -30,6 +30,7 @@ from app.auth.models import User, UserSession
 from app.auth.service import hash_token
 from app.config import get_settings
 from app.db import get_sessionmaker
+from app.evidence.pdf import HEADER_WINDOW, PdfRefused, make_inert, polyglot_problem
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks  # defined for type checkers only
@@ -298,13 +299,15 @@ class UploadRefused(ValueError):
 
 @dataclass(frozen=True)
 class CheckedFile:
-    """A file ready to store: the bytes kept (images re-encoded), their digest, type and a display name."""
+    """A file ready to store: the bytes kept (images re-encoded, PDFs rewritten inert), their digest, type, a
+    display name, and the kinds of active content taken out of a PDF (for the audit row)."""
 
     content: bytes
     content_type: str
     sha256: str
     size_bytes: int
     filename: str
+    removed: tuple[str, ...] = ()
 
 
 def limit_words(limit_bytes: int) -> str:
@@ -368,13 +371,19 @@ def detect_type(data: bytes) -> str:
 
 def check_file(raw_name: str, data: bytes, *, limit_bytes: int | None = None) -> CheckedFile:
     """Decide the type by content, refuse anything not allowed or whose name contradicts it, strip images of
-    their metadata. Raises UploadRefused with a message for the person uploading."""
+    their metadata, rewrite PDFs without active content (app/evidence/pdf.py) and refuse PDFs that are also
+    another kind of file. Raises UploadRefused with a message for the person uploading."""
     limit = limit_bytes if limit_bytes is not None else get_settings().upload_limit_bytes
     if len(data) > limit:
         raise refusal_for(UploadProblem.too_large, limit)
     if not data:
         raise UploadRefused("empty", "The file is empty. Choose the file again.")
     mime = detect_type(data)
+    if mime == "application/pdf" or (not mime.startswith("image/") and b"%PDF-" in data[:HEADER_WINDOW]):
+        # Before the allow-list, so that a PDF that libmagic calls a ZIP or a web page is named for what it is.
+        polyglot = polyglot_problem(data)
+        if polyglot is not None:
+            raise UploadRefused(polyglot.reason, polyglot.message)
     file_type = ALLOWED_TYPES.get(mime)
     if file_type is None:
         raise UploadRefused("type_not_allowed", (f"This file cannot be uploaded: its content is "
@@ -387,9 +396,17 @@ def check_file(raw_name: str, data: bytes, *, limit_bytes: int | None = None) ->
         raise UploadRefused("extension_mismatch", (
             f"The file's name says {said} but its content is {_content_words(mime)}. Check that this is the "
             "right file; if it is, rename it to match what it is and upload it again."))
-    content = data if mime == "application/pdf" else clean_image(data, mime)
+    removed: tuple[str, ...] = ()
+    if mime == "application/pdf":
+        try:
+            inert = make_inert(data)
+        except PdfRefused as refused:
+            raise UploadRefused(refused.reason, refused.message) from None
+        content, removed = inert.content, inert.removed
+    else:
+        content = clean_image(data, mime)
     return CheckedFile(content=content, content_type=mime, sha256=hashlib.sha256(content).hexdigest(),
-                       size_bytes=len(content), filename=name)
+                       size_bytes=len(content), filename=name, removed=removed)
 
 
 def check_upload(upload: BoundedUpload, *, limit_bytes: int) -> CheckedFile:

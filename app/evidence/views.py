@@ -195,8 +195,10 @@ def _store_upload(db: Session, audit: AuditContext, user: User, person: Person, 
         audit.record("document.upload_refused", person=person, outcome=Outcome.failure, reason=refused.reason,
                      received_bytes=upload.received_bytes, **parent)
         return refused
+    # What was taken out of a PDF to make it inert, by kind (never its content), when anything was.
+    removed: dict[str, Any] = {"removed": list(checked.removed)} if checked.removed else {}
     audit.record("document.uploaded", document, document_id=document.id, content_type=document.content_type,
-                 size_bytes=document.size_bytes, sha256=document.sha256, **parent)
+                 size_bytes=document.size_bytes, sha256=document.sha256, **parent, **removed)
     return None
 
 

@@ -113,5 +113,5 @@ def emergency_access_review(pending: AccessAwaitingReview, db: DbSession, audit:
         # Another reviewer got there between the read and this write: theirs stands, and this one changed nothing.
         return done(REVIEWS, ALREADY_REVIEWED, kind="info")
     audit.record("emergency_access.reviewed", emergency.get(db, pending.id), access_id=pending.id,
-                 clinician_id=pending.clinician_id, note=data.note, was_live=pending.live(utcnow()))
+                 clinician_id=pending.clinician_id, has_note=bool(data.note), was_live=pending.live(utcnow()))
     return done(REVIEWS, f"Emergency access by {pending.clinician_name} to {pending.reference} marked reviewed.")

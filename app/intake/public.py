@@ -10,7 +10,7 @@ import secrets
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import func, select
@@ -283,5 +283,8 @@ def referral_submit(request: Request, db: DbSession, audit: PublicAudit, gate: G
         received_at=utcnow(), channel=Channel.online_form, requester_kind=RequesterKind.legal_representative,
         urgency=data.urgency, needs=list(data.needs), details=data.details(), facility_id=data.facility_id,
         legal_representative_id=registered_representative_id(db, data.solicitor_email), document=attachment))
-    audit.record("request.submitted_online", created, urgency=data.urgency.value, with_document=checked is not None)
+    # What was taken out of a PDF to make it inert, by kind (never its content), when anything was.
+    removed: dict[str, Any] = {"removed": list(checked.removed)} if checked is not None and checked.removed else {}
+    audit.record("request.submitted_online", created, urgency=data.urgency.value, with_document=checked is not None,
+                 **removed)
     return done(SENT_PATH, SENT_MESSAGE)

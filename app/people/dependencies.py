@@ -43,7 +43,7 @@ def person_in_scope(request: Request, reference: Reference, db: DbSession, user:
     if access is not None:
         # Every request served under break-glass is recorded as such, with the reason given.
         request_context(request, db, user.id).record(
-            "emergency_access.used", access, access_id=access.id, reason=access.reason, path=request.url.path)
+            "emergency_access.used", access, access_id=access.id, path=request.url.path)
         request.state.emergency_access = emergency.LiveAccess(access.id, access.reason, access.expires_at)
     return person
 

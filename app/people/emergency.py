@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
 from app.config import get_settings
+from app.crypto.fields import open_value, seal_value
+from app.crypto.keyring import session_keyring
+from app.crypto.models import PersonKey
 from app.db import utcnow
 from app.people import service
 from app.people.models import EmergencyAccess, Person
@@ -124,21 +127,35 @@ class AwaitingReview:
         return until_words(self.expires_at)
 
 
+REASON_WHERE = "emergency_access_grants.reason"
+NOTE_WHERE = "emergency_access_grants.review_note"
+
+
 def awaiting_review(db: Session, *, access_id: int | None = None,
                     limit: int = REVIEW_PAGE) -> list[AwaitingReview]:
-    """Emergency accesses no one has reviewed yet, oldest first, with who opened them and for whom: one query."""
+    """Emergency accesses no one has reviewed yet, oldest first, with who opened them and for whom: one query,
+    which also fetches each person's wrapped data key to open the sealed reason with."""
     statement = (
         select(EmergencyAccess.id, EmergencyAccess.clinician_id, User.display_name, EmergencyAccess.person_id,
-               Person.reference, EmergencyAccess.reason, EmergencyAccess.granted_at, EmergencyAccess.expires_at)
+               Person.reference, EmergencyAccess.reason_sealed, EmergencyAccess.granted_at,
+               EmergencyAccess.expires_at, PersonKey.wrapped_key, PersonKey.master_key_id)
         .join(User, User.id == EmergencyAccess.clinician_id)
         .join(Person, Person.id == EmergencyAccess.person_id)
+        .outerjoin(PersonKey, PersonKey.person_id == EmergencyAccess.person_id)
         .where(EmergencyAccess.reviewed_at.is_(None))
         .order_by(EmergencyAccess.granted_at, EmergencyAccess.id)
         .limit(limit)
     )
     if access_id is not None:
         statement = statement.where(EmergencyAccess.id == access_id)
-    return [AwaitingReview(*row) for row in db.execute(statement)]
+    ring = session_keyring(db)
+    pending = []
+    for (id_, clinician_id, name, person_id, reference, sealed, granted_at, expires_at,
+         wrapped, key_id) in db.execute(statement):
+        ring.remember_wrapped(person_id, wrapped, key_id)
+        reason = open_value(ring.key(person_id), "text", sealed, REASON_WHERE)
+        pending.append(AwaitingReview(id_, clinician_id, name, person_id, reference, reason, granted_at, expires_at))
+    return pending
 
 
 def get(db: Session, access_id: int) -> EmergencyAccess | None:
@@ -149,12 +166,16 @@ def review(db: Session, reviewer: User, pending: AwaitingReview, note: str | Non
            now: datetime | None = None) -> None:
     """Mark an emergency access reviewed (it leaves the dashboard); AlreadyReviewed if someone got there first.
     Reviewing does not end access that is still live: it runs to its expiry."""
+    # A Core UPDATE bypasses the flush that seals SealedFields, so the note is sealed here.
+    sealed_note = (None if note is None else
+                   seal_value(session_keyring(db).key_for_write(pending.person_id), "text", note, NOTE_WHERE))
     # Conditional, so that two reviewers at once cannot both record their review. An UPDATE gives a
     # CursorResult, which Session.execute is typed as the plain Result of a query.
     result = cast(CursorResult[Any], db.execute(
         update(EmergencyAccess)
         .where(EmergencyAccess.id == pending.id, EmergencyAccess.reviewed_at.is_(None))
-        .values(reviewed_by_id=reviewer.id, reviewed_at=max(now or utcnow(), pending.granted_at), review_note=note)
+        .values(reviewed_by_id=reviewer.id, reviewed_at=max(now or utcnow(), pending.granted_at),
+                review_note_sealed=sealed_note)
         .execution_options(synchronize_session=False)))
     if result.rowcount != 1:
         raise AlreadyReviewed

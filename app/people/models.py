@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, false, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.crypto.fields import SealedField
@@ -261,12 +261,16 @@ class EmergencyAccess(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
-    reason: Mapped[str] = mapped_column(Text)
+    reason_sealed: Mapped[bytes] = mapped_column("reason", LargeBinary)
     granted_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     reviewed_at: Mapped[datetime | None]
-    review_note: Mapped[str | None] = mapped_column(Text)
+    review_note_sealed: Mapped[bytes | None] = mapped_column("review_note", LargeBinary)
+
+    # Why the record was opened, and the reviewer's note: free text that may say something about the person.
+    reason = SealedField("reason_sealed", "emergency_access_grants.reason")
+    review_note = SealedField("review_note_sealed", "emergency_access_grants.review_note")
 
 
 class Handover(Base):
@@ -310,8 +314,10 @@ class LegalHold(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
-    reason: Mapped[str] = mapped_column(Text)
+    reason_sealed: Mapped[bytes] = mapped_column("reason", LargeBinary)
     set_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     set_at: Mapped[datetime] = mapped_column(default=utcnow)
     lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     lifted_at: Mapped[datetime | None]
+
+    reason = SealedField("reason_sealed", "legal_holds.reason")  # the claim or inquiry: may name the person

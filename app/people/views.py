@@ -227,6 +227,5 @@ def emergency_access_open(request: Request, reference: Reference, db: DbSession,
     except emergency.AlreadyOpen as exc:
         return done(back, f"Your emergency access to this record is already open until "
                           f"{emergency.until_words(exc.access.expires_at)}.", kind="info")
-    audit.record("emergency_access.opened", access, access_id=access.id, reason=access.reason,
-                 expires_at=access.expires_at.isoformat())
+    audit.record("emergency_access.opened", access, access_id=access.id, expires_at=access.expires_at.isoformat())
     return done(back, "Emergency access opened.", kind="warning")

@@ -12,7 +12,10 @@ from starlette.responses import Response
 
 from app.config import get_settings
 
-COOKIE = "casework_flash"
+
+def cookie_name() -> str:
+    # Like the session cookie, __Host- in production: no subdomain or plain-http page can plant a message.
+    return "__Host-casework_flash" if get_settings().is_production else "casework_flash"
 
 
 def _sign(payload: bytes) -> str:
@@ -41,12 +44,12 @@ def _unsign(value: str) -> list[dict[str, str]]:
 def add(response: Response, message: str, kind: str = "success") -> None:
     """Attach a message to a redirect response; the next page shows it once."""
     payload = json.dumps([{"kind": kind, "text": message}]).encode()
-    response.set_cookie(COOKIE, _sign(payload), httponly=True, samesite="lax", path="/",
+    response.set_cookie(cookie_name(), _sign(payload), httponly=True, samesite="lax", path="/",
                         secure=get_settings().is_production, max_age=120)
 
 
 def pop(request: Request) -> list[dict[str, str]]:
-    value = request.cookies.get(COOKIE)
+    value = request.cookies.get(cookie_name())
     if not value:
         return []
     request.state.flash_shown = True
@@ -55,5 +58,5 @@ def pop(request: Request) -> list[dict[str, str]]:
 
 def clear_cookie_if_shown(request: Request, response: Response) -> None:
     if getattr(request.state, "flash_shown", False):
-        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax",
+        response.delete_cookie(cookie_name(), path="/", httponly=True, samesite="lax",
                                secure=get_settings().is_production)

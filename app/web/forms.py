@@ -19,7 +19,21 @@ T = TypeVar("T", bound=BaseModel)
 F = TypeVar("F", bound=Callable[..., Any])
 
 IGNORED_FIELDS = frozenset({"csrf_token"})
-__all__ = ["FORM_ERROR", "Posted", "PostedForm", "PublicForm", "Submitted", "shown_on", "validate_form"]
+__all__ = ["FORM_ERROR", "VERBATIM", "Posted", "PostedForm", "PublicForm", "Submitted", "Verbatim", "shown_on",
+           "validate_form"]
+
+
+class Verbatim:
+    """Marks a schema field whose posted value is passed on exactly as typed, never stripped: a password, where
+    a space at either end is part of it (`password: Annotated[str, VERBATIM] = Field(...)`)."""
+
+
+VERBATIM = Verbatim()
+
+
+def verbatim_fields(schema: type[BaseModel]) -> frozenset[str]:
+    return frozenset(name for name, info in schema.model_fields.items()
+                     if any(isinstance(marker, Verbatim) for marker in info.metadata))
 
 
 @dataclass
@@ -75,8 +89,10 @@ def message_for(schema: type[BaseModel], error: ErrorDetails) -> tuple[str, str]
 
 
 def validate_form(form: FormData, schema: type[T], *, lists: frozenset[str] = frozenset()) -> FormResult[T]:
-    """Validate posted fields; empty inputs count as absent, and fields named in `lists` keep every value."""
+    """Validate posted fields; empty inputs count as absent, fields named in `lists` keep every value, and text is
+    stripped of spaces at either end except in fields marked VERBATIM."""
     values: dict[str, object] = {}
+    verbatim = verbatim_fields(schema)
     for key in form:
         if key in IGNORED_FIELDS:
             continue
@@ -84,7 +100,7 @@ def validate_form(form: FormData, schema: type[T], *, lists: frozenset[str] = fr
             values[key] = [v for v in form.getlist(key) if isinstance(v, str) and v != ""]
         else:
             raw = form.get(key)
-            values[key] = raw.strip() if isinstance(raw, str) else raw
+            values[key] = raw.strip() if isinstance(raw, str) and key not in verbatim else raw
     payload = {k: v for k, v in values.items() if v != ""}
     try:
         data = schema.model_validate(payload)

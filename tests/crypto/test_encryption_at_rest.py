@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -29,12 +29,12 @@ from app.health_events.models import HealthEvent
 from app.intake import service as intake
 from app.intake.models import Channel, HelpRequest, Need, RequesterKind, Urgency
 from app.people import names
-from app.people.models import Handover, Identity, IdentityAlias, Person, PersonNameToken
+from app.people.models import EmergencyAccess, Handover, Identity, IdentityAlias, LegalHold, Person, PersonNameToken
 from app.people.service import PeopleQuery, find_duplicates, list_people
 from app.referrals.models import Organisation, Referral
 from app.reports.models import CaseNarrative
 from app.visits.models import Visit, VisitAddendum
-from tests.conftest import TEST_DATABASE_URL, is_postgres
+from tests.conftest import TEST_DATABASE_URL, csrf_from, is_postgres
 
 MARKER = "Zqxmarkerwv"  # a made-up word: found in the database only if something was stored in the clear
 
@@ -86,6 +86,11 @@ def _fill_every_sealed_field(db: Session, user_id: int) -> Person:
         CaseNarrative(person_id=person.id, pseudonym="Case Testmarker", created_by_id=user_id,
                       extra_redactions=[m], content={"sections": [m]}),
         Handover(person_id=person.id, to_user_id=user_id, handed_by_id=user_id, note=m),
+        EmergencyAccess(clinician_id=user_id, person_id=person.id, reason=m,
+                        granted_at=datetime(2026, 2, 5, tzinfo=UTC), expires_at=datetime(2026, 2, 5, 4, tzinfo=UTC),
+                        reviewed_by_id=user_id,
+                        reviewed_at=datetime(2026, 2, 6, tzinfo=UTC), review_note=m),
+        LegalHold(person_id=person.id, reason=m, set_by_id=user_id, set_at=datetime(2026, 2, 7, tzinfo=UTC)),
     ])
     request = intake.create(db, user_id, intake.NewRequest(
         received_at=datetime(2026, 2, 4, tzinfo=UTC), channel=Channel.phone, requester_kind=RequesterKind.self,
@@ -140,12 +145,43 @@ def test_no_sealed_field_reaches_the_database_in_the_clear(db, make_user, engine
         assert MARKER.encode() in request.document_content
         narrative = fresh.scalars(select(CaseNarrative)).one()
         assert narrative.extra_redactions == [MARKER] and narrative.content == {"sections": [MARKER]}
+        access = fresh.scalars(select(EmergencyAccess)).one()
+        assert access.reason == MARKER and access.review_note == MARKER
+        assert fresh.scalars(select(LegalHold)).one().reason == MARKER
     dump = _database_bytes(engine)
     assert len(dump) > 2_000
     for form in _forms(MARKER):
         assert form not in dump, form
     # A word stored in the clear on purpose is found by the same scan, so the scan itself works.
     assert b"Case Testmarker" in dump
+
+
+def test_sealed_break_glass_and_legal_hold_reasons_still_show_where_they_did(client, db, engine, signed_in,
+                                                                            make_person, make_user):
+    coordinator = signed_in(Role.coordinator)
+    clinician = make_user(Role.clinician, name="Dr Sealtest")
+    person = make_person()
+    now = datetime.now(UTC)
+    access = EmergencyAccess(clinician_id=clinician.id, person_id=person.id, granted_at=now,
+                             expires_at=now + timedelta(hours=1),
+                             reason="Fictional emergency: the assigned clinician was away and the person unwell.")
+    db.add_all([access, LegalHold(person_id=person.id, set_by_id=coordinator.id, set_at=now,
+                                  reason="Fictional judicial review claim pending (test).")])
+    db.commit()
+    assert "Fictional emergency: the assigned clinician was away" in client.get("/").text
+    review = client.get(f"/emergency-access/{access.id}/review").text
+    assert "Fictional emergency: the assigned clinician was away" in review
+    assert "Fictional judicial review claim pending (test)." in client.get(f"/people/{person.reference}").text
+    # The review note is sealed on its way in through the conditional UPDATE, and opens again.
+    reviewed = client.post(f"/emergency-access/{access.id}/review",
+                           data={"csrf_token": csrf_from(review), "note": "Fictional note: justified (test)."},
+                           follow_redirects=False)
+    assert reviewed.status_code == 303
+    with Session(engine) as fresh:
+        stored = fresh.get(EmergencyAccess, access.id)
+        assert stored is not None and stored.review_note == "Fictional note: justified (test)."
+        raw = fresh.scalar(text("SELECT review_note FROM emergency_access_grants WHERE id = :id"), {"id": access.id})
+        assert isinstance(raw, bytes) and b"Fictional note" not in raw
 
 
 def test_tampered_ciphertext_fails_loudly(db, make_user, engine):
@@ -259,3 +295,25 @@ def test_rotation_rewraps_every_key_and_the_old_master_key_then_opens_nothing(db
         forget_index_keys()
         with engine.begin() as conn:  # later tests use the default key again
             conn.execute(text("DELETE FROM person_keys"))
+
+
+def test_a_break_glass_reason_and_review_note_given_through_the_pages_are_nowhere_in_the_clear(
+        client, db, signed_in, make_person, make_user, engine):
+    """Issue 21 point 5: not on the grant (sealed) and not copied into the audit log (which is not sealed)."""
+    from tests.pages import post_form
+    from tests.people.test_break_glass import open_access
+
+    person = make_person("Glassa", "Breakerton")
+    signed_in(Role.clinician)
+    assert open_access(client, person.reference, reason=f"Night call {MARKER} about chest pain").status_code == 303
+    db.rollback()
+    grant = db.scalars(select(EmergencyAccess)).one()
+    signed_in(Role.coordinator)
+    assert post_form(client, f"/emergency-access/{grant.id}/review",
+                     {"note": f"Checked {MARKER} with the duty GP"}).status_code == 303
+    with Session(engine) as fresh:
+        reviewed = fresh.get(EmergencyAccess, grant.id)
+        assert reviewed is not None and MARKER in reviewed.reason and MARKER in (reviewed.review_note or "")
+    dump = _database_bytes(engine)
+    for form in _forms(MARKER):
+        assert form not in dump, form

@@ -44,5 +44,12 @@ def png_bytes(size: tuple[int, int] = (40, 30), **save) -> bytes:  # type: ignor
     return out.getvalue()
 
 
-PDF_BYTES = (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] "
-             b"/Count 0 >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
+# One blank A4 page, written exactly as app/evidence/pdf.py writes an inert PDF (so it is stored byte for byte): a
+# real PDF, with its cross-reference table, that qpdf opens without repair.
+PDF_BYTES = (b"%PDF-1.3\n%\xbf\xf7\xa2\xfe\n1 0 obj\n<< /Pages 2 0 R /Type /Catalog >>\nendobj\n2 0 obj\n"
+             b"<< /Count 1 /Kids [ 3 0 R ] /Type /Pages >>\nendobj\n3 0 obj\n"
+             b"<< /Contents 4 0 R /MediaBox [ 0 0 595 842 ] /Parent 2 0 R /Resources << >> /Type /Page >>\nendobj\n"
+             b"4 0 obj\n<< /Length 0 >>\nstream\n\nendstream\nendobj\nxref\n0 5\n0000000000 65535 f \n"
+             b"0000000015 00000 n \n0000000064 00000 n \n0000000123 00000 n \n0000000229 00000 n \n"
+             b"trailer << /Root 1 0 R /Size 5 /ID [<e75987c1f66605ba73adf339335c6575>"
+             b"<e75987c1f66605ba73adf339335c6575>] >>\nstartxref\n278\n%%EOF\n")
