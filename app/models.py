@@ -25,11 +25,14 @@ from app.people.models import (
 from app.referrals.models import NrmReferral, Organisation, Referral
 from app.reports.models import CaseNarrative, SummaryRelease
 from app.visits.models import Visit, VisitAarIndicator, VisitAddendum
+from app.work.models import CaseNote, CaseNoteAddendum, SentMessage, Task
 
 __all__ = [
     "Assignment",
     "AuditEvent",
     "CaseNarrative",
+    "CaseNote",
+    "CaseNoteAddendum",
     "Consent",
     "DetentionEpisode",
     "Document",
@@ -61,7 +64,9 @@ __all__ = [
     "Representation",
     "Revision",
     "Rule35Record",
+    "SentMessage",
     "SummaryRelease",
+    "Task",
     "User",
     "UserSession",
     "Visit",

@@ -96,6 +96,14 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "contacts.representative_archived": frozenset(),
     "contacts.representative_restored": frozenset(),
     "person.representative_changed": frozenset({"legal_representative_id"}),
+    # --- daily work: case notes, tasks, reminders (app/work) ---
+    "note.recorded": frozenset({"note_id", "kind", "with_whom"}),
+    "note.addendum_added": frozenset({"note_id", "addendum_id"}),
+    "task.created": frozenset({"task_id", "from_alert"}),
+    "task.done": frozenset({"task_id"}),
+    "task.reopened": frozenset({"task_id"}),
+    "reminders.sent": frozenset({"messages", "failed"}),
+    "account.reminders_changed": frozenset({"choice"}),
     # --- requests for help (app/intake) ---
     "request.recorded": frozenset({"channel", "urgency"}),
     "request.submitted_online": frozenset({"urgency", "with_document"}),

@@ -22,6 +22,14 @@ class Role(enum.StrEnum):
         return self.value.capitalize()
 
 
+class ReminderChoice(enum.StrEnum):
+    """Which reminder e-mails a user gets (app/work/reminders.py)."""
+
+    digest = "digest"  # one message a day of what is due, overdue or urgent
+    immediate = "immediate"  # the daily digest, and a message as soon as something urgent happens
+    none = "none"
+
+
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (CheckConstraint("email = lower(email)", name="email_lowercase"),)
@@ -40,6 +48,9 @@ class User(Base):
     mfa_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
     mfa_enabled_at: Mapped[datetime | None]
     mfa_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    reminders: Mapped[ReminderChoice] = mapped_column(str_enum(ReminderChoice, "reminder_choice"),
+                                                      default=ReminderChoice.digest,
+                                                      server_default=ReminderChoice.digest.value)
 
     sessions: Mapped[list[UserSession]] = relationship(back_populates="user", lazy="raise")
 

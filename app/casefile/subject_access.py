@@ -44,7 +44,7 @@ from app.visits.models import Visit
 
 SCHEMA = "casework.subject-access"
 # Raised when a section is added, removed or changes meaning, so a reader can tell which layout it holds.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SECTIONS = (
     "person", "identity", "aliases", "languages", "aar_indicators", "legal_representatives", "handovers",
     "requests", "detention_episodes", "removal_directions", "hearings", "visits",

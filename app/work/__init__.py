@@ -1,0 +1,1 @@
+"""Daily work: case notes (the contact log), tasks, the work queue, and reminders by e-mail."""
