@@ -1,5 +1,5 @@
 """The `casework` command: serve, migrate, create users, load demo data, back up the database, apply the
-retention policy and verify the audit trail."""
+retention policy, verify the audit trail and send reminder e-mails."""
 
 from __future__ import annotations
 
@@ -317,6 +317,53 @@ def verify_audit() -> None:
     console.print(chain.describe(verdict), soft_wrap=True, markup=False, highlight=False)
     if verdict.broken is not None:
         raise typer.Exit(1)
+
+
+@cli.command("send-reminders")
+def send_reminders(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print what would be sent, and send and record nothing."),
+) -> None:
+    """Send the reminder e-mails due now: each user's daily digest (from CASEWORK_REMINDERS_DIGEST_HOUR) and the
+    immediate messages about urgent events. Safe to run twice, or from cron every few minutes: nothing is sent
+    twice. Exits 1 when a message failed (it is tried again by the next run), 2 when no SMTP host is set."""
+    from app.db import get_sessionmaker
+    from app.work import reminders
+
+    settings = get_settings()
+    sessions = get_sessionmaker()
+    if dry_run:
+        due = reminders.preview(sessions, settings)
+        if not settings.reminders_enabled:
+            console.print("E-mail is off (CASEWORK_SMTP_HOST is not set); a run would send nothing.")
+        if not due:
+            console.print("Nothing to send.")
+        for message in due:
+            console.print(f"Would send {message.kind.value} {message.key} to {message.recipient}: {message.subject}",
+                          soft_wrap=True, markup=False, highlight=False)
+        if due:
+            console.print(f"{len(due)} message(s) to {len({m.user_id for m in due})} user(s). Nothing was sent.")
+        return
+    if not settings.reminders_enabled:
+        err.print("Reminder e-mails are off: set CASEWORK_SMTP_HOST (and CASEWORK_MAIL_FROM, CASEWORK_BASE_URL) to "
+                  "send them. Nothing was sent.", soft_wrap=True)
+        raise typer.Exit(2)
+    result = reminders.send(sessions, settings)
+    if not result.due:
+        console.print("Nothing to send.")
+        return
+    sent = len(result.sent)
+    summary = (f"Sent {sent} message{'' if sent == 1 else 's'} to {result.users} user"
+               f"{'' if result.users == 1 else 's'}")
+    if result.skipped:
+        summary += f" ({result.skipped} sent meanwhile by another run)"
+    if not result.failed:
+        console.print(f"{summary}; nothing failed.", highlight=False)
+        return
+    console.print(f"{summary}; {len(result.failed)} failed, to be tried again by the next run:", highlight=False)
+    for message, error in result.failed:
+        console.print(f"  {message.kind.value} {message.key} to {message.recipient}: {error}", soft_wrap=True,
+                      markup=False, highlight=False)
+    raise typer.Exit(1)
 
 
 def print_demo_sign_ins() -> None:

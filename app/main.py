@@ -34,16 +34,18 @@ from app.reports.views import router as reports_router
 from app.visits.views import router as visits_router
 from app.web import errors
 from app.web.middleware import SecurityMiddleware
+from app.work.account import router as reminders_account_router
+from app.work.views import notes_router, person_tasks_router, tasks_router
 
 # In matching order: the people router's fixed paths ("/people/new") come before the case file's
 # "/people/{reference}".
 ROUTERS: tuple[APIRouter, ...] = (
     auth_router, referral_form_router,
     home_router, admin_router, people_router, casefile_router, facilities_router, episodes_router,
-    removals_router, hearings_router, intake_router,
+    removals_router, hearings_router, notes_router, person_tasks_router, tasks_router, intake_router,
     visits_router, health_events_router, evidence_router, documents_router, rule35_router,
     consent_router, referrals_router, organisations_router, contacts_router, reports_router,
-    narratives_router, mfa_router, audit_router, sessions_router,
+    narratives_router, mfa_router, reminders_account_router, audit_router, sessions_router,
 )
 
 

@@ -23,6 +23,7 @@ from app.people.models import Assignment, EmergencyAccess, Handover, LegalHold, 
 from app.referrals.models import NrmReferral, Organisation, Referral, ReferralStatus
 from app.reports.models import CaseNarrative
 from app.visits.models import Visit, VisitAarIndicator, VisitAddendum, VisitMode
+from app.work.models import CaseNote, CaseNoteAddendum, NoteKind, NoteWith, Task
 
 # The audit log is kept on purpose (append-only, no personal data); every other table with a person's id goes.
 KEPT = frozenset({"audit_events"})
@@ -68,11 +69,14 @@ def full_record(db, make_person, today):  # type: ignore[no-untyped-def]
         on = today - timedelta(days=3)
         visit = Visit(person_id=pid, clinician_id=clinician.id, visit_date=on, mode=VisitMode.in_person)
         item = EvidenceItem(person_id=pid, kind=EvidenceKind.medico_legal_report, created_by_id=author.id)
-        db.add_all([visit, item])
+        note = CaseNote(person_id=pid, kind=NoteKind.call, with_whom=NoteWith.home_office, happened_at=at,
+                        summary=f"Chased the Home Office about {given} {family}", recorded_by_id=author.id)
+        db.add_all([visit, item, note])
         db.flush()
         db.add_all([
             VisitAarIndicator(visit_id=visit.id, indicator="torture"),
             VisitAddendum(visit_id=visit.id, author_id=clinician.id, text=f"Addendum about {given} {family}"),
+            CaseNoteAddendum(note_id=note.id, person_id=pid, author_id=author.id, text=f"Called back: {family}"),
             Finding(evidence_item_id=item.id, body_region="left_forearm", description="Linear scars"),
             Document(person_id=pid, evidence_item_id=item.id, original_filename=f"{family}-report.pdf",
                      content_type="application/pdf", size_bytes=4, sha256=hashlib.sha256(b"%PDF").hexdigest(),
@@ -92,6 +96,8 @@ def full_record(db, make_person, today):  # type: ignore[no-untyped-def]
             EmergencyAccess(clinician_id=clinician.id, person_id=pid, reason=f"Night call about {family}",
                             granted_at=at, expires_at=at + timedelta(hours=4)),
             Handover(person_id=pid, to_user_id=author.id, handed_by_id=author.id, note=f"Over to you: {family}"),
+            Task(person_id=pid, title=f"Chase the Home Office about {family}", assignee_id=author.id,
+                 due_date=today + timedelta(days=2), from_alert="rule35_response_overdue", made_by_id=author.id),
         ])
         representative = LegalRepresentative(firm=f"{family} Law (fictional)")
         db.add(representative)

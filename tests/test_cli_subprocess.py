@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.no_database
 
 # Each command below is run by at least one test here; a new command must join this set, and get a test.
 COMMANDS = {"migrate", "create-user", "reset-mfa", "seed-demo", "generate-master-key", "rotate-master-key",
-            "refresh-alerts", "backup", "retention", "serve", "verify-audit"}
+            "refresh-alerts", "backup", "retention", "serve", "verify-audit", "send-reminders"}
 # A handful of people keeps seeding to a second or two; this seed gives cases closed over a year ago, so the
 # retention run (with a one-year period) has cases to list and erase.
 DEMO_PEOPLE = 12
@@ -190,6 +190,40 @@ def test_refresh_alerts_works_out_every_cases_flags(seeded: Casework):
     assert cases == seeded.scalar("SELECT count(*) FROM people")
     assert f"Alert flags worked out for {cases} cases." in output
     assert "Query planner statistics refreshed." in output
+
+
+def test_send_reminders_refuses_without_smtp_then_sends_through_a_real_server_once(seeded: Casework):
+    from app.crypto.fields import unsealed_json
+    from tests.work.smtp_server import smtp_server
+
+    off = seeded.run("send-reminders")
+    assert off.returncode == 2, off.stdout + off.stderr
+    assert "Reminder e-mails are off: set CASEWORK_SMTP_HOST" in off.stderr
+    # An overdue task of the demo coordinator's, about no case (so its title is kept plain), makes one digest sure.
+    engine = create_engine(seeded.database_url)
+    try:
+        with engine.begin() as conn:
+            [(coordinator_id,)] = conn.execute(text("SELECT id FROM users WHERE email = 'coordinator@example.org'"))
+            conn.execute(text("INSERT INTO tasks (title, assignee_id, due_date, made_by_id, made_at, version) "
+                              "VALUES (:title, :user, :due, :user, :at, 1)"),
+                         {"title": unsealed_json("Fictional chase of the rota"), "user": coordinator_id,
+                          "due": datetime.now(UTC).date() - timedelta(days=2), "at": datetime.now(UTC)})
+    finally:
+        engine.dispose()
+    with smtp_server() as server:
+        mail = {"CASEWORK_SMTP_HOST": server.host, "CASEWORK_SMTP_PORT": str(server.port), "CASEWORK_SMTP_TLS": "none",
+                "CASEWORK_MAIL_FROM": "casework@example.org", "CASEWORK_BASE_URL": "https://casework.example.org",
+                "CASEWORK_REMINDERS_DIGEST_HOUR": "0"}
+        sent = re.search(r"^Sent (\d+) messages? to (\d+) users?; nothing failed\.$",
+                         succeeded(seeded.run("send-reminders", env=mail)), re.MULTILINE)
+        assert sent, "no summary line"
+        assert int(sent.group(1)) == len(server.received) >= 1
+        assert int(sent.group(2)) == len({address for r in server.received for address in r.rcpt_tos})
+        [digest] = server.to("coordinator@example.org")
+        assert "1 overdue" in digest.body and "rota" not in digest.text
+        assert seeded.scalar("SELECT count(*) FROM sent_messages WHERE error IS NULL") == len(server.received)
+        assert "Nothing to send." in succeeded(seeded.run("send-reminders", env=mail))
+        assert int(sent.group(1)) == len(server.received)
 
 
 def test_retention_dry_run_lists_the_due_demo_cases_and_apply_erases_them(seeded: Casework):

@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from app.alerts import service as alerts
 from app.auth.models import Role, User
-from app.config import get_settings
+from app.config import get_settings, organisation_today
 from app.consent.models import Consent
 from app.contacts.models import LegalRepresentative, Representation
 from app.db import build_engine
-from app.demo import DEMO_USERS, SeedResult, ensure_demo_users, generator, seed_demo
+from app.demo import DEMO_USERS, SeedResult, ensure_demo_users, generator, names, seed_demo
 from app.detention.models import DetentionEpisode, Hearing, Placement, RemovalDirection
 from app.evidence.models import EvidenceItem, Finding, Rule35Record
 from app.health_events.models import HealthEvent
@@ -34,6 +34,7 @@ from app.intake.service import waiting_limit
 from app.people.models import Assignment, Handover, Identity, Person
 from app.referrals.models import NrmReferral, Organisation, Referral
 from app.visits.models import Visit
+from app.work.models import CaseNote, Task
 
 # These tests build their own databases, so the shared per-test reset is not needed.
 pytestmark = pytest.mark.no_database
@@ -348,7 +349,8 @@ ROWS_BEFORE_THE_CASE_LIFE = {
     "referrals": "06ee6f21cdb5742f", "nrm_referrals": "ae50c35eaab16ccf", "health_events": "d5cea4cd48da0b1a",
     "consents": "0f3cb442a07942d8",
 }
-NEW_TABLES = {"legal_representatives", "representations", "removal_directions", "hearings", "requests"}
+NEW_TABLES = {"legal_representatives", "representations", "removal_directions", "hearings", "requests",
+              "case_notes", "case_note_addenda", "tasks"}
 
 
 def rows_digest(rows: list[dict]) -> str:
@@ -540,3 +542,23 @@ def test_no_handovers_with_a_single_demo_coordinator(seeded) -> None:
     assert [email for email, _, role in DEMO_USERS if role is Role.coordinator] == ["coordinator@example.org"]
     with Session(engine) as session:
         assert count(session, Handover) == 0
+
+
+def test_open_cases_have_a_contact_log_and_tasks_some_overdue(default_demo) -> None:
+    engine, result = default_demo
+    today = organisation_today()
+    with Session(engine) as session:
+        notes = list(session.scalars(select(CaseNote)))
+        tasks = list(session.scalars(select(Task)))
+        closed = set(session.scalars(select(Person.id).where(Person.closed_date.is_not(None))))
+        assert notes and result.case_notes == len(notes) and result.case_note_addenda >= 1
+        assert not {n.person_id for n in notes} & closed  # only open cases have a contact log in the demo
+        assert all(n.happened_at <= n.recorded_at for n in notes)
+        summaries = [n.summary for n in notes]  # opened through the ORM with the person's key
+        assert all(s in {text for _, _, text in names.CASE_NOTES} for s in summaries)
+        open_tasks = [t for t in tasks if t.done_at is None]
+        assert [t for t in open_tasks if t.due_date is not None and t.due_date < today], "some tasks are overdue"
+        assert [t for t in tasks if t.done_at is not None] and [t for t in tasks if t.person_id is None]
+        assert {t.title for t in tasks} <= set(names.CASE_TASKS) | set(names.OWN_TASKS)
+        raw = session.execute(select(Task.title_sealed).where(Task.person_id.is_not(None))).scalars().all()
+        assert raw and not any(b"Rule 35" in blob for blob in raw)  # a case's task title is sealed

@@ -32,10 +32,14 @@ SMALL, LARGE = 5, 40
 # the person's data key, which opens their sealed identity and clinical text (app/crypto); its 30th reads the
 # removal directions and its 31st the hearings; then the legal representative (its id for the edit snapshot, and
 # the contact), the coordinators who could lead the case and its handovers, and the requests for help attached;
-# and the hash chain's link for the page's audit row (app/audit/chain.py: one UPDATE ... RETURNING).
+# and the hash chain's link for the page's audit row (app/audit/chain.py: one UPDATE ... RETURNING). The tasks
+# about the person cost one more (app/work/tasks.py tasks_section: tasks with assignee and maker names, 38). What
+# triggered each alert costs one more, whatever fires (app/alerts/triggers.py: one UNION ALL, none if no alert
+# names a record). The contact log costs three (app/work/notes.py notes_section: the notes with their addenda,
+# names and count in one statement, and the organisations its form offers; and the timeline's one for the notes: 42).
 TARGET = 10
 BOUNDS = {"dashboard": TARGET, "dashboard after a change": TARGET, "people list": TARGET, "name search": TARGET,
-          "person page": 37, "visit form": TARGET, "visit draft saved": TARGET, "summary": 19,
+          "person page": 42, "visit form": TARGET, "visit draft saved": TARGET, "summary": 19,
           "request queue": TARGET, "request page": TARGET}
 PAGES = list(BOUNDS)
 # Pages whose statement count grows with the data today: (page, reason). strict, so fixing one fails until it

@@ -102,6 +102,7 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "task.created": frozenset({"task_id", "from_alert"}),
     "task.done": frozenset({"task_id"}),
     "task.reopened": frozenset({"task_id"}),
+    "task.list_viewed": frozenset({"shown"}),
     "reminders.sent": frozenset({"messages", "failed"}),
     "account.reminders_changed": frozenset({"choice"}),
     # --- requests for help (app/intake) ---

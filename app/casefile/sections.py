@@ -23,6 +23,8 @@ from app.people.models import Person
 from app.referrals.views import referrals_section
 from app.reports.narrative_views import narratives_section
 from app.visits.views import visits_section
+from app.work.notes import notes_section
+from app.work.tasks import tasks_section
 
 Builder = Callable[[Session, User, Person], dict[str, Any]]
 
@@ -37,6 +39,8 @@ class Section:
 SECTIONS = (
     Section("case", "casefile/_case_section.html", case_section),
     Section("requests", "intake/_person_section.html", requests_section),
+    Section("tasks", "work/_tasks_section.html", tasks_section),
+    Section("notes", "work/_notes_section.html", notes_section),
     Section("removals", "detention/_removal_section.html", removal_section),
     Section("hearings", "detention/_hearing_section.html", hearing_section),
     Section("legal_hold", "casefile/_legal_hold_section.html", legal_hold_section),

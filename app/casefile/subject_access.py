@@ -41,13 +41,14 @@ from app.people.schemas import nationality_name
 from app.referrals.models import Organisation, Referral
 from app.reports.models import CaseNarrative
 from app.visits.models import Visit
+from app.work.models import CaseNote, CaseNoteAddendum, Task
 
 SCHEMA = "casework.subject-access"
 # Raised when a section is added, removed or changes meaning, so a reader can tell which layout it holds.
 SCHEMA_VERSION = 5
 SECTIONS = (
     "person", "identity", "aliases", "languages", "aar_indicators", "legal_representatives", "handovers",
-    "requests", "detention_episodes", "removal_directions", "hearings", "visits",
+    "requests", "case_notes", "tasks", "detention_episodes", "removal_directions", "hearings", "visits",
     "health_events", "evidence_items", "rule35_records", "documents", "consents", "referrals", "assignments",
     "case_narratives", "revisions",
 )
@@ -147,6 +148,13 @@ def collect(db: Session, person: Person, *, generated_by: User, generated_at: da
                              .order_by(Assignment.assigned_at, Assignment.id)).all()
     narratives = db.scalars(select(CaseNarrative).where(CaseNarrative.person_id == person.id)
                             .order_by(CaseNarrative.created_at, CaseNarrative.id)).all()
+    case_notes = db.scalars(select(CaseNote).where(CaseNote.person_id == person.id)
+                            .order_by(CaseNote.happened_at, CaseNote.id)).all()
+    note_addenda: dict[int, list[CaseNoteAddendum]] = {}
+    for note_addendum in db.scalars(select(CaseNoteAddendum).where(CaseNoteAddendum.person_id == person.id)
+                                    .order_by(CaseNoteAddendum.created_at, CaseNoteAddendum.id)):
+        note_addenda.setdefault(note_addendum.note_id, []).append(note_addendum)
+    tasks = db.scalars(select(Task).where(Task.person_id == person.id).order_by(Task.made_at, Task.id)).all()
     revisions = db.scalars(select(Revision).where(Revision.person_id == person.id)
                            .order_by(Revision.occurred_at, Revision.id)).all()
 
@@ -163,9 +171,13 @@ def collect(db: Session, person: Person, *, generated_by: User, generated_at: da
     user_ids |= {r.made_by_id for r in referrals}
     user_ids |= {a.clinician_id for a in assignments} | {a.assigned_by_id for a in assignments}
     user_ids |= {r.actor_user_id for r in revisions}
+    user_ids |= {n.recorded_by_id for n in case_notes}
+    user_ids |= {t.assignee_id for t in tasks} | {t.made_by_id for t in tasks} | {t.done_by_id for t in tasks}
+    user_ids |= {a.author_id for listed_addenda in note_addenda.values() for a in listed_addenda}
     names = _pairs(db, select(User.id, User.display_name).where(User.id.in_(user_ids - {None})))
     organisation_ids = {c.organisation_id for c in consents}
     organisation_ids |= {r.nrm.first_responder_id for r in referrals if r.nrm is not None}
+    organisation_ids |= {n.organisation_id for n in case_notes}
     organisations = _pairs(db, select(Organisation.id, Organisation.name)
                            .where(Organisation.id.in_(organisation_ids - {None})))
     visit_facilities = {v.facility_id for v in visits} - {None}
@@ -232,6 +244,16 @@ def collect(db: Session, person: Person, *, generated_by: User, generated_at: da
                         "decision", "decision_note", "decided_at", "document_name", "document_type",
                         "document_size", "document_sha256"))
             | {"recorded_by": who(r.recorded_by_id), "decided_by": who(r.decided_by_id)} for r in requests],
+        "case_notes": [
+            _fields(n, ("id", "kind", "with_whom", "happened_at", "summary", "recorded_at"))
+            | {"organisation": organisations.get(n.organisation_id) if n.organisation_id else None,
+               "recorded_by": who(n.recorded_by_id),
+               "addenda": [_fields(a, ("id", "created_at", "text")) | {"author": who(a.author_id)}
+                           for a in note_addenda.get(n.id, [])]}
+            for n in case_notes],
+        "tasks": [_fields(t, ("id", "title", "due_date", "from_alert", "made_at", "done_at"))
+                  | {"assignee": who(t.assignee_id), "made_by": who(t.made_by_id), "done_by": who(t.done_by_id)}
+                  for t in tasks],
         "removal_directions": [_fields(r, ("id", "removal_at", "carrier", "destination", "status", "source",
                                                "recorded_at")) | {"recorded_by": who(r.recorded_by_id)}
                                for r in removals],

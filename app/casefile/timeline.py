@@ -10,6 +10,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
+from app.config import get_settings
 from app.detention import service as detention_service
 from app.detention.models import FACILITY_TYPE_LABELS, DetentionEpisode, Facility, Placement
 from app.evidence.models import RULE35_LIMB_LABELS, EvidenceItem, Rule35Record
@@ -20,6 +21,8 @@ from app.health_events.schemas import KIND_LABELS as HEALTH_EVENT_LABELS
 from app.referrals.models import Organisation, Referral
 from app.visits.models import Visit
 from app.visits.schemas import MODE_LABELS
+from app.work import notes
+from app.work.models import CaseNote
 
 LIMIT_PER_KIND = 200
 
@@ -98,6 +101,16 @@ def build(db: Session, person_id: int, episodes: list[DetentionEpisode],
     ):
         entries.append(Entry(_day(started), "health", "Health event",
                              HEALTH_EVENT_LABELS.get(event_kind, _humanise(event_kind))))
+    zone = get_settings().zone
+    for note_kind, with_whom, happened, organisation, recorder in db.execute(
+        select(CaseNote.kind, CaseNote.with_whom, CaseNote.happened_at, Organisation.name, User.display_name)
+        .join(User, User.id == CaseNote.recorded_by_id)
+        .outerjoin(Organisation, Organisation.id == CaseNote.organisation_id)
+        .where(CaseNote.person_id == person_id).order_by(CaseNote.happened_at.desc()).limit(LIMIT_PER_KIND)
+    ):
+        # The day it happened where the organisation is: a call at 00:30 in summer is not the day before.
+        entries.append(Entry(happened.astimezone(zone).date(), "note", "Contact",
+                             notes.title(note_kind, with_whom, organisation), f"Recorded by {recorder}"))
     return sorted(entries, key=lambda e: e.on, reverse=True)
 
 

@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from app.alerts import service as alerts
 from app.alerts import state as alert_state
+from app.alerts import triggers
 from app.audit import revisions
 from app.audit.deps import Audit
 from app.audit.models import Outcome, Revision
@@ -61,7 +62,10 @@ def person_show(request: Request, person: CaseInScope, db: DbSession, audit: Aud
     current_facility = next((f for p, f in reversed(placements)
                              if current is not None and p.episode_id == current.id and p.date_out is None), None)
     # From the kept flags, which any change to the case marks stale; worked out live only when they are.
-    fired = alert_state.firing(db, alerts.Cutoffs.for_day(today, settings), [person.id]).get(person.id, [])
+    cutoffs = alerts.Cutoffs.for_day(today, settings)
+    fired = alert_state.firing(db, cutoffs, [person.id]).get(person.id, [])
+    # What triggered each alert and the link that resolves it: at most one more statement (app/alerts/triggers.py).
+    fired_alerts = triggers.for_person(db, person, fired, cutoffs, settings, episode=current, placements=placements)
     history = db.execute(
         select(Revision, User.display_name).outerjoin(User, User.id == Revision.actor_user_id)
         .where(Revision.person_id == person.id).order_by(Revision.occurred_at.desc(), Revision.id.desc()).limit(50)
@@ -72,7 +76,7 @@ def person_show(request: Request, person: CaseInScope, db: DbSession, audit: Aud
     return render(request, "casefile/person.html", {
         "sections": extra_sections,
         "person": person, "details": details, "representative": representative, "reading": reading, "current": current,
-        "current_facility": current_facility, "alerts": fired, "settings": settings, "today": today,
+        "current_facility": current_facility, "alerts": fired_alerts, "settings": settings, "today": today,
         "assignments": people_service.current_assignments(db, person.id),
         "clinicians": people_service.clinicians(db) if user.role in (Role.admin, Role.coordinator) else [],
         "can_edit": user.role in (Role.admin, Role.coordinator), "episodes": episodes, "placements": placements,

@@ -52,6 +52,11 @@ def decode(kind: str, data: bytes) -> Any:
     return data
 
 
+def unsealed_json(value: Any) -> bytes:
+    """How a person_optional JSON field stores its value on a row that belongs to no person."""
+    return bytes([_PLAIN_JSON]) + encode("json", value)
+
+
 def seal_value(key: bytes, kind: str, value: Any, where: str) -> bytes:
     return seal(key, encode(kind, value), where)
 
@@ -128,7 +133,7 @@ class SealedField:
         elif person_id is None:
             if not self.person_optional:
                 raise DecryptionError(f"{self.where}: cannot seal a value whose row has no person yet")
-            blob = bytes([_PLAIN_JSON]) + encode(self.kind, value)
+            blob = unsealed_json(value)
         else:
             blob = seal_value(session_keyring(session).key_for_write(person_id), self.kind, value, self.where)
         setattr(obj, self.column_attr, blob)

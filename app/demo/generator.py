@@ -20,7 +20,7 @@ from app.auth.models import Role, User
 from app.auth.passwords import hash_password
 from app.consent.models import Consent
 from app.contacts.models import LegalRepresentative, Representation
-from app.crypto.fields import seal_value, sealed_fields
+from app.crypto.fields import seal_value, sealed_fields, unsealed_json
 from app.crypto.keyring import index_key_for_connection, master_keyring, person_key_label, request_key_label
 from app.crypto.models import PersonKey
 from app.crypto.primitives import new_key
@@ -43,6 +43,7 @@ from app.people.models import (
 from app.people.names import reference_digest, token_rows
 from app.referrals.models import NrmReferral, Organisation, Referral
 from app.visits.models import Visit, VisitAarIndicator, VisitAddendum
+from app.work.models import CaseNote, CaseNoteAddendum, Task
 
 DEMO_USERS: list[tuple[str, str, Role]] = [
     ("admin@example.org", "Demo Admin (fictional)", Role.admin),
@@ -91,6 +92,9 @@ REPRESENTATIONS = _table(Representation)
 REMOVALS = _table(RemovalDirection)
 HEARINGS = _table(Hearing)
 REQUESTS = _table(HelpRequest)
+CASE_NOTES = _table(CaseNote)
+CASE_NOTE_ADDENDA = _table(CaseNoteAddendum)
+TASKS = _table(Task)
 
 # Parents before children, so that foreign keys hold at every statement. The tables after CONSENTS came later
 # and draw from random streams of their own (see _Generator), so the rows before them stay as they were.
@@ -98,6 +102,7 @@ INSERT_ORDER = (
     PEOPLE, PERSON_KEYS, IDENTITIES, IDENTITY_ALIASES, NAME_TOKENS, PERSON_LANGUAGES, PERSON_AAR, ASSIGNMENTS,
     EPISODES, PLACEMENTS, VISITS, VISIT_AAR, VISIT_ADDENDA, EVIDENCE, FINDINGS, RULE35, REFERRALS, NRM,
     HEALTH_EVENTS, CONSENTS, LEGAL_REPRESENTATIVES, REPRESENTATIONS, REMOVALS, HEARINGS, REQUESTS,
+    CASE_NOTES, CASE_NOTE_ADDENDA, TASKS,
 )
 # Tables whose integer ids the generator assigns itself (the others are keyed by their parent).
 ID_TABLES = tuple(t for t in INSERT_ORDER if "id" in t.c)
@@ -132,6 +137,9 @@ class SeedResult:
     removal_directions: int = 0
     hearings: int = 0
     requests: int = 0
+    case_notes: int = 0
+    case_note_addenda: int = 0
+    tasks: int = 0
     users_created: int = 0
 
     @property
@@ -151,14 +159,16 @@ _RESULT_FIELD = {
     RULE35: "rule35_records", REFERRALS: "referrals", NRM: "nrm_referrals", HEALTH_EVENTS: "health_events",
     CONSENTS: "consents", PERSON_KEYS: "person_keys", LEGAL_REPRESENTATIVES: "legal_representatives",
     REPRESENTATIONS: "representations", REMOVALS: "removal_directions", HEARINGS: "hearings", REQUESTS: "requests",
+    CASE_NOTES: "case_notes", CASE_NOTE_ADDENDA: "case_note_addenda", TASKS: "tasks",
 }
 
 # Sealed columns per table (app/crypto): (column, kind, where) for each SealedField of the table's model.
 _SEALED: dict[Table, list[tuple[str, str, str]]] = {
     _table(model): [(f.where.split(".", 1)[1], f.kind, f.where) for f in sealed_fields(model)]
     for model in (Identity, IdentityAlias, Visit, VisitAddendum, EvidenceItem, Finding, Rule35Record, Referral,
-                  HealthEvent, Consent, DetentionEpisode)
+                  HealthEvent, Consent, DetentionEpisode, CaseNote, CaseNoteAddendum)
 }
+_TASK_TITLE = next(f for f in sealed_fields(Task) if f.name == "title")
 # A request for help is sealed with a data key of its own, wrapped on its row (app/crypto/keyring.request_key).
 _REQUEST_SEALED = [(f.where.split(".", 1)[1], f.kind, f.where) for f in sealed_fields(HelpRequest)]
 
@@ -184,6 +194,10 @@ def _seal_batch(rows: dict[Table, list[dict[str, Any]]]) -> None:
             for column, kind, where in columns:
                 if row.get(column) is not None:
                     row[column] = seal_value(key, kind, row[column], where)
+    for row in rows[TASKS]:
+        title = row["title"]
+        row["title"] = (unsealed_json(title) if row["person_id"] is None
+                        else seal_value(keys[row["person_id"]], _TASK_TITLE.kind, title, _TASK_TITLE.where))
     for row in rows[REQUESTS]:
         key = new_key()
         row["wrapped_key"], row["master_key_id"] = master.wrap(key, request_key_label(row["reference"]))
@@ -445,6 +459,7 @@ class _Generator:
         self.removal_rng = _FastRandom(f"{seed}-removals")
         self.hearing_rng = _FastRandom(f"{seed}-hearings")
         self.intake_rng = _FastRandom(f"{seed}-intake")
+        self.work_rng = _FastRandom(f"{seed}-work")
         self.removal_slots = list(_REMOVAL_SLOTS)
         self.hearing_slots = list(_HEARING_SLOTS)
         self.request_references: set[str] = set()
@@ -548,6 +563,7 @@ class _Generator:
             self._person(index)
         if first == 0:
             self._request_queue()
+            self._own_tasks()
         return self.rows
 
     def _person(self, index: int) -> None:
@@ -730,6 +746,7 @@ class _Generator:
         # _episodes has just added this person's episodes, one row each, last.
         self._hearings(case, self.rows[EPISODES][-len(case.episodes):])
         self._requests(case, representative)
+        self._daily_work(case)
 
     def _episodes(self, person_id: int, episodes: list[tuple[int, int | None, str | None]], opened: int,
                   active_until: int) -> list[_Window]:
@@ -1212,6 +1229,55 @@ class _Generator:
             self._request(received_at, kind, _URGENCY.pick(rng), details, facility=rng.choice(self.ircs),
                           decided=(decision, decided_at),
                           signposted_to=rng.choice(self.organisations) if decision == "signposted" else None)
+
+    def _daily_work(self, case: _Case) -> None:
+        """The contact log of an open case (a few calls, e-mails and letters, some corrected by an addendum) and,
+        for about a third of them, tasks for its clinician or the coordinator: some done, some overdue."""
+        if case.active_until < self.today:
+            return
+        rng = self.work_rng
+        first_day = max(case.opened, self.today - 120)
+        for _ in range(rng.randint(0, 4)):
+            kind, with_whom, summary = rng.choice(names.CASE_NOTES)
+            day = rng.randint(first_day, self.today)
+            happened_at = self._stamp(rng, day)
+            recorded_at = min(self.now, happened_at + timedelta(minutes=rng.randint(5, 240)))
+            note_id = self._id(CASE_NOTES)
+            author = self.coordinator if rng.random() < 0.7 else case.clinician
+            self.rows[CASE_NOTES].append({
+                "id": note_id, "person_id": case.person_id, "kind": kind, "with_whom": with_whom,
+                "organisation_id": rng.choice(self.organisations) if with_whom == "organisation" else None,
+                "happened_at": min(happened_at, recorded_at), "summary": summary, "recorded_by_id": author,
+                "recorded_at": recorded_at,
+            })
+            if rng.random() < 0.1:
+                self.rows[CASE_NOTE_ADDENDA].append({
+                    "id": self._id(CASE_NOTE_ADDENDA), "note_id": note_id, "person_id": case.person_id,
+                    "author_id": author, "created_at": min(self.now, recorded_at + timedelta(hours=rng.randint(1, 48))),
+                    "text": rng.choice(names.NOTE_ADDENDA),
+                })
+        if rng.random() < 0.35:
+            for _ in range(rng.randint(1, 2)):
+                self._task(rng, case.person_id, rng.choice(names.CASE_TASKS),
+                           case.clinician if rng.random() < 0.4 else self.coordinator)
+
+    def _own_tasks(self) -> None:
+        """A few tasks about no case (the coordinator's own), one of them overdue."""
+        rng = self.work_rng
+        for title in names.OWN_TASKS:
+            self._task(rng, None, title, self.coordinator)
+
+    def _task(self, rng: random.Random, person_id: int | None, title: str, assignee: int) -> None:
+        made_day = self.today - rng.randint(1, 21)
+        due = made_day + rng.randint(2, 28) if rng.random() < 0.85 else None
+        done = rng.random() < 0.2
+        made_at = self._stamp(rng, made_day)
+        done_at = min(self.now, made_at + timedelta(hours=rng.randint(2, 96))) if done else None
+        self.rows[TASKS].append({
+            "id": self._id(TASKS), "person_id": person_id, "title": title, "assignee_id": assignee,
+            "due_date": date.fromordinal(due) if due else None, "from_alert": None, "made_by_id": self.coordinator,
+            "made_at": made_at, "done_at": done_at, "done_by_id": assignee if done else None, "version": 1,
+        })
 
     def _request_queue(self) -> None:
         """8 to 15 requests waiting for triage, of every urgency and age: the first three are past their waiting

@@ -185,3 +185,39 @@ HEALTH_EVENT_NOTES = (
 )
 EPISODE_NOTES = ("Detained after reporting at a Home Office office.", "Detained on arrival.",
                  "Detained after a prison sentence ended.", None, None, None)
+
+# The contact log of the demo cases: (kind, with whom, summary). Fictional and free of names.
+CASE_NOTES = (
+    ("call", "home_office", "Called the Home Office detention engagement team to chase the Rule 35 response; told "
+                            "it is with a caseworker and to call back in two days."),
+    ("email", "representative", "E-mailed the solicitor the visit summary and asked whether a bail application "
+                                "is planned."),
+    ("call", "person", "Called the person in the centre with an interpreter: says sleep is still poor and the "
+                       "healthcare appointment was cancelled."),
+    ("call", "centre_healthcare", "Spoke to the centre's healthcare team: an ACDT review is booked for tomorrow."),
+    ("letter", "home_office", "Sent a letter to the Home Office asking for detention to be reviewed under the "
+                              "Adults at Risk policy."),
+    ("meeting", "representative", "Case meeting with the solicitor: agreed that a medico-legal report is needed "
+                                  "before the hearing."),
+    ("email", "organisation", "Referred on for specialist support; waiting for them to confirm an assessment "
+                              "date."),
+    ("call", "other", "The visitor group called: they saw the person on Sunday and are worried about weight loss."),
+)
+NOTE_ADDENDA = (
+    "Correction: the call was with the duty caseworker, not the case owner.",
+    "The healthcare appointment has since been rebooked.",
+)
+# Task titles: never a name (the demo shows how titles should be written: the case reference says who).
+CASE_TASKS = (
+    "Chase the Home Office for the Rule 35 response",
+    "Send the visit summary to the solicitor",
+    "Book an interpreter for the next visit",
+    "Ask the centre's healthcare team for the medical records",
+    "Check whether the bail hearing has been listed",
+    "Record the consent to share with the referral organisation",
+)
+OWN_TASKS = (
+    "Prepare the monthly figures for the trustees",
+    "Renew the legal visits booking account",
+    "Check the rota of volunteer clinicians for next month",
+)

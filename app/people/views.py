@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from app.alerts import rules as alert_rules
 from app.alerts import service as alerts
 from app.alerts import state as alert_state
 from app.alerts.models import PersonAlertState
@@ -92,7 +93,7 @@ def people_list(request: Request, db: DbSession, audit: Audit, user: User = View
     page = service.list_people(db, user, query, alert_condition=condition)
     badges = alert_state.firing(db, cutoffs, [row.id for row in page.rows])
     for row in page.rows:
-        row.alerts = badges.get(row.id, [])
+        row.alerts = alert_rules.ordered(badges.get(row.id, []))  # urgent first, as on the dashboard
     facilities = db.scalars(select(Facility).order_by(Facility.name)).all()
     clinicians = service.clinicians(db) if user.role is not Role.clinician else []
     audit.record("people.listed", filters=query.filters_used(), results=page.total)

@@ -179,7 +179,7 @@ def test_coordinator_records_consent_and_makes_a_referral(new_page) -> None:  # 
     add_person(d, "Consenta", "Referralton")
     organisation = "Freedom from Torture"
 
-    d.follow(page.get_by_role("link", name="Record consent"))
+    d.follow(page.get_by_role("link", name="Record consent", exact=True))
     d.choose(page.get_by_label("What the consent is for"), "Anonymised research")
     d.fill_date(page.get_by_label("Date consent was given"), helpers.today())
     d.choose(page.get_by_label("How consent was given"), "Verbal")

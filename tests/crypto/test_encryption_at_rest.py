@@ -34,6 +34,7 @@ from app.people.service import PeopleQuery, find_duplicates, list_people
 from app.referrals.models import Organisation, Referral
 from app.reports.models import CaseNarrative
 from app.visits.models import Visit, VisitAddendum
+from app.work.models import CaseNote, CaseNoteAddendum, Task
 from tests.conftest import TEST_DATABASE_URL, csrf_from, is_postgres
 
 MARKER = "Zqxmarkerwv"  # a made-up word: found in the database only if something was stored in the clear
@@ -66,10 +67,16 @@ def _fill_every_sealed_field(db: Session, user_id: int) -> Person:
     visit = Visit(person_id=person.id, clinician_id=user_id, visit_date=date(2026, 2, 1), mode="in_person",
                   presenting_concerns=m, findings=m, actions=m)
     item = EvidenceItem(person_id=person.id, kind="other", author=m, summary=m, created_by_id=user_id)
-    db.add_all([visit, item])
+    note = CaseNote(person_id=person.id, kind="call", with_whom="home_office",
+                    happened_at=datetime(2026, 2, 1, 10, tzinfo=UTC), summary=m, recorded_by_id=user_id)
+    db.add_all([visit, item, note])
     db.flush()
     db.add_all([
         VisitAddendum(visit_id=visit.id, author_id=user_id, text=m),
+        Task(person_id=person.id, title=m, assignee_id=user_id, made_by_id=user_id),
+        # A task about no one has no person's key to be sealed with: its title is kept plain on purpose.
+        Task(person_id=None, title="Plain Taskmarker", assignee_id=user_id, made_by_id=user_id),
+        CaseNoteAddendum(note_id=note.id, person_id=person.id, author_id=user_id, text=m),
         Finding(evidence_item_id=item.id, body_region="head", description=m, attributed_cause=m),
         Document(person_id=person.id, evidence_item_id=item.id, original_filename=f"{m}.pdf",
                  content_type="application/pdf", size_bytes=20, sha256="0" * 64,
@@ -148,12 +155,16 @@ def test_no_sealed_field_reaches_the_database_in_the_clear(db, make_user, engine
         access = fresh.scalars(select(EmergencyAccess)).one()
         assert access.reason == MARKER and access.review_note == MARKER
         assert fresh.scalars(select(LegalHold)).one().reason == MARKER
+        assert fresh.scalars(select(Task).where(Task.person_id == person.id)).one().title == MARKER
     dump = _database_bytes(engine)
     assert len(dump) > 2_000
     for form in _forms(MARKER):
         assert form not in dump, form
     # A word stored in the clear on purpose is found by the same scan, so the scan itself works.
     assert b"Case Testmarker" in dump
+    # The title of a task about no one (see _fill_every_sealed_field): bytes, which PostgreSQL's COPY writes as hex.
+    plain = b"Plain Taskmarker"
+    assert plain in dump or plain.hex().encode() in dump
 
 
 def test_sealed_break_glass_and_legal_hold_reasons_still_show_where_they_did(client, db, engine, signed_in,

@@ -25,7 +25,8 @@ ID_TABLES = {"visit_id": "visits", "item_id": "evidence_items", "document_id": "
              "record_id": "rule35_records", "consent_id": "consents", "referral_id": "referrals",
              "event_id": "health_events", "episode_id": "detention_episodes", "assignment_id": "assignments",
              "finding_id": "findings", "removal_id": "removal_directions",
-             "hearing_id": "hearings", "handover_id": "handovers", "request_id": "requests"}
+             "hearing_id": "hearings", "handover_id": "handovers", "request_id": "requests",
+             "note_id": "case_notes", "task_id": "tasks"}
 
 
 def _person_routes() -> list[APIRoute]:

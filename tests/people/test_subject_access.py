@@ -28,6 +28,7 @@ from app.people.models import AarIndicator, Handover
 from app.referrals.models import Organisation, Referral, ReferralStatus
 from app.reports.models import CaseNarrative
 from app.visits.models import RiskLevel, Visit, VisitAddendum, VisitMode, VisitStatus
+from app.work.models import CaseNote, CaseNoteAddendum, NoteKind, NoteWith, Task
 from tests.conftest import page_csrf
 from tests.evidence.conftest import PDF_BYTES, submit, upload
 
@@ -95,8 +96,19 @@ def record(client, db, signed_in, make_user, make_person, today):  # type: ignor
     db.add(Referral(person_id=person.id, organisation_id=organisation.id, reason="Needs legal advice",
                     made_by_id=coordinator.id, status=ReferralStatus.draft))
     db.add(CaseNarrative(person_id=person.id, pseudonym="Client Fictional-7", created_by_id=coordinator.id))
+    note = CaseNote(person_id=person.id, kind=NoteKind.call, with_whom=NoteWith.organisation,
+                    organisation_id=organisation.id, happened_at=datetime.now(UTC) - timedelta(days=2),
+                    summary="Note summary for the test", recorded_by_id=coordinator.id)
+    db.add(note)
+    db.flush()
+    db.add(CaseNoteAddendum(note_id=note.id, person_id=person.id, author_id=clinician.id,
+                            text="Note addendum for the test"))
     db.add(Handover(person_id=person.id, to_user_id=coordinator.id, handed_by_id=coordinator.id,
                     note="Handover note for the test"))
+    db.add(Task(person_id=person.id, title="Task title for the test", assignee_id=clinician.id,
+                due_date=today + timedelta(days=2), from_alert="rule35_response_overdue", made_by_id=coordinator.id))
+    db.add(Task(person_id=other.id, title=f"Task about {OTHER_MARKER}", assignee_id=coordinator.id,
+                made_by_id=coordinator.id))
     representative = LegalRepresentative(firm="Quillon Law (fictional)", caseworker="Ada Testcase")
     db.add(representative)
     db.flush()
@@ -186,6 +198,14 @@ def test_coordinator_gets_the_whole_record_documents_and_a_readable_pdf(client, 
     assert data["consents"][0]["purpose"] == "care_record" and data["consents"][0]["recorded_by"] == "Cora Ordinate"
     assert data["referrals"][0]["organisation"] == organisation.name
     assert [a["clinician"] for a in data["assignments"]] == ["Dr Fictional Clinic"]
+    [note] = data["case_notes"]
+    assert (note["kind"], note["with_whom"], note["organisation"], note["summary"]) == (
+        "call", "organisation", organisation.name, "Note summary for the test")
+    assert [(a["text"], a["author"]) for a in note["addenda"]] == [
+        ("Note addendum for the test", "Dr Fictional Clinic")]
+    [task] = data["tasks"]
+    assert (task["title"], task["assignee"], task["made_by"], task["from_alert"], task["done_at"]) == (
+        "Task title for the test", "Dr Fictional Clinic", "Cora Ordinate", "rule35_response_overdue", None)
     assert {r["table_name"] for r in data["revisions"]} >= {"people", "evidence_items", "documents"}
 
     by_file = {d["file"]: d for d in data["documents"]}
@@ -200,6 +220,8 @@ def test_coordinator_gets_the_whole_record_documents_and_a_readable_pdf(client, 
     pdf_text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(archive.read("summary.pdf"))).pages)
     assert "Zephyrine Quillfeather" in pdf_text
     assert "Findings of Zephyrine" in pdf_text and "Linear scars" in pdf_text
+    assert f"Call with {organisation.name}" in pdf_text and "Note addendum for the test" in pdf_text
+    assert "Task title for the test" in pdf_text
 
     # Nothing about the other person anywhere in the export.
     assert OTHER_MARKER not in raw.decode() and "Otherwood" not in raw.decode()
