@@ -37,8 +37,15 @@ SMALL, LARGE = 5, 40
 # triggered each alert costs one more, whatever fires (app/alerts/triggers.py: one UNION ALL, none if no alert
 # names a record). The contact log costs three (app/work/notes.py notes_section: the notes with their addenda,
 # names and count in one statement, and the organisations its form offers; and the timeline's one for the notes: 42).
+#
+# The dashboard (issue 17) holds the work queue: the user's most pressing tasks and their cases' urgent and
+# due-soon alerts (two statements), and its audit row (two: the chain's link and the row), within the target.
+# After a change it also works out the changed case's flags before counting (app/alerts/state.py refresh: the
+# flags computed, then stored), one over the target: computing the stale rows found by a CTE in the same statement
+# meets it, but builds that large statement on every view (15 ms at 100,000 people); prebuilt statements
+# (issue 22) can have both.
 TARGET = 10
-BOUNDS = {"dashboard": TARGET, "dashboard after a change": TARGET, "people list": TARGET, "name search": TARGET,
+BOUNDS = {"dashboard": TARGET, "dashboard after a change": TARGET + 1, "people list": TARGET, "name search": TARGET,
           "person page": 42, "visit form": TARGET, "visit draft saved": TARGET, "summary": 19,
           "request queue": TARGET, "request page": TARGET}
 PAGES = list(BOUNDS)

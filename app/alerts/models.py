@@ -12,8 +12,8 @@ from app.db import Base
 
 class PersonAlertState(Base):
     """Which alerts fire for one person (a bit per rule, in the fixed order of app.alerts.state.FLAGS), valid
-    until `valid_until`. Any change to the person's records sets `valid_until` to the past; the next page that
-    counts alerts recomputes stale rows first."""
+    until `valid_until`. Any change to the person's records sets `valid_until` to the past and adds one to
+    `generation`; the next page that counts alerts recomputes stale rows first."""
 
     __tablename__ = "person_alert_states"
     __table_args__ = (
@@ -26,3 +26,5 @@ class PersonAlertState(Base):
     flags: Mapped[int] = mapped_column(BigInteger, default=0)
     valid_until: Mapped[datetime]
     computed_at: Mapped[datetime | None]
+    # One more at every change to the case, so that flags computed before it are never stored over it.
+    generation: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -93,8 +93,10 @@ class FiredAlert:
         return SEVERITY_LABELS[self.severity]
 
 
-# Where a rule is resolved when no single record can be named (and for the detention rules' section).
-def _fallback(rule_id: str, base: str) -> Trigger:
+# Where a rule is resolved when no single record can be named (and for the detention rules' section), and where the
+# work queue links to, since it names no record.
+def fallback_link(rule_id: str, base: str) -> tuple[str, Permission]:
+    """The page (under the person's page `base`) where the rule is resolved, and what that page asks of the user."""
     anchors = {
         "removal_imminent": ("#removals-section", Permission.view_person),
         "hearing_soon": ("#hearings-section", Permission.view_person),
@@ -108,7 +110,12 @@ def _fallback(rule_id: str, base: str) -> Trigger:
         "torture_without_evidence": ("/referrals/new", Permission.record_clinical),
     }
     anchor, needs = anchors.get(rule_id, ("#detention", Permission.view_person))
-    return Trigger(rule_id, "See the record below.", base + anchor, needs=needs)
+    return base + anchor, needs
+
+
+def _fallback(rule_id: str, base: str) -> Trigger:
+    href, needs = fallback_link(rule_id, base)
+    return Trigger(rule_id, "See the record below.", href, needs=needs)
 
 
 def for_person(db: Session, person: Person, fired: Iterable[AlertRule], cutoffs: Cutoffs, settings: Settings, *,

@@ -103,6 +103,7 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "task.done": frozenset({"task_id"}),
     "task.reopened": frozenset({"task_id"}),
     "task.list_viewed": frozenset({"shown"}),
+    "work_queue.viewed": frozenset({"tasks", "alerts", "caseload"}),
     "reminders.sent": frozenset({"messages", "failed"}),
     "account.reminders_changed": frozenset({"choice"}),
     # --- requests for help (app/intake) ---

@@ -66,17 +66,27 @@ class SessionKeyring:
         self.master = master
         self.keys: dict[int, bytes] = {}
         self.request_keys: dict[str, bytes] = {}
+        # Wrapped keys a query already fetched, opened only when one of their values is read: a page that reads
+        # a hundred rows to show ten opens ten.
+        self.wrapped: dict[int, tuple[bytes, str]] = {}
 
     def remember_wrapped(self, person_id: int, wrapped: bytes | None, master_key_id: str | None) -> None:
-        """Open a wrapped key that a query already fetched (e.g. joined onto a list page's rows)."""
-        if person_id in self.keys:
+        """Keep a wrapped key that a query already fetched (e.g. joined onto a list page's rows)."""
+        if person_id in self.keys or person_id in self.wrapped:
             return
         if wrapped is None or master_key_id is None:
             raise KeyMissing(f"person {person_id} has no data key (erased?)")
-        self.keys[person_id] = self.master.unwrap(wrapped, master_key_id, person_key_label(person_id))
+        self.wrapped[person_id] = (wrapped, master_key_id)
+
+    def _open_fetched(self, person_id: int) -> bool:
+        fetched = self.wrapped.pop(person_id, None)
+        if fetched is None:
+            return False
+        self.keys[person_id] = self.master.unwrap(fetched[0], fetched[1], person_key_label(person_id))
+        return True
 
     def load(self, person_ids: Iterable[int]) -> None:
-        missing = sorted({p for p in person_ids if p is not None and p not in self.keys})
+        missing = sorted({p for p in person_ids if p is not None and p not in self.keys and p not in self.wrapped})
         with self.session.no_autoflush:
             for start in range(0, len(missing), _CHUNK):
                 chunk = missing[start:start + _CHUNK]
@@ -87,7 +97,7 @@ class SessionKeyring:
 
     def key(self, person_id: int) -> bytes:
         """The data key for reading a person's values."""
-        if person_id not in self.keys:
+        if person_id not in self.keys and not self._open_fetched(person_id):
             self.load([person_id, *self._loaded_people()])
         try:
             return self.keys[person_id]
@@ -96,7 +106,7 @@ class SessionKeyring:
 
     def key_for_write(self, person_id: int) -> bytes:
         """The data key for sealing a person's values; a person who has none yet gets one here."""
-        if person_id not in self.keys:
+        if person_id not in self.keys and not self._open_fetched(person_id):
             self.load([person_id])
         if person_id not in self.keys:
             key = new_key()
@@ -113,7 +123,7 @@ class SessionKeyring:
         for obj in list(self.session.identity_map.values()):
             if type(obj) in classes and not hasattr(type(obj), "__sealed_key__"):
                 person_id = obj.__dict__.get("person_id")
-                if person_id is not None and person_id not in self.keys:
+                if person_id is not None and person_id not in self.keys and person_id not in self.wrapped:
                     people.add(person_id)
         return people
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import func, select
 from starlette.responses import Response
 
@@ -30,6 +30,7 @@ from app.web.forms import Posted
 from app.web.params import Id
 from app.web.redirects import done
 from app.web.templating import render
+from app.work import queue
 
 router = APIRouter()
 ReviewEmergencyAccess = Depends(require(Permission.review_emergency_access))
@@ -38,22 +39,14 @@ ALREADY_REVIEWED = "That emergency access has already been reviewed."
 
 
 @router.get("/")
-def home(request: Request, db: DbSession, user: User = Depends(require(Permission.view_home))) -> Response:
+def home(request: Request, db: DbSession, audit: Audit, user: User = Depends(require(Permission.view_home)),
+         show: Annotated[str | None, Query(alias="queue")] = None) -> Response:
+    """The start page. `?queue=all` lists the whole work queue, not only its first items."""
     settings = get_settings()
     today = organisation_today(settings)
     context: dict[str, object] = {"today": today, "settings": settings, "rules": RULES,
                                   "extra_filters": alerts.EXTRA_FILTERS}
-    if user.role in (Role.admin, Role.coordinator, Role.clinician):
-        cutoffs = alerts.Cutoffs.for_day(today, settings)
-        context["figures"] = dashboard.figures(db, user, cutoffs)
-    if user.role is Role.clinician:
-        page = people_service.list_people(db, user, people_service.PeopleQuery())
-        badges = alert_state.firing(db, cutoffs, [row.id for row in page.rows])
-        for row in page.rows:
-            row.alerts = badges.get(row.id, [])
-        context["caseload"] = page
-        context["band_on"] = clock.band_on
-    # The counts this user's page shows, read in one statement.
+    # The counts this user's page shows besides the caseload figures, read with them in one statement.
     counted: dict[str, Any] = {}
     if user.role in (Role.admin, Role.coordinator, Role.researcher):
         counted["releases"] = select(func.count()).select_from(SummaryRelease).scalar_subquery()
@@ -63,11 +56,29 @@ def home(request: Request, db: DbSession, user: User = Depends(require(Permissio
         counted["awaiting_approval"] = (select(func.count()).select_from(CaseNarrative)
                                         .where(CaseNarrative.status == NarrativeStatus.awaiting_approval)
                                         .scalar_subquery())
-    values: dict[str, Any] = dict(zip(counted, db.execute(select(*counted.values())).one(), strict=True)) \
-        if counted else {}
+    if user.role in (Role.admin, Role.coordinator, Role.clinician):
+        cutoffs = alerts.Cutoffs.for_day(today, settings)
+        figures = context["figures"] = dashboard.figures(db, user, cutoffs, counted)
+        values = figures.also
+    else:
+        values = dashboard.read_counts(db, counted)
     context.update(values)
     if "requests_waiting" in values:
         context["request_counts"] = intake.QueueCounts(values["requests_waiting"], values["requests_overdue"])
+    caseload = None
+    if user.role is Role.clinician:
+        # After the figures, which brought the kept alert flags up to date.
+        caseload = people_service.list_people(db, user, people_service.PeopleQuery(), with_last_visit=True)
+        badges = alert_state.firing(db, cutoffs, [row.id for row in caseload.rows],
+                                    [row.kept_flags for row in caseload.rows])
+        for row in caseload.rows:
+            row.alerts = sorted(badges.get(row.id, []), key=lambda rule: rule.rank)
+        context["caseload"] = caseload
+        context["band_on"] = clock.band_on
+    # A clinician's caseload on one page already holds every case of theirs with its alerts.
+    whole = caseload.rows if caseload is not None and caseload.pages == 1 else None
+    work = context["queue"] = queue.for_user(db, user, today, settings, caseload=whole)
+    context["queue_all"], context["queue_first"] = show == "all", queue.FIRST_SHOWN
     if user.role in (Role.admin, Role.coordinator):
         context["handovers"] = handover.recent_for(db, user)
         context["handover_days"] = handover.RECENT_DAYS
@@ -75,6 +86,9 @@ def home(request: Request, db: DbSession, user: User = Depends(require(Permissio
         context["emergency_accesses"] = emergency.awaiting_review(db)
         context["review_page"] = emergency.REVIEW_PAGE
         context["now"] = utcnow()
+    audit.record("work_queue.viewed", object_type="work_queue", tasks=sum(1 for i in work.items if i.task),
+                 alerts=sum(1 for i in work.items if i.task is None),
+                 caseload=len(caseload.rows) if caseload is not None else None)
     return render(request, "home/index.html", context)
 
 

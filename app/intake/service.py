@@ -112,8 +112,10 @@ QUEUE_LIMIT = 200
 
 
 def _open() -> ColumnElement[bool]:
-    """Requests still waiting for a decision: none yet, or more information asked for."""
-    return or_(HelpRequest.decision.is_(None), HelpRequest.decision == Decision.more_information)
+    """Requests still waiting for a decision: none yet, or more information asked for. Written as the partial
+    index ix_requests_open_received_at is (decided_at is NULL exactly when decision is), so that counting and
+    listing them read that index rather than every request."""
+    return or_(HelpRequest.decided_at.is_(None), HelpRequest.decision == Decision.more_information)
 
 
 def _urgency_rank() -> Any:

@@ -105,7 +105,8 @@ class Person(Versioned, Base):
         CheckConstraint("closed_date IS NULL OR closed_date >= opened_date", name="closed_after_opened"),
         CheckConstraint("length(nationality) = 2 OR nationality IS NULL", name="nationality_iso2"),
         Index("ix_people_status", "status"),
-        Index("ix_people_lead_coordinator_id", "lead_coordinator_id"),
+        # A coordinator's open cases (the work queue), in id order; also any lookup by lead alone.
+        Index("ix_people_lead_coordinator_id_closed_date", "lead_coordinator_id", "closed_date"),
         Index("ix_people_closed_date", "closed_date"),
     )
 

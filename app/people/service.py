@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from app.alerts.models import PersonAlertState
 from app.audit import revisions
 from app.audit.models import AuditEvent
 from app.auth.models import Role, User
@@ -53,6 +54,7 @@ from app.people.models import (
     PersonStatus,
 )
 from app.people.schemas import PersonForm
+from app.visits.models import Visit
 
 # No 0/O or 1/I/L: references are read aloud on the phone and copied from paper.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -190,7 +192,18 @@ class PersonRow:
     bail_date: date | None
     bail_outcome: BailOutcome | None
     facility: str | None
+    # The kept alert flags and until when they hold (app/alerts/state.py), None for a case not yet computed.
+    alert_flags: int | None = None
+    alert_flags_until: datetime | None = None
+    # With `with_last_visit`: the latest visit's date and the follow-up date it set (as the overdue follow-up
+    # alert reads them).
+    last_visit: date | None = None
+    next_follow_up: date | None = None
     alerts: list[Any] = field(default_factory=list)
+
+    @property
+    def kept_flags(self) -> tuple[int, int | None, datetime | None]:
+        return self.id, self.alert_flags, self.alert_flags_until
 
     def days(self, today: date) -> int | None:
         if self.episode_start is None:
@@ -237,9 +250,18 @@ def _search_condition(db: Session, text: str) -> ColumnElement[bool] | None:
     return Person.id.in_(union(*matches))
 
 
+def _latest_visit(column: Any) -> Any:
+    """The column of this person's latest visit (by date, then the last recorded), as a scalar subquery read
+    from the (person_id, visit_date) index."""
+    return (select(column).where(Visit.person_id == Person.id)
+            .order_by(Visit.visit_date.desc(), Visit.id.desc()).limit(1).scalar_subquery())
+
+
 def list_people(db: Session, user: User, query: PeopleQuery, *,
-                alert_condition: Callable[[Any], ColumnElement[bool]] | None = None) -> Page:
-    """One page of people with their current episode and facility, in two statements whatever the size."""
+                alert_condition: Callable[[Any], ColumnElement[bool]] | None = None,
+                with_last_visit: bool = False) -> Page:
+    """One page of people with their current episode and facility, in two statements whatever the size;
+    `with_last_visit` adds each one's latest visit and its follow-up date to the same statement."""
     current = aliased(DetentionEpisode)
     placement = aliased(Placement)
     base = (
@@ -315,25 +337,29 @@ def list_people(db: Session, user: User, query: PeopleQuery, *,
         order = [ids.c.created.desc(), ids.c.id.desc()]
     # The names are sealed: each row brings its person's wrapped key along, so the page opens them without a
     # key query of its own.
+    visits = [(_latest_visit(Visit.visit_date) if with_last_visit else cast(null(), Date)).label("last_visit"),
+              (_latest_visit(Visit.follow_up_date) if with_last_visit else cast(null(), Date)).label("follow_up")]
     rows = db.execute(
         select(Person.id, Person.reference, Identity.given_names_sealed, Identity.family_name_sealed, Person.status,
                Person.nationality, current.start_date, current.end_date, current.last_bail_application_date,
-               current.last_bail_outcome, Facility.name, PersonKey.wrapped_key, PersonKey.master_key_id)
+               current.last_bail_outcome, Facility.name, PersonAlertState.flags, PersonAlertState.valid_until,
+               *visits, PersonKey.wrapped_key, PersonKey.master_key_id)
         .select_from(ids)
         .join(Person, Person.id == ids.c.id)
         .join(Identity, Identity.person_id == Person.id)
         .outerjoin(PersonKey, PersonKey.person_id == Person.id)
+        .outerjoin(PersonAlertState, PersonAlertState.person_id == Person.id)
         .outerjoin(current, and_(current.person_id == Person.id, current.end_date.is_(None)))
         .outerjoin(placement, and_(placement.episode_id == current.id, placement.date_out.is_(None)))
         .outerjoin(Facility, Facility.id == placement.facility_id)
         .order_by(*order)
     ).all()
-    return Page([PersonRow(*_open_names(db, row[:-2], row.wrapped_key, row.master_key_id)) for row in rows],
+    return Page([PersonRow(*open_names(db, row[:-2], row.wrapped_key, row.master_key_id)) for row in rows],
                 total, page, pages)
 
 
-def _open_names(db: Session, row: Any, wrapped: bytes | None, key_id: str | None,
-                given_at: int = 2) -> list[Any]:
+def open_names(db: Session, row: Any, wrapped: bytes | None, key_id: str | None,
+               given_at: int = 2) -> list[Any]:
     """A result row with its sealed given and family names (at given_at, given_at + 1) opened."""
     ring = session_keyring(db)
     ring.remember_wrapped(row[0], wrapped, key_id)
@@ -394,7 +420,7 @@ def find_duplicates(db: Session, *, given_names: str, family_name: str, aliases:
     )
     if exclude_id is not None:
         statement = statement.where(Person.id != exclude_id)
-    return [DuplicateCandidate(*_open_names(db, row[:-2], row[-2], row[-1])[1:]) for row in db.execute(statement)]
+    return [DuplicateCandidate(*open_names(db, row[:-2], row[-2], row[-1])[1:]) for row in db.execute(statement)]
 
 
 def by_home_office_digest(db: Session, digest: bytes, limit: int = 5) -> list[DuplicateCandidate]:
@@ -405,7 +431,7 @@ def by_home_office_digest(db: Session, digest: bytes, limit: int = 5) -> list[Du
         .join(Identity, Identity.person_id == Person.id)
         .outerjoin(PersonKey, PersonKey.person_id == Person.id)
         .where(Identity.home_office_reference_digest == digest).order_by(Person.reference).limit(limit))
-    return [DuplicateCandidate(*_open_names(db, row[:-2], row[-2], row[-1])[1:]) for row in db.execute(statement)]
+    return [DuplicateCandidate(*open_names(db, row[:-2], row[-2], row[-1])[1:]) for row in db.execute(statement)]
 
 
 # --- create and edit -----------------------------------------------------------------------------

@@ -91,7 +91,7 @@ def people_list(request: Request, db: DbSession, audit: Audit, user: User = View
         flagged = select(PersonAlertState.person_id).where(alert_state.has(query.alert))
         condition = lambda _episode: Person.id.in_(flagged)  # noqa: E731
     page = service.list_people(db, user, query, alert_condition=condition)
-    badges = alert_state.firing(db, cutoffs, [row.id for row in page.rows])
+    badges = alert_state.firing(db, cutoffs, [row.id for row in page.rows], [row.kept_flags for row in page.rows])
     for row in page.rows:
         row.alerts = alert_rules.ordered(badges.get(row.id, []))  # urgent first, as on the dashboard
     facilities = db.scalars(select(Facility).order_by(Facility.name)).all()

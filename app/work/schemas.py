@@ -75,10 +75,10 @@ class TaskForm(BaseModel):
 
 
 class TaskDoneForm(BaseModel):
-    """Marking a task done, or open again. `back` says the button was on the user's own task list, so that is
-    where they return to."""
+    """Marking a task done, or open again. `back` says the button was on the user's own task list or on the work
+    queue of the start page, so that is where they return to."""
 
     model_config = ConfigDict(extra="forbid")
 
     version: VersionToken = Field(default=None, title="Version")
-    back: Literal["tasks"] | None = Field(default=None, title="Where to return")
+    back: Literal["tasks", "home"] | None = Field(default=None, title="Where to return")

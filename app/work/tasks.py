@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from app.alerts.rules import RULES, Severity
 from app.audit import revisions
 from app.auth.models import Role, User
 from app.config import organisation_today
+from app.crypto.keyring import session_keyring
+from app.crypto.models import PersonKey
 from app.db import check_version, utcnow
 from app.errors import FORM_ERROR, RuleBroken
 from app.people.models import Assignment, Person
@@ -174,31 +176,62 @@ def _order() -> list[Any]:
     return [Task.done_at.is_not(None), Task.due_date.is_(None), Task.due_date, Task.made_at, Task.id]
 
 
-def _rows(db: Session, statement: Any) -> list[TaskRow]:
+def _rows(db: Session, statement: Any, order: list[Any] | None = None) -> list[TaskRow]:
+    """The tasks with their case, assignee and maker. The titles are sealed: each row brings its person's
+    wrapped key along, so opening them needs no key query of its own."""
     assignee, maker = aliased(User), aliased(User)
-    rows = db.execute(statement.add_columns(Person.reference, assignee.display_name, maker.display_name)
+    rows = db.execute(statement.add_columns(Person.reference, assignee.display_name, maker.display_name,
+                                            PersonKey.wrapped_key, PersonKey.master_key_id)
                       .outerjoin(Person, Person.id == Task.person_id)
+                      .outerjoin(PersonKey, PersonKey.person_id == Task.person_id)
                       .join(assignee, assignee.id == Task.assignee_id)
                       .join(maker, maker.id == Task.made_by_id)
-                      .order_by(*_order())).all()
+                      .order_by(*(order or _order()))).all()
+    ring = session_keyring(db)
+    for row in rows:
+        if row.Task.person_id is not None:
+            ring.remember_wrapped(row.Task.person_id, row.wrapped_key, row.master_key_id)
     return [TaskRow(task, reference, assignee_name, maker_name)
-            for task, reference, assignee_name, maker_name in rows]
+            for task, reference, assignee_name, maker_name, _wrapped, _key_id in rows]
 
 
-def list_for_user(db: Session, user: User, include_done: bool = False, *,
-                  now: datetime | None = None) -> list[TaskRow]:
-    """The tasks given to `user`: open ones, and with `include_done` those done in the last DONE_SHOWN_DAYS.
-    A clinician sees a task about a person only while assigned to them (their need-to-know lapses with it)."""
-    shown: ColumnElement[bool] = Task.done_at.is_(None)
-    if include_done:
-        shown = or_(shown, Task.done_at >= (now or utcnow()) - timedelta(days=DONE_SHOWN_DAYS))
-    statement = select(Task).where(Task.assignee_id == user.id, shown)
+def _given_to(user: User) -> ColumnElement[bool]:
+    """The tasks given to `user` that they may still see. A clinician sees a task about a person only while
+    assigned to them (their need-to-know lapses with it); a researcher never one about a person."""
+    shown = Task.assignee_id == user.id
     if user.role is Role.clinician:
-        statement = statement.where(or_(Task.person_id.is_(None), Task.person_id.in_(
+        return and_(shown, or_(Task.person_id.is_(None), Task.person_id.in_(
             select(Assignment.person_id).where(Assignment.clinician_id == user.id, Assignment.ended_at.is_(None)))))
-    elif user.role is Role.researcher:
-        statement = statement.where(Task.person_id.is_(None))  # never a person, whatever was assigned
-    return _rows(db, statement)
+    if user.role is Role.researcher:
+        return and_(shown, Task.person_id.is_(None))
+    return shown
+
+
+def list_for_user(db: Session, user: User, *, limit: int | None = None, offset: int = 0) -> list[TaskRow]:
+    """The open tasks given to `user`, soonest due first; `limit` and `offset` take a page of them."""
+    return _rows(db, select(Task).where(_given_to(user), Task.done_at.is_(None)).limit(limit).offset(offset))
+
+
+def recently_done_for_user(db: Session, user: User, limit: int, *, now: datetime | None = None) -> list[TaskRow]:
+    """The tasks given to `user` done in the last DONE_SHOWN_DAYS, the latest first (at most `limit`)."""
+    since = (now or utcnow()) - timedelta(days=DONE_SHOWN_DAYS)
+    return _rows(db, select(Task).where(_given_to(user), Task.done_at >= since).limit(limit),
+                 [Task.done_at.desc(), Task.id.desc()])
+
+
+def most_pressing_for_user(db: Session, user: User, limit: int) -> list[TaskRow]:
+    """At most `limit` of the user's open tasks, soonest due first, those with no date last. Those with a date
+    and those without are each read in the order of the open-tasks index up to the limit, so that a user with
+    thousands of open tasks does not have them all sorted for a few."""
+    open_given = and_(_given_to(user), Task.done_at.is_(None))
+    dated = select(Task.id).where(open_given, Task.due_date.is_not(None)).order_by(Task.due_date, Task.id)
+    undated = select(Task.id).where(open_given, Task.due_date.is_(None)).order_by(Task.id)
+    both = union_all(select(dated.limit(limit).subquery()), select(undated.limit(limit).subquery())).subquery()
+    return _rows(db, select(Task).join(both, both.c.id == Task.id))[:limit]
+
+
+def count_for_user(db: Session, user: User) -> int:
+    return db.scalar(select(func.count()).select_from(Task).where(_given_to(user), Task.done_at.is_(None))) or 0
 
 
 def for_person(db: Session, person_id: int) -> list[TaskRow]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -19,7 +20,7 @@ from app.people.dependencies import CaseInScope
 from app.people.models import Person
 from app.people.service import load_details
 from app.web.forms import Posted, shown_on
-from app.web.params import Id
+from app.web.params import Id, query_id
 from app.web.redirects import done
 from app.web.templating import render
 from app.work import notes, tasks
@@ -72,6 +73,8 @@ person_tasks_router = APIRouter(prefix="/people/{reference}/tasks")
 ViewHome = Depends(require(Permission.view_home))
 ViewPerson = Depends(require(Permission.view_person))
 TASKS_PATH = "/tasks"
+TASKS_PAGE = 50  # open tasks per page of a user's list
+WORK_QUEUE = "/#work-queue"
 # An alert rule's id, as the link from an alert carries it: anything longer names no rule.
 AlertRuleId = Annotated[str | None, Query(max_length=40)]
 
@@ -108,15 +111,30 @@ def _task_form(request: Request, db: DbSession, user: User, person: Person | Non
     })
 
 
+@dataclass(frozen=True)
+class TaskPage:
+    page: int
+    pages: int
+    total: int
+
+
 @tasks_router.get("")
-def my_tasks(request: Request, db: DbSession, audit: Audit, user: User = ViewHome) -> Response:
-    rows = tasks.list_for_user(db, user, include_done=True)
-    audit.record("task.list_viewed", object_type="task_list", shown=len(rows))
+def my_tasks(request: Request, db: DbSession, audit: Audit, user: User = ViewHome,
+             page: Annotated[str | None, Query()] = None) -> Response:
+    """The user's open tasks, a page at a time (a page number out of range shows the nearest page), and on the
+    first page those done lately."""
+    total = tasks.count_for_user(db, user)
+    pages = max(1, -(-total // TASKS_PAGE))
+    number = min(query_id(page) or 1, pages)
+    open_rows = tasks.list_for_user(db, user, limit=TASKS_PAGE, offset=(number - 1) * TASKS_PAGE)
+    done_rows = tasks.recently_done_for_user(db, user, TASKS_PAGE) if number == 1 else []
+    audit.record("task.list_viewed", object_type="task_list", shown=len(open_rows) + len(done_rows))
     today = organisation_today()
     return render(request, "work/tasks.html", {
-        "open": [r for r in rows if r.task.done_at is None], "done": [r for r in rows if r.task.done_at is not None],
-        "today": today, "overdue": {r.task.id for r in rows if r.overdue(today)},
-        "done_days": tasks.DONE_SHOWN_DAYS, "values": {}, "errors": {},
+        "open": open_rows, "done": done_rows, "today": today,
+        "overdue": {r.task.id for r in open_rows if r.overdue(today)}, "pager": TaskPage(number, pages, total),
+        "page_link": lambda n: f"{TASKS_PATH}?page={n}", "done_days": tasks.DONE_SHOWN_DAYS, "done_shown": TASKS_PAGE,
+        "values": {}, "errors": {},
     })
 
 
@@ -138,7 +156,7 @@ def task_done(task: OwnTask, db: DbSession, audit: Audit, user: User = ViewHome,
               data: TaskDoneForm = Posted(TaskDoneForm)) -> Response:
     tasks.mark_done(db, user, task, data.version)
     audit.record("task.done", task, task_id=task.id)
-    return done(TASKS_PATH, "Task done.")
+    return done(_back(None, data), "Task done.")
 
 
 @tasks_router.post("/{task_id}/reopen")
@@ -147,7 +165,7 @@ def task_reopen(task: OwnTask, db: DbSession, audit: Audit, user: User = ViewHom
                 data: TaskDoneForm = Posted(TaskDoneForm)) -> Response:
     tasks.reopen(db, user, task, data.version)
     audit.record("task.reopened", task, task_id=task.id)
-    return done(TASKS_PATH, "Task open again.")
+    return done(_back(None, data), "Task open again.")
 
 
 @person_tasks_router.get("/new")
@@ -170,8 +188,10 @@ def person_task_create(person: CaseInScope, db: DbSession, audit: Audit, user: U
     return done(_tasks_url(person), "Task added.")
 
 
-def _back(person: Person, data: TaskDoneForm) -> str:
-    return TASKS_PATH if data.back == "tasks" else _tasks_url(person)
+def _back(person: Person | None, data: TaskDoneForm) -> str:
+    if data.back == "home":
+        return WORK_QUEUE
+    return TASKS_PATH if data.back == "tasks" or person is None else _tasks_url(person)
 
 
 @person_tasks_router.post("/{task_id}/done")
