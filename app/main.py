@@ -30,7 +30,10 @@ from app.people.views import router as people_router
 from app.referrals.views import organisations_router
 from app.referrals.views import router as referrals_router
 from app.reports.narrative_views import router as narratives_router
+from app.reports.operations_views import router as operations_router
 from app.reports.views import router as reports_router
+from app.visits.planned_views import calendar_router
+from app.visits.planned_views import router as planned_visits_router
 from app.visits.views import router as visits_router
 from app.web import errors
 from app.web.middleware import SecurityMiddleware
@@ -44,7 +47,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     home_router, admin_router, people_router, casefile_router, facilities_router, episodes_router,
     removals_router, hearings_router, notes_router, person_tasks_router, tasks_router, intake_router,
     visits_router, health_events_router, evidence_router, documents_router, rule35_router,
-    consent_router, referrals_router, organisations_router, contacts_router, reports_router,
+    planned_visits_router, calendar_router,
+    consent_router, referrals_router, organisations_router, contacts_router, reports_router, operations_router,
     narratives_router, mfa_router, reminders_account_router, audit_router, sessions_router,
 )
 

@@ -14,15 +14,24 @@ from app.consent.models import Consent, ConsentMethod, ConsentPurpose
 from app.contacts import service as contacts
 from app.contacts.models import LegalRepresentative
 from app.db import Base
-from app.detention.models import Hearing, HearingKind, RemovalDirection
-from app.evidence.models import Document, EvidenceItem, EvidenceKind, Finding, Rule35Limb, Rule35Record
+from app.detention.models import Facility, Hearing, HearingKind, RemovalDirection
+from app.evidence.models import (
+    Document,
+    EvidenceItem,
+    EvidenceKind,
+    Finding,
+    FindingDocument,
+    LesionType,
+    Rule35Limb,
+    Rule35Record,
+)
 from app.health_events.models import HealthEvent, HealthEventKind
 from app.intake import service as intake
 from app.intake.models import Channel, Need, RequesterKind, Urgency
 from app.people.models import Assignment, EmergencyAccess, Handover, LegalHold, Person
 from app.referrals.models import NrmReferral, Organisation, Referral, ReferralStatus
 from app.reports.models import CaseNarrative
-from app.visits.models import Visit, VisitAarIndicator, VisitAddendum, VisitMode
+from app.visits.models import PlannedVisit, Visit, VisitAarIndicator, VisitAddendum, VisitMode
 from app.work.models import CaseNote, CaseNoteAddendum, NoteKind, NoteWith, Task
 
 # The audit log is kept on purpose (append-only, no personal data); every other table with a person's id goes.
@@ -78,9 +87,13 @@ def full_record(db, make_person, today):  # type: ignore[no-untyped-def]
             VisitAddendum(visit_id=visit.id, author_id=clinician.id, text=f"Addendum about {given} {family}"),
             CaseNoteAddendum(note_id=note.id, person_id=pid, author_id=author.id, text=f"Called back: {family}"),
             Finding(evidence_item_id=item.id, body_region="left_forearm", description="Linear scars"),
+            Finding(evidence_item_id=item.id, body_region="Left forearm, front (inner side)",
+                    region_code="F-FOREARM-L", lesion_type=LesionType.scar, length_mm=40, width_mm=3,
+                    shape="Linear", colour="Pale", description=f"Scar photographed for {family}"),
             Document(person_id=pid, evidence_item_id=item.id, original_filename=f"{family}-report.pdf",
                      content_type="application/pdf", size_bytes=4, sha256=hashlib.sha256(b"%PDF").hexdigest(),
                      content=b"%PDF", uploaded_by_id=author.id),
+
             Rule35Record(person_id=pid, evidence_item_id=item.id, limb=Rule35Limb.torture, written_date=on,
                          created_by_id=author.id),
             HealthEvent(person_id=pid, kind=HealthEventKind.self_harm, started_at=at, recorded_by_id=author.id),
@@ -98,6 +111,11 @@ def full_record(db, make_person, today):  # type: ignore[no-untyped-def]
             Handover(person_id=pid, to_user_id=author.id, handed_by_id=author.id, note=f"Over to you: {family}"),
             Task(person_id=pid, title=f"Chase the Home Office about {family}", assignee_id=author.id,
                  due_date=today + timedelta(days=2), from_alert="rule35_response_overdue", made_by_id=author.id),
+            PlannedVisit(person_id=pid, clinician_id=clinician.id, starts_at=at + timedelta(days=5),
+                         facility_id=db.scalars(select(Facility.id).order_by(Facility.id)).first(),
+                         interpreter_booked=True, interpreter_language="Tigrinya",
+                         interpreter_name=f"Interpreter for {family}", notes=f"Ask for {given} at the gate",
+                         made_by_id=author.id),
         ])
         representative = LegalRepresentative(firm=f"{family} Law (fictional)")
         db.add(representative)
@@ -114,6 +132,10 @@ def full_record(db, make_person, today):  # type: ignore[no-untyped-def]
         db.add(referral)
         db.flush()
         db.add(NrmReferral(referral_id=referral.id, reasonable_grounds_date=on))
+        photographed = db.scalar(select(Finding.id).where(Finding.evidence_item_id == item.id,
+                                                          Finding.region_code.is_not(None)))
+        photograph = db.scalar(select(Document.id).where(Document.evidence_item_id == item.id))
+        db.add(FindingDocument(finding_id=photographed, document_id=photograph))
         db.commit()
         children = {
             "placements": list(db.scalars(select(Base.metadata.tables["placements"].c.id).where(
@@ -121,6 +143,7 @@ def full_record(db, make_person, today):  # type: ignore[no-untyped-def]
                     select(Base.metadata.tables["detention_episodes"].c.id)
                     .where(Base.metadata.tables["detention_episodes"].c.person_id == pid))))),
             "findings": list(db.scalars(select(Finding.id).where(Finding.evidence_item_id == item.id))),
+            "finding_documents": [photographed],
             "visit_addenda": list(db.scalars(select(VisitAddendum.id).where(VisitAddendum.visit_id == visit.id))),
             "visit_aar_indicators": [visit.id],
             "nrm_referrals": [referral.id],
@@ -134,7 +157,8 @@ def full_record(db, make_person, today):  # type: ignore[no-untyped-def]
 
 def children_left(db: Session, children: dict[str, list[int]]) -> dict[str, int]:
     tables = Base.metadata.tables
-    key = {"placements": "id", "findings": "id", "visit_addenda": "id", "visit_aar_indicators": "visit_id",
+    key = {"placements": "id", "findings": "id", "finding_documents": "finding_id", "visit_addenda": "id",
+           "visit_aar_indicators": "visit_id",
            "nrm_referrals": "referral_id", "identity_aliases": "person_id"}
     return {name: db.scalar(select(func.count()).select_from(tables[name])
                             .where(tables[name].c[key[name]].in_(ids))) or 0

@@ -37,6 +37,7 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "person.erased": frozenset({"reason", "rows"}),
     "person.erasure_refused": frozenset({"reason"}),
     "people.listed": frozenset({"filters", "results"}),
+    "people.exported": frozenset({"format", "filters", "rows"}),
     # --- break-glass (app/people/emergency.py): every use of emergency access carries its reason ---
     # The reason and the review note are free text about a person: they stay sealed on the grant (access_id),
     # never copied into the audit log, which is not sealed.
@@ -54,9 +55,19 @@ CATALOGUE: dict[str, frozenset[str]] = {
     # --- visits and health events (app/visits, app/health_events) ---
     "visit.created": frozenset(),
     "visit.changed": frozenset({"fields"}),
-    "visit.signed": frozenset(),
+    "visit.signed": frozenset({"content_sha256"}),
+    "visit.seal_broken": frozenset({"kept", "now"}),
     "visit.viewed": frozenset(),
     "visit.addendum_added": frozenset({"addendum_id"}),
+    # --- planned visits and the week calendar (app/visits/planned*.py). The calendar file holds the case
+    # reference and the centre only; `week` is an ISO week ("2026-W49").
+    "planned_visit.created": frozenset(),
+    "planned_visit.viewed": frozenset(),
+    "planned_visit.changed": frozenset({"fields"}),
+    "planned_visit.cancelled": frozenset(),
+    "planned_visit.logged": frozenset({"visit_id"}),
+    "planned_visit.ics_downloaded": frozenset(),
+    "calendar.viewed": frozenset({"week", "shown"}),
     "health_event.recorded": frozenset({"kind"}),
     "health_event.ended": frozenset({"kind"}),
     # --- evidence, documents and Rule 35 (app/evidence) ---
@@ -130,6 +141,8 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "narrative.approved": frozenset({"narrative_id"}),
     "narrative.refused": frozenset({"narrative_id", "reason"}),
     "narrative.exported": frozenset({"narrative_id", "release_id", "output_format", "output_sha256"}),
+    # Internal operational figures (app/reports/operations.py): counts over every case, never published.
+    "reports.operations_viewed": frozenset({"year"}),
     # --- the audit viewer and session administration (app/audit/views.py, app/auth/views.py) ---
     "audit.viewed": frozenset({"filters", "page"}),
     "audit.exported": frozenset({"filters"}),

@@ -28,6 +28,8 @@ class Permission(enum.StrEnum):
     view_requests = "view_requests"
     triage_requests = "triage_requests"
     manage_contacts = "manage_contacts"  # the register of legal representatives
+    export_caseload = "export_caseload"  # the people list, every matching row, as CSV or XLSX
+    view_operations = "view_operations"  # internal monthly figures over all cases (not for publication)
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -40,6 +42,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.export_subject_access,
         Permission.manage_legal_holds,
         Permission.view_requests, Permission.triage_requests, Permission.manage_contacts,
+        Permission.export_caseload, Permission.view_operations,
     }),
     Role.clinician: frozenset({
         Permission.view_home, Permission.view_caseload, Permission.view_person, Permission.record_clinical,

@@ -22,6 +22,7 @@ from app.intake.views import requests_section
 from app.people.models import Person
 from app.referrals.views import referrals_section
 from app.reports.narrative_views import narratives_section
+from app.visits.planned_views import planned_section
 from app.visits.views import visits_section
 from app.work.notes import notes_section
 from app.work.tasks import tasks_section
@@ -44,6 +45,7 @@ SECTIONS = (
     Section("removals", "detention/_removal_section.html", removal_section),
     Section("hearings", "detention/_hearing_section.html", hearing_section),
     Section("legal_hold", "casefile/_legal_hold_section.html", legal_hold_section),
+    Section("planned_visits", "visits/planned_section.html", planned_section),
     Section("visits", "visits/_section.html", visits_section),
     Section("evidence", "evidence/_section.html", evidence_section),
     Section("rule35", "evidence/_rule35_section.html", rule35_section),

@@ -23,7 +23,8 @@ from app.crypto.fields import forget
 from app.db import utcnow
 from app.detention.models import DetentionEpisode, Facility, Hearing, Placement, RemovalDirection
 from app.evidence import service as evidence_service
-from app.evidence.models import Document, EvidenceItem, Rule35Record
+from app.evidence.body_regions import BY_CODE as BODY_REGIONS
+from app.evidence.models import Document, EvidenceItem, Finding, Rule35Record
 from app.evidence.storage import ALLOWED_TYPES
 from app.health_events.models import HealthEvent
 from app.intake.models import HelpRequest
@@ -40,16 +41,16 @@ from app.people.models import (
 from app.people.schemas import nationality_name
 from app.referrals.models import Organisation, Referral
 from app.reports.models import CaseNarrative
-from app.visits.models import Visit
+from app.visits.models import PlannedVisit, Visit
 from app.work.models import CaseNote, CaseNoteAddendum, Task
 
 SCHEMA = "casework.subject-access"
 # Raised when a section is added, removed or changes meaning, so a reader can tell which layout it holds.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 SECTIONS = (
     "person", "identity", "aliases", "languages", "aar_indicators", "legal_representatives", "handovers",
-    "requests", "case_notes", "tasks", "detention_episodes", "removal_directions", "hearings", "visits",
-    "health_events", "evidence_items", "rule35_records", "documents", "consents", "referrals", "assignments",
+    "requests", "case_notes", "tasks", "detention_episodes", "removal_directions", "hearings", "planned_visits",
+    "visits", "health_events", "evidence_items", "rule35_records", "documents", "consents", "referrals", "assignments",
     "case_narratives", "revisions",
 )
 # The JSON and the PDF on top of the documents themselves; generous, so the guard is about the documents.
@@ -119,6 +120,8 @@ def collect(db: Session, person: Person, *, generated_by: User, generated_at: da
         select(Visit).where(Visit.person_id == person.id)
         .options(selectinload(Visit.addenda), selectinload(Visit.aar_indicators))
         .order_by(Visit.visit_date, Visit.id)).all()
+    planned_visits = db.scalars(select(PlannedVisit).where(PlannedVisit.person_id == person.id)
+                                .order_by(PlannedVisit.starts_at, PlannedVisit.id)).all()
     removals = db.scalars(select(RemovalDirection).where(RemovalDirection.person_id == person.id)
                           .order_by(RemovalDirection.removal_at, RemovalDirection.id)).all()
     listed = db.scalars(select(Hearing).where(Hearing.person_id == person.id)
@@ -134,7 +137,7 @@ def collect(db: Session, person: Person, *, generated_by: User, generated_at: da
     events = db.scalars(select(HealthEvent).where(HealthEvent.person_id == person.id)
                         .order_by(HealthEvent.started_at, HealthEvent.id)).all()
     items = db.scalars(select(EvidenceItem).where(EvidenceItem.person_id == person.id)
-                       .options(selectinload(EvidenceItem.findings))
+                       .options(selectinload(EvidenceItem.findings).selectinload(Finding.photographs))
                        .order_by(EvidenceItem.created_at, EvidenceItem.id)).all()
     rule35 = db.scalars(select(Rule35Record).where(Rule35Record.person_id == person.id)
                         .order_by(Rule35Record.written_date, Rule35Record.id)).all()
@@ -161,6 +164,7 @@ def collect(db: Session, person: Person, *, generated_by: User, generated_at: da
     user_ids = {person.lead_coordinator_id, generated_by.id}
     user_ids |= {v.clinician_id for v in visits} | {v.signed_by_id for v in visits}
     user_ids |= {a.author_id for v in visits for a in v.addenda}
+    user_ids |= {p.clinician_id for p in planned_visits} | {p.made_by_id for p in planned_visits}
     user_ids |= {e.recorded_by_id for e in events} | {i.created_by_id for i in items}
     user_ids |= {r.recorded_by_id for r in removals} | {h.recorded_by_id for h in listed}
     user_ids |= {h.from_user_id for h in handovers} | {h.to_user_id for h in handovers}
@@ -180,7 +184,7 @@ def collect(db: Session, person: Person, *, generated_by: User, generated_at: da
     organisation_ids |= {n.organisation_id for n in case_notes}
     organisations = _pairs(db, select(Organisation.id, Organisation.name)
                            .where(Organisation.id.in_(organisation_ids - {None})))
-    visit_facilities = {v.facility_id for v in visits} - {None}
+    visit_facilities = ({v.facility_id for v in visits} | {p.facility_id for p in planned_visits}) - {None}
     facilities = _pairs(db, select(Facility.id, Facility.name).where(Facility.id.in_(visit_facilities)))
 
     def who(user_id: int | None) -> str | None:
@@ -233,6 +237,13 @@ def collect(db: Session, person: Person, *, generated_by: User, generated_at: da
                            for a in v.addenda],
                "document_ids": docs_by_visit.get(v.id, [])}
             for v in visits],
+        "planned_visits": [
+            _fields(p, ("id", "starts_at", "duration_minutes", "booking_reference", "interpreter_booked",
+                        "interpreter_language", "interpreter_name", "interpreter_phone", "notes", "status",
+                        "visit_id", "made_at"))
+            | {"clinician": who(p.clinician_id), "made_by": who(p.made_by_id),
+               "facility": facilities.get(p.facility_id)}
+            for p in planned_visits],
         "legal_representatives": [
             _fields(r, ("started_at", "ended_at")) | _fields(rep, ("firm", "caseworker", "address", "phone",
                                                                    "email", "legal_aid_contract"))
@@ -263,9 +274,13 @@ def collect(db: Session, person: Person, *, generated_by: User, generated_at: da
                           | {"recorded_by": who(e.recorded_by_id)} for e in events],
         "evidence_items": [
             _fields(i, ("id", "kind", "author", "issued_date", "received_date", "summary", "sensitivity",
-                        "created_at"))
+                        "overall_evaluation", "overall_evaluation_note", "created_at"))
             | {"created_by": who(i.created_by_id),
-               "findings": [_fields(f, ("id", "body_region", "description", "attributed_cause", "consistency"))
+               "findings": [_fields(f, ("id", "body_region", "region_code", "lesion_type", "length_mm", "width_mm",
+                                        "shape", "colour", "estimated_age", "description", "attributed_cause",
+                                        "consistency"))
+                            | {"region": BODY_REGIONS[f.region_code].label if f.region_code else None,
+                               "photograph_document_ids": [link.document_id for link in f.photographs]}
                             for f in sorted(i.findings, key=lambda f: f.id)],
                "document_ids": docs_by_item.get(i.id, [])}
             for i in items],

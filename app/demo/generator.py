@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
 from app.auth.passwords import hash_password
+from app.config import get_settings
 from app.consent.models import Consent
 from app.contacts.models import LegalRepresentative, Representation
 from app.crypto.fields import seal_value, sealed_fields, unsealed_json
@@ -42,7 +43,7 @@ from app.people.models import (
 )
 from app.people.names import reference_digest, token_rows
 from app.referrals.models import NrmReferral, Organisation, Referral
-from app.visits.models import Visit, VisitAarIndicator, VisitAddendum
+from app.visits.models import PlannedVisit, Visit, VisitAarIndicator, VisitAddendum
 from app.work.models import CaseNote, CaseNoteAddendum, Task
 
 DEMO_USERS: list[tuple[str, str, Role]] = [
@@ -95,6 +96,7 @@ REQUESTS = _table(HelpRequest)
 CASE_NOTES = _table(CaseNote)
 CASE_NOTE_ADDENDA = _table(CaseNoteAddendum)
 TASKS = _table(Task)
+PLANNED_VISITS = _table(PlannedVisit)
 
 # Parents before children, so that foreign keys hold at every statement. The tables after CONSENTS came later
 # and draw from random streams of their own (see _Generator), so the rows before them stay as they were.
@@ -102,7 +104,7 @@ INSERT_ORDER = (
     PEOPLE, PERSON_KEYS, IDENTITIES, IDENTITY_ALIASES, NAME_TOKENS, PERSON_LANGUAGES, PERSON_AAR, ASSIGNMENTS,
     EPISODES, PLACEMENTS, VISITS, VISIT_AAR, VISIT_ADDENDA, EVIDENCE, FINDINGS, RULE35, REFERRALS, NRM,
     HEALTH_EVENTS, CONSENTS, LEGAL_REPRESENTATIVES, REPRESENTATIONS, REMOVALS, HEARINGS, REQUESTS,
-    CASE_NOTES, CASE_NOTE_ADDENDA, TASKS,
+    CASE_NOTES, CASE_NOTE_ADDENDA, TASKS, PLANNED_VISITS,
 )
 # Tables whose integer ids the generator assigns itself (the others are keyed by their parent).
 ID_TABLES = tuple(t for t in INSERT_ORDER if "id" in t.c)
@@ -140,6 +142,7 @@ class SeedResult:
     case_notes: int = 0
     case_note_addenda: int = 0
     tasks: int = 0
+    planned_visits: int = 0
     users_created: int = 0
 
     @property
@@ -160,13 +163,14 @@ _RESULT_FIELD = {
     CONSENTS: "consents", PERSON_KEYS: "person_keys", LEGAL_REPRESENTATIVES: "legal_representatives",
     REPRESENTATIONS: "representations", REMOVALS: "removal_directions", HEARINGS: "hearings", REQUESTS: "requests",
     CASE_NOTES: "case_notes", CASE_NOTE_ADDENDA: "case_note_addenda", TASKS: "tasks",
+    PLANNED_VISITS: "planned_visits",
 }
 
 # Sealed columns per table (app/crypto): (column, kind, where) for each SealedField of the table's model.
 _SEALED: dict[Table, list[tuple[str, str, str]]] = {
     _table(model): [(f.where.split(".", 1)[1], f.kind, f.where) for f in sealed_fields(model)]
     for model in (Identity, IdentityAlias, Visit, VisitAddendum, EvidenceItem, Finding, Rule35Record, Referral,
-                  HealthEvent, Consent, DetentionEpisode, CaseNote, CaseNoteAddendum)
+                  HealthEvent, Consent, DetentionEpisode, CaseNote, CaseNoteAddendum, PlannedVisit)
 }
 _TASK_TITLE = next(f for f in sealed_fields(Task) if f.name == "title")
 # A request for help is sealed with a data key of its own, wrapped on its row (app/crypto/keyring.request_key).
@@ -312,6 +316,11 @@ def _advance_sequences(connection: Connection) -> None:
         connection.execute(select(func.setval(sequence, highest)).where(highest.is_not(None)))
 
 
+_DEMO_INTERPRETERS = ("Demo Interpreter One (fictional)", "Demo Interpreter Two (fictional)",
+                      "Demo Interpreting Agency (fictional)")
+_VISITOR_NOTES = ("Report to the legal visits desk 20 minutes early.", "Bring photo ID and the booking e-mail.",
+                  "Ask healthcare for the latest medication list beforehand.")
+
 T = TypeVar("T")
 _MINUTES = [timedelta(minutes=m) for m in range(24 * 60)]
 # A stretch of detention inside the case's open period: first day, last day (ordinals), and its placements as
@@ -392,6 +401,30 @@ _EVIDENCE_KIND = _Weighted([("medico_legal_report", 15), ("gp_records", 20), ("h
 _LESION_KINDS = frozenset({"medico_legal_report", "photographs", "body_map", "rule35_report"})
 _CONSISTENCY = _Weighted([("not_consistent", 5), ("consistent", 35), ("highly_consistent", 35),
                           ("typical", 18), ("diagnostic", 4), (None, 3)])
+# The coded regions each demo site in words may be (names.BODY_REGIONS), and what each demo description says of
+# its lesion: type, length and width in millimetres, shape, colour.
+_DEMO_REGION_CODES: dict[str, tuple[str, ...]] = {
+    "head": ("F-HEAD", "B-HEAD"), "face": ("F-FACE",), "neck": ("F-NECK", "B-NECK"),
+    "chest": ("F-CHEST-L", "F-CHEST-R"), "abdomen": ("F-ABDOMEN",), "upper back": ("B-BACK-UPPER",),
+    "lower back": ("B-BACK-LOWER",), "genital area": ("F-GROIN",), "buttocks": ("B-BUTTOCK-L", "B-BUTTOCK-R"),
+    "soles of feet": ("B-SOLE-L", "B-SOLE-R"),
+    **{f"{side} {part}": (f"F-{code}-{side[0].upper()}", f"B-{code}-{side[0].upper()}")
+       for side in ("left", "right")
+       for part, code in (("upper arm", "ARM-UPPER"), ("forearm", "FOREARM"), ("hand", "HAND"),
+                          ("thigh", "THIGH"), ("lower leg", "LEG-LOWER"))},
+}
+_DEMO_LESIONS: dict[str, tuple[str, int | None, int | None, str | None, str | None]] = {
+    "Linear hyperpigmented scar, 6 cm": ("scar", 60, None, "Linear", "Hyperpigmented"),
+    "Round atrophic scar, 1 cm, consistent in size with a cigarette burn": ("scar", 10, 10, "Round", "Pale"),
+    "Irregular hypertrophic scar, 4 x 2 cm": ("scar", 40, 20, "Irregular", "Pink"),
+    "Parallel tramline scars": ("scar", 80, 15, "Parallel lines (tramline)", "Hyperpigmented"),
+    "Healed fracture deformity": ("fracture_deformity", None, None, None, None),
+    "Circumferential scarring at the wrist": ("scar", 150, 10, "Circumferential band", "Pale"),
+    "Reported chronic pain without visible lesion": ("other", None, None, None, None),
+}
+_LESION_AGE = _Weighted([("months", 20), ("over_6_months", 30), ("years", 40), ("weeks", 7), ("recent", 3)])
+_OVERALL_EVALUATION = _Weighted([("consistent", 30), ("highly_consistent", 40), ("typical", 15),
+                                 ("diagnostic", 5), ("not_consistent", 2), (None, 8)])
 _R35_COUNT = _Weighted([(0, 62), (1, 26), (2, 12)])
 _R35_LIMB = _Weighted([("35_3", 45), ("35_1", 35), ("35_2", 20)])
 _REFERRAL_STATUS = _Weighted([("draft", 5), ("sent", 20), ("accepted", 25), ("declined", 10),
@@ -460,6 +493,10 @@ class _Generator:
         self.hearing_rng = _FastRandom(f"{seed}-hearings")
         self.intake_rng = _FastRandom(f"{seed}-intake")
         self.work_rng = _FastRandom(f"{seed}-work")
+        self.planning_rng = _FastRandom(f"{seed}-planning")
+        self.zone = get_settings().zone  # planned visits are booked in the organisation's time of day
+        self.planned_for_others = 0
+        self.body_rng = _FastRandom(f"{seed}-body-diagram")
         self.removal_slots = list(_REMOVAL_SLOTS)
         self.hearing_slots = list(_HEARING_SLOTS)
         self.request_references: set[str] = set()
@@ -747,6 +784,7 @@ class _Generator:
         self._hearings(case, self.rows[EPISODES][-len(case.episodes):])
         self._requests(case, representative)
         self._daily_work(case)
+        self._planned_visits(case)
 
     def _episodes(self, person_id: int, episodes: list[tuple[int, int | None, str | None]], opened: int,
                   active_until: int) -> list[_Window]:
@@ -887,17 +925,36 @@ class _Generator:
             "summary": rng.choice(names.EVIDENCE_SUMMARIES), "sensitivity": "high" if high else "standard",
             "created_by_id": case.clinician if rng.random() < 0.5 else self.coordinator,
             "created_at": self._at(received),
+            **self._overall_evaluation(kind),
         })
         if kind in _LESION_KINDS and rng.random() < 0.7:
             for _ in range(rng.randint(1, 3)):
+                finding_id = self._id(FINDINGS)
+                site, description = rng.choice(names.BODY_REGIONS), rng.choice(names.FINDING_DESCRIPTIONS)
                 self.rows[FINDINGS].append({
-                    "id": self._id(FINDINGS), "evidence_item_id": evidence_id,
-                    "body_region": rng.choice(names.BODY_REGIONS),
-                    "description": rng.choice(names.FINDING_DESCRIPTIONS),
-                    "attributed_cause": rng.choice(names.ATTRIBUTED_CAUSES),
-                    "consistency": _CONSISTENCY.pick(rng),
+                    "id": finding_id, "evidence_item_id": evidence_id, "body_region": site,
+                    "description": description, "attributed_cause": rng.choice(names.ATTRIBUTED_CAUSES),
+                    "consistency": _CONSISTENCY.pick(rng), **self._coded_finding(site, description),
                 })
         return evidence_id
+
+    def _coded_finding(self, site: str, description: str) -> dict[str, Any]:
+        """The body-diagram fields of a demo finding: a region code for the site in words (front or back drawn
+        from a stream of its own, so every value drawn before stays as it was) and the lesion its description
+        names."""
+        rng = self.body_rng
+        lesion_type, length, width, shape, colour = _DEMO_LESIONS[description]
+        return {"region_code": rng.choice(_DEMO_REGION_CODES[site]), "lesion_type": lesion_type,
+                "length_mm": length, "width_mm": width, "shape": shape, "colour": colour,
+                "estimated_age": None if lesion_type == "other" else _LESION_AGE.pick(rng)}
+
+    def _overall_evaluation(self, kind: str) -> dict[str, Any]:
+        if kind != "medico_legal_report":
+            return {"overall_evaluation": None, "overall_evaluation_note": None}
+        evaluation = _OVERALL_EVALUATION.pick(self.body_rng)
+        return {"overall_evaluation": evaluation,
+                "overall_evaluation_note": "Rests on the scars taken together, not on any one of them."
+                if evaluation is not None else None}
 
     def _evidence_and_rule35(self, case: _Case) -> None:
         rng = self.rng
@@ -1260,6 +1317,37 @@ class _Generator:
             for _ in range(rng.randint(1, 2)):
                 self._task(rng, case.person_id, rng.choice(names.CASE_TASKS),
                            case.clinician if rng.random() < 0.4 else self.coordinator)
+
+    def _planned_visits(self, case: _Case) -> None:
+        """Visits planned this week and next for people detained now: most of clinician@'s few, and for
+        clinician2@ the first three then about one in 200 (so the number stays small at any size), some with an
+        interpreter booked. Those earlier in this week wait to be logged."""
+        rng = self.planning_rng
+        facility = self._facility_on(case, self.today) if case.active_until >= self.today else None
+        if facility is None:
+            return
+        mine = case.clinician == self.clinician
+        chance = 0.8 if mine else 1.0 if self.planned_for_others < 3 else 0.005
+        if rng.random() >= chance:
+            return
+        if not mine:
+            self.planned_for_others += 1
+        monday = self.today - date.fromordinal(self.today).weekday()
+        day = monday + rng.choice((0, 1, 2, 3, 4, 7, 8, 9, 10, 11))
+        starts = datetime.combine(date.fromordinal(day), time(9 + rng.randrange(7), rng.choice((0, 30))), self.zone)
+        booked = case.interpreter_needed and rng.random() < 0.7
+        self.rows[PLANNED_VISITS].append({
+            "id": self._id(PLANNED_VISITS), "person_id": case.person_id, "clinician_id": case.clinician,
+            "facility_id": facility, "starts_at": starts.astimezone(UTC), "duration_minutes": rng.choice((45, 60, 90)),
+            "booking_reference": f"DEMO-LV-{rng.randrange(10**5):05d}" if rng.random() < 0.6 else None,
+            "interpreter_booked": booked, "interpreter_language": case.language if case.interpreter_needed else None,
+            "interpreter_name": rng.choice(_DEMO_INTERPRETERS) if booked else None,
+            # Ofcom's drama range, as for the people's phones.
+            "interpreter_phone": f"07700 900{rng.randrange(1000):03d}" if booked else None,
+            "notes": rng.choice(_VISITOR_NOTES) if rng.random() < 0.5 else None,
+            "status": "planned", "visit_id": None, "made_by_id": self.coordinator,
+            "made_at": self._stamp(rng, self.today - rng.randint(1, 10)), "version": 1,
+        })
 
     def _own_tasks(self) -> None:
         """A few tasks about no case (the coordinator's own), one of them overdue."""

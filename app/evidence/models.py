@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.crypto.fields import SealedField
 from app.db import Base, str_enum, utcnow
+from app.evidence.body_regions import CODE_LENGTH, CODES
 
 
 class EvidenceKind(enum.StrEnum):
@@ -39,12 +40,42 @@ class Consistency(enum.StrEnum):
     diagnostic = "diagnostic"
 
 
+class LesionType(enum.StrEnum):
+    abrasion = "abrasion"
+    bruise = "bruise"
+    laceration = "laceration"
+    scar = "scar"
+    burn = "burn"
+    incised_wound = "incised_wound"
+    puncture = "puncture"
+    fracture_deformity = "fracture_deformity"
+    pigmentation_change = "pigmentation_change"
+    other = "other"
+
+
+class LesionAge(enum.StrEnum):
+    """How old a lesion is estimated to be, in the broad ranges a clinician can stand behind."""
+
+    recent = "recent"  # less than 2 weeks
+    weeks = "weeks"  # 2 to 6 weeks
+    months = "months"  # 6 weeks to 6 months
+    over_6_months = "over_6_months"  # 6 to 12 months
+    years = "years"  # more than a year
+
+
+MEDICO_LEGAL_ONLY = "overall_evaluation IS NULL OR kind = 'medico_legal_report'"
+REGION_CODE_KNOWN = "region_code IN ({})".format(", ".join(f"'{code}'" for code in CODES))
+SIZE_LIMIT_MM = 2000
+
+
 class EvidenceItem(Base):
     __tablename__ = "evidence_items"
     __table_args__ = (
         CheckConstraint("received_date IS NULL OR issued_date IS NULL OR received_date >= issued_date",
                         name="received_after_issued"),
         Index("ix_evidence_items_person_id_kind", "person_id", "kind"),
+        # The Istanbul Protocol's overall evaluation of the evidence is the conclusion of a medico-legal report.
+        CheckConstraint(MEDICO_LEGAL_ONLY, name="evaluation_on_medico_legal_report"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,18 +89,30 @@ class EvidenceItem(Base):
                                                      default=Sensitivity.standard)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    overall_evaluation: Mapped[Consistency | None] = mapped_column(str_enum(Consistency, "overall_evaluation"))
+    overall_evaluation_note_sealed: Mapped[bytes | None] = mapped_column("overall_evaluation_note", LargeBinary)
 
     author = SealedField("author_sealed", "evidence_items.author")
     summary = SealedField("summary_sealed", "evidence_items.summary")
+    overall_evaluation_note = SealedField("overall_evaluation_note_sealed", "evidence_items.overall_evaluation_note")
 
     findings: Mapped[list[Finding]] = relationship(lazy="raise", cascade="all, delete-orphan")
 
 
 class Finding(Base):
-    """One lesion or symptom recorded in an evidence item."""
+    """One lesion or symptom recorded in an evidence item, placed on a coded body region.
+
+    `body_region` is the site in words. Findings recorded before coded regions have only that (a key of the old
+    list, or free text) and no `region_code`; a coded finding keeps its region's label there, so every reader of
+    the site (narratives, the history of changes) has words for it."""
 
     __tablename__ = "findings"
-    __table_args__ = (Index("ix_findings_evidence_item_id_body_region", "evidence_item_id", "body_region"),)
+    __table_args__ = (
+        Index("ix_findings_evidence_item_id_body_region", "evidence_item_id", "body_region"),
+        CheckConstraint(REGION_CODE_KNOWN, name="region_code_known"),
+        CheckConstraint(f"length_mm IS NULL OR length_mm BETWEEN 1 AND {SIZE_LIMIT_MM}", name="length_mm_range"),
+        CheckConstraint(f"width_mm IS NULL OR width_mm BETWEEN 1 AND {SIZE_LIMIT_MM}", name="width_mm_range"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     evidence_item_id: Mapped[int] = mapped_column(ForeignKey("evidence_items.id", ondelete="CASCADE"))
@@ -77,9 +120,23 @@ class Finding(Base):
     description_sealed: Mapped[bytes] = mapped_column("description", LargeBinary)
     attributed_cause_sealed: Mapped[bytes | None] = mapped_column("attributed_cause", LargeBinary)
     consistency: Mapped[Consistency | None] = mapped_column(str_enum(Consistency, "consistency"))
+    region_code: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
+    lesion_type: Mapped[LesionType | None] = mapped_column(str_enum(LesionType, "lesion_type"))
+    length_mm: Mapped[int | None]
+    width_mm: Mapped[int | None]
+    shape_sealed: Mapped[bytes | None] = mapped_column("shape", LargeBinary)
+    colour_sealed: Mapped[bytes | None] = mapped_column("colour", LargeBinary)
+    estimated_age: Mapped[LesionAge | None] = mapped_column(str_enum(LesionAge, "lesion_age"))
 
     description = SealedField("description_sealed", "findings.description")
     attributed_cause = SealedField("attributed_cause_sealed", "findings.attributed_cause")
+    shape = SealedField("shape_sealed", "findings.shape")
+    colour = SealedField("colour_sealed", "findings.colour")
+
+    # Links only: removing a finding removes its links (explicitly, and by the foreign key), never the photographs.
+    photographs: Mapped[list[FindingDocument]] = relationship(lazy="raise", cascade="all, delete-orphan",
+                                                              passive_deletes=True,
+                                                              order_by="FindingDocument.document_id")
 
     @staticmethod
     def __sealed_person__(finding: Finding, session: Session) -> int | None:
@@ -116,6 +173,16 @@ class Document(Base):
 
     original_filename = SealedField("original_filename_sealed", "documents.original_filename")
     content = SealedField("content_sealed", "documents.content", "bytes")
+
+
+class FindingDocument(Base):
+    """A photograph of a finding: an image uploaded to the same evidence item."""
+
+    __tablename__ = "finding_documents"
+    __table_args__ = (Index("ix_finding_documents_document_id", "document_id"),)
+
+    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id", ondelete="CASCADE"), primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
 
 
 class Rule35Limb(enum.StrEnum):

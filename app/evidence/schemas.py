@@ -9,38 +9,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from app.dates import typed_date
 from app.errors import RuleBroken
-from app.evidence.models import Consistency, EvidenceKind, Rule35Limb, Rule35Outcome, Sensitivity
-from app.web.params import FormId, FormInt, VersionToken
-
-# Body regions in a fixed anatomical order (head to foot, front before back); the body map lists them in
-# this order. Keys are stored in findings.body_region, so never rename one: add a new key instead.
-BODY_REGIONS: tuple[tuple[str, str], ...] = (
-    ("head_front", "Head (front)"),
-    ("head_back", "Head (back)"),
-    ("face", "Face"),
-    ("neck", "Neck"),
-    ("chest", "Chest"),
-    ("abdomen", "Abdomen"),
-    ("upper_back", "Upper back"),
-    ("lower_back", "Lower back"),
-    ("genital_area", "Genital area"),
-    ("buttocks", "Buttocks"),
-    ("right_upper_arm", "Right upper arm"),
-    ("right_forearm", "Right forearm"),
-    ("right_hand", "Right hand"),
-    ("left_upper_arm", "Left upper arm"),
-    ("left_forearm", "Left forearm"),
-    ("left_hand", "Left hand"),
-    ("right_thigh", "Right thigh"),
-    ("right_lower_leg", "Right lower leg"),
-    ("right_foot", "Right foot"),
-    ("left_thigh", "Left thigh"),
-    ("left_lower_leg", "Left lower leg"),
-    ("left_foot", "Left foot"),
-    ("soles_of_feet", "Soles of feet"),
-    ("other", "Other"),
+from app.evidence.body_regions import BY_CODE
+from app.evidence.models import (
+    SIZE_LIMIT_MM,
+    Consistency,
+    EvidenceKind,
+    LesionAge,
+    LesionType,
+    Rule35Limb,
+    Rule35Outcome,
+    Sensitivity,
 )
-BODY_REGION_LABELS = dict(BODY_REGIONS)
+from app.web.params import FormId, FormInt, VersionToken
 
 KIND_LABELS: dict[EvidenceKind, str] = {
     EvidenceKind.medico_legal_report: "Medico-legal report",
@@ -66,6 +46,37 @@ CONSISTENCY_LABELS: dict[Consistency, str] = {
     Consistency.highly_consistent: "Highly consistent",
     Consistency.typical: "Typical of",
     Consistency.diagnostic: "Diagnostic of",
+}
+
+# Istanbul Protocol (2022 edition, para. 401): the overall evaluation of all the findings together, which is what
+# counts in assessing the account of torture, rather than the consistency of each lesion.
+OVERALL_EVALUATION_LABELS: dict[Consistency, str] = {
+    Consistency.not_consistent: "Not consistent with the account",
+    Consistency.consistent: "Consistent with the account",
+    Consistency.highly_consistent: "Highly consistent with the account",
+    Consistency.typical: "Typical of the account",
+    Consistency.diagnostic: "Diagnostic of the account",
+}
+
+LESION_TYPE_LABELS: dict[LesionType, str] = {
+    LesionType.abrasion: "Abrasion",
+    LesionType.bruise: "Bruise",
+    LesionType.laceration: "Laceration",
+    LesionType.scar: "Scar",
+    LesionType.burn: "Burn",
+    LesionType.incised_wound: "Incised wound",
+    LesionType.puncture: "Puncture wound",
+    LesionType.fracture_deformity: "Fracture deformity",
+    LesionType.pigmentation_change: "Change in pigmentation",
+    LesionType.other: "Other lesion or symptom",
+}
+
+LESION_AGE_LABELS: dict[LesionAge, str] = {
+    LesionAge.recent: "Recent (less than 2 weeks)",
+    LesionAge.weeks: "Weeks (2 to 6 weeks)",
+    LesionAge.months: "Months (6 weeks to 6 months)",
+    LesionAge.over_6_months: "More than 6 months (up to a year)",
+    LesionAge.years: "Years (more than a year)",
 }
 
 OUTCOME_LABELS: dict[Rule35Outcome, str] = {
@@ -95,6 +106,9 @@ class EvidenceItemForm(BaseModel):
     received_date: date | None = Field(default=None, title="Date received")
     summary: str | None = Field(default=None, title="Summary", max_length=20000)
     sensitivity: Sensitivity = Field(default=Sensitivity.standard, title="Sensitivity")
+    overall_evaluation: Consistency | None = Field(default=None, title="Overall evaluation of the evidence")
+    overall_evaluation_note: str | None = Field(default=None, title="Note on the overall evaluation",
+                                                max_length=2000)
     # Edit forms carry the person's version they were loaded at (evidence items have no version of their own).
     version: VersionToken = Field(default=None, title="Version")
 
@@ -102,28 +116,60 @@ class EvidenceItemForm(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> EvidenceItemForm:
+        problems: dict[str, str] = {}
         if self.issued_date and self.received_date and self.received_date < self.issued_date:
-            raise RuleBroken({"received_date": (
-                f"The date received must be on or after the date issued ({day(self.issued_date)}).")})
+            problems["received_date"] = (
+                f"The date received must be on or after the date issued ({day(self.issued_date)}).")
+        if self.kind is not EvidenceKind.medico_legal_report:
+            if self.overall_evaluation is not None:
+                problems["overall_evaluation"] = ("Only a medico-legal report has an overall evaluation: "
+                                                  "choose Not evaluated, or choose Medico-legal report as the kind.")
+            if (self.overall_evaluation_note or "").strip():
+                problems["overall_evaluation_note"] = ("Only a medico-legal report has an overall evaluation: "
+                                                       "clear the note, or choose Medico-legal report as the kind.")
+        elif (self.overall_evaluation_note or "").strip() and self.overall_evaluation is None:
+            problems["overall_evaluation"] = "Choose the overall evaluation the note is about, or clear the note."
+        if problems:
+            raise RuleBroken(problems)
         return self
 
 
 class FindingForm(BaseModel):
-    """One lesion or symptom described in an evidence item."""
+    """One lesion or symptom described in an evidence item, placed on a coded body region."""
 
     model_config = ConfigDict(extra="forbid")
 
-    body_region: str = Field(title="Body region")
+    region_code: str = Field(title="Part of the body")
+    lesion_type: LesionType = Field(title="Type of lesion")
+    length_mm: FormInt | None = Field(default=None, title="Length in millimetres")
+    width_mm: FormInt | None = Field(default=None, title="Width in millimetres")
+    shape: str | None = Field(default=None, title="Shape", max_length=200)
+    colour: str | None = Field(default=None, title="Colour", max_length=200)
+    estimated_age: LesionAge | None = Field(default=None, title="Estimated age of the lesion")
     description: str = Field(title="Description", min_length=1, max_length=4000)
     attributed_cause: str | None = Field(default=None, title="Attributed cause", max_length=2000)
     consistency: Consistency | None = Field(default=None, title="Consistency with the attributed cause")
+    photographs: list[FormId] = Field(default_factory=list, title="Photographs of this finding")
 
-    @field_validator("body_region")
+    @field_validator("region_code")
     @classmethod
     def _known_region(cls, value: str) -> str:
-        if value not in BODY_REGION_LABELS:
-            raise ValueError("Choose the body region from the list.")
+        if value not in BY_CODE:
+            raise ValueError("Choose the part of the body from the list.")
         return value
+
+    @field_validator("length_mm", "width_mm")
+    @classmethod
+    def _size(cls, value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= SIZE_LIMIT_MM:
+            raise ValueError(f"Enter a size from 1 to {SIZE_LIMIT_MM:,} millimetres, or leave it empty.")
+        return value
+
+    @model_validator(mode="after")
+    def _width_with_length(self) -> FindingForm:
+        if self.width_mm is not None and self.length_mm is None:
+            raise RuleBroken.on("length_mm", "Enter the length as well as the width (the length is the longer side).")
+        return self
 
 
 class Rule35Form(BaseModel):

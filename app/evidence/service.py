@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, undefer
 
 from app.audit import revisions
@@ -16,19 +16,23 @@ from app.auth.permissions import Permission, has_permission
 from app.config import organisation_today
 from app.db import check_version
 from app.errors import RuleBroken
+from app.evidence import body_regions
+from app.evidence.body_regions import BY_CODE, BodyRegion
 from app.evidence.models import (
     RULE35_LIMB_LABELS,
     Document,
     EvidenceItem,
     EvidenceKind,
     Finding,
+    FindingDocument,
     Rule35Outcome,
     Rule35Record,
 )
 from app.evidence.schemas import (
-    BODY_REGIONS,
     CONSISTENCY_LABELS,
     KIND_LABELS,
+    LESION_AGE_LABELS,
+    LESION_TYPE_LABELS,
     OUTCOME_LABELS,
     EvidenceItemForm,
     FindingForm,
@@ -51,7 +55,8 @@ def _clean(value: str | None) -> str | None:
 
 # --- evidence items ------------------------------------------------------------------------------
 
-ITEM_FIELDS = ("kind", "author", "issued_date", "received_date", "summary", "sensitivity")
+ITEM_FIELDS = ("kind", "author", "issued_date", "received_date", "summary", "sensitivity", "overall_evaluation",
+               "overall_evaluation_note")
 
 
 def item_snapshot(item: EvidenceItem) -> dict[str, Any]:
@@ -60,7 +65,9 @@ def item_snapshot(item: EvidenceItem) -> dict[str, Any]:
 
 def _item_values(data: EvidenceItemForm) -> dict[str, Any]:
     return {"kind": data.kind, "author": _clean(data.author), "issued_date": data.issued_date,
-            "received_date": data.received_date, "summary": _clean(data.summary), "sensitivity": data.sensitivity}
+            "received_date": data.received_date, "summary": _clean(data.summary), "sensitivity": data.sensitivity,
+            "overall_evaluation": data.overall_evaluation,
+            "overall_evaluation_note": _clean(data.overall_evaluation_note)}
 
 
 def _item_date_problems(data: EvidenceItemForm, today: date) -> dict[str, str]:
@@ -108,10 +115,15 @@ def update_item(db: Session, actor_id: int, person: Person, item: EvidenceItem, 
     return changed
 
 
+def _head_to_foot(finding: Finding) -> tuple[int, int]:
+    """Coded findings by their region's order, then those recorded before coded regions; each in the order added."""
+    region = BY_CODE.get(finding.region_code or "")
+    return (region.order if region is not None else len(BY_CODE) + 1, finding.id)
+
+
 def findings_of(db: Session, item_id: int) -> list[Finding]:
-    findings = list(db.scalars(select(Finding).where(Finding.evidence_item_id == item_id).order_by(Finding.id)))
-    order = {key: index for index, (key, _) in enumerate(BODY_REGIONS)}
-    return sorted(findings, key=lambda f: (order.get(f.body_region, len(order)), f.id))
+    findings = list(db.scalars(select(Finding).where(Finding.evidence_item_id == item_id)))
+    return sorted(findings, key=_head_to_foot)
 
 
 @dataclass(frozen=True)
@@ -139,6 +151,14 @@ def documents_of_item(db: Session, item_id: int) -> list[DocumentRow]:
     return _document_rows(db, Document.evidence_item_id == item_id)
 
 
+IMAGE_TYPES = ("image/jpeg", "image/png")
+
+
+def photographs_of_item(db: Session, item_id: int) -> list[DocumentRow]:
+    """The item's documents a finding may be linked to: its images."""
+    return _document_rows(db, Document.evidence_item_id == item_id, Document.content_type.in_(IMAGE_TYPES))
+
+
 def documents_of_visit(db: Session, visit_id: int) -> list[DocumentRow]:
     return _document_rows(db, Document.visit_id == visit_id)
 
@@ -149,19 +169,41 @@ def author_name(db: Session, user_id: int) -> str:
 
 # --- findings ------------------------------------------------------------------------------------
 
-def finding_snapshot(finding: Finding) -> dict[str, Any]:
-    return {"evidence_item_id": finding.evidence_item_id, "body_region": finding.body_region,
-            "description": finding.description, "attributed_cause": finding.attributed_cause,
-            "consistency": finding.consistency}
+def finding_snapshot(finding: Finding, photographs: list[int]) -> dict[str, Any]:
+    return {"evidence_item_id": finding.evidence_item_id, "region_code": finding.region_code,
+            "body_region": finding.body_region, "lesion_type": finding.lesion_type, "length_mm": finding.length_mm,
+            "width_mm": finding.width_mm, "shape": finding.shape, "colour": finding.colour,
+            "estimated_age": finding.estimated_age, "description": finding.description,
+            "attributed_cause": finding.attributed_cause, "consistency": finding.consistency,
+            "photographs": photographs}
+
+
+def _photograph_ids(db: Session, item: EvidenceItem, chosen: list[int]) -> list[int]:
+    """The chosen documents, each checked to be an image of this evidence item; RuleBroken otherwise (a document
+    of another item or another person is refused as any value the page did not offer)."""
+    wanted = sorted(set(chosen))
+    if not wanted:
+        return []
+    found = set(db.scalars(select(Document.id).where(Document.id.in_(wanted), Document.evidence_item_id == item.id,
+                                                     Document.content_type.in_(IMAGE_TYPES))))
+    if found != set(wanted):
+        raise RuleBroken.on("photographs", "Choose photographs uploaded to this evidence, from the list.")
+    return wanted
 
 
 def add_finding(db: Session, actor_id: int, person: Person, item: EvidenceItem, data: FindingForm) -> Finding:
-    finding = Finding(evidence_item_id=item.id, body_region=data.body_region, description=data.description.strip(),
-                      attributed_cause=_clean(data.attributed_cause), consistency=data.consistency)
+    photographs = _photograph_ids(db, item, data.photographs)
+    region = BY_CODE[data.region_code]
+    finding = Finding(evidence_item_id=item.id, region_code=region.code, body_region=region.label,
+                      lesion_type=data.lesion_type, length_mm=data.length_mm, width_mm=data.width_mm,
+                      shape=_clean(data.shape), colour=_clean(data.colour), estimated_age=data.estimated_age,
+                      description=data.description.strip(), attributed_cause=_clean(data.attributed_cause),
+                      consistency=data.consistency,
+                      photographs=[FindingDocument(document_id=document_id) for document_id in photographs])
     db.add(finding)
     db.flush()
     revisions.record(db, actor_id=actor_id, table="findings", row_id=finding.id, person_id=person.id,
-                     before=None, after=finding_snapshot(finding))
+                     before=None, after=finding_snapshot(finding, photographs))
     return finding
 
 
@@ -170,48 +212,108 @@ def get_finding(db: Session, item: EvidenceItem, finding_id: int) -> Finding | N
 
 
 def remove_finding(db: Session, actor_id: int, person: Person, finding: Finding) -> None:
-    """Delete a finding; its revision keeps everything it said."""
-    before = finding_snapshot(finding)
+    """Delete a finding (its links to photographs go with it, the photographs stay); its revision keeps everything
+    it said."""
+    photographs = list(db.scalars(select(FindingDocument.document_id)
+                                  .where(FindingDocument.finding_id == finding.id)
+                                  .order_by(FindingDocument.document_id)))
+    before = finding_snapshot(finding, photographs)
     row_id = finding.id
+    db.execute(delete(FindingDocument).where(FindingDocument.finding_id == row_id))
     db.delete(finding)
     db.flush()
     revisions.record(db, actor_id=actor_id, table="findings", row_id=row_id, person_id=person.id,
                      before=before, after=None)
 
 
+# --- the body diagram ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Photograph:
+    id: int
+    filename: str
+
+
 @dataclass
-class BodyMapEntry:
+class DiagramEntry:
+    """A finding as the body diagram and its text list show it: its number, its region and marker, or, for a
+    finding recorded before coded regions, the site in words and no marker."""
+
+    number: int
     finding: Finding
     item: EvidenceItem
+    region: BodyRegion | None
+    x: int | None = None
+    y: int | None = None
+    photographs: list[Photograph] = field(default_factory=list)
+
+    @property
+    def site(self) -> str:
+        return self.region.label if self.region is not None else body_regions.legacy_site(self.finding.body_region)
+
+    @property
+    def lesion_label(self) -> str:
+        return LESION_TYPE_LABELS[self.finding.lesion_type] if self.finding.lesion_type else "Not recorded"
+
+    @property
+    def size(self) -> str:
+        length, width = self.finding.length_mm, self.finding.width_mm
+        if length is None:
+            return "Not recorded"
+        return f"{length} × {width} mm" if width is not None else f"{length} mm long"
+
+    @property
+    def age_label(self) -> str:
+        return LESION_AGE_LABELS[self.finding.estimated_age] if self.finding.estimated_age else "Not estimated"
 
     @property
     def consistency_label(self) -> str:
         return CONSISTENCY_LABELS[self.finding.consistency] if self.finding.consistency else "Not assessed"
 
 
-@dataclass
-class BodyMapRegion:
-    key: str
-    label: str
-    entries: list[BodyMapEntry] = field(default_factory=list)
+def _photographs(db: Session, finding_ids: list[int]) -> dict[int, list[Photograph]]:
+    """The photographs linked to these findings (one query)."""
+    if not finding_ids:
+        return {}
+    rows = db.execute(select(FindingDocument.finding_id, Document)
+                      .join(Document, Document.id == FindingDocument.document_id)
+                      .where(FindingDocument.finding_id.in_(finding_ids))
+                      .order_by(FindingDocument.finding_id, Document.id)).all()
+    linked: dict[int, list[Photograph]] = {}
+    for finding_id, document in rows:
+        linked.setdefault(finding_id, []).append(Photograph(document.id, document.original_filename))
+    return linked
 
 
-def body_map(db: Session, person: Person) -> list[BodyMapRegion]:
-    """Every finding of the person grouped by body region, regions in anatomical order (one query)."""
+def diagram(db: Session, pairs: list[tuple[Finding, EvidenceItem]]) -> list[DiagramEntry]:
+    """Findings numbered head to foot, each with its marker's place (markers on one region spread out so that
+    none hides another) and its photographs."""
+    ordered = sorted(pairs, key=lambda pair: _head_to_foot(pair[0]))
+    photographs = _photographs(db, [finding.id for finding, _ in ordered])
+    on_region: dict[str, int] = {}
+    entries = []
+    for number, (finding, item) in enumerate(ordered, start=1):
+        region = BY_CODE.get(finding.region_code or "")
+        entry = DiagramEntry(number, finding, item, region, photographs=photographs.get(finding.id, []))
+        if region is not None:
+            index = on_region.get(region.code, 0)
+            on_region[region.code] = index + 1
+            entry.x, entry.y = body_regions.marker_position(region, index)
+        entries.append(entry)
+    return entries
+
+
+def item_diagram(db: Session, item: EvidenceItem) -> list[DiagramEntry]:
+    return diagram(db, [(finding, item) for finding in findings_of(db, item.id)])
+
+
+def body_map(db: Session, person: Person) -> list[DiagramEntry]:
+    """Every finding of the person on one diagram, head to foot (two queries whatever the record holds)."""
     rows = db.execute(
         select(Finding, EvidenceItem).join(EvidenceItem, EvidenceItem.id == Finding.evidence_item_id)
         .where(EvidenceItem.person_id == person.id)
-        .order_by(EvidenceItem.issued_date.desc().nulls_last(), EvidenceItem.id, Finding.id)
     ).all()
-    regions = {key: BodyMapRegion(key, label) for key, label in BODY_REGIONS}
-    unknown: dict[str, BodyMapRegion] = {}
-    for finding, item in rows:
-        region = regions.get(finding.body_region)
-        if region is None:  # a region no longer on the list: still shown, never hidden
-            region = unknown.setdefault(finding.body_region,
-                                        BodyMapRegion(finding.body_region, f"Other ({finding.body_region})"))
-        region.entries.append(BodyMapEntry(finding, item))
-    return [r for r in regions.values() if r.entries] + list(unknown.values())
+    return diagram(db, [(finding, item) for finding, item in rows])
 
 
 # --- documents -----------------------------------------------------------------------------------

@@ -16,14 +16,16 @@ from app.auth.models import User
 from app.auth.permissions import Permission
 from app.config import get_settings, organisation_today
 from app.db import DbSession
-from app.evidence import service, storage
+from app.evidence import body_regions, service, storage
 from app.evidence.dependencies import CaseDocument, CaseFinding, CaseFindingIfAny, CaseItem, CaseRule35
 from app.evidence.models import RULE35_LIMB_LABELS, EvidenceItem, Rule35Record
 from app.evidence.schemas import (
-    BODY_REGIONS,
     CONSISTENCY_LABELS,
     KIND_LABELS,
+    LESION_AGE_LABELS,
+    LESION_TYPE_LABELS,
     OUTCOME_LABELS,
+    OVERALL_EVALUATION_LABELS,
     SENSITIVITY_LABELS,
     EvidenceItemForm,
     FindingForm,
@@ -78,6 +80,7 @@ def _item_form(request: Request, db: Session, person: Person, item: EvidenceItem
         "person": person, "details": load_details(db, person), "item": item, "values": values, "errors": {},
         "kinds": [(k.value, label) for k, label in KIND_LABELS.items()],
         "sensitivities": [(s.value, label) for s, label in SENSITIVITY_LABELS.items()],
+        "evaluations": [(c.value, label) for c, label in OVERALL_EVALUATION_LABELS.items()],
     })
 
 
@@ -98,13 +101,18 @@ def item_create(person: CaseInScope, db: DbSession, audit: Audit, user: User = R
 @router.get("/body-map")
 def body_map(request: Request, person: CaseInScope, db: DbSession, audit: Audit,
              user: User = ViewPerson) -> Response:
-    regions = service.body_map(db, person)
-    findings = sum(len(region.entries) for region in regions)
-    audit.record("evidence.body_map_viewed", person, findings=findings)
+    entries = service.body_map(db, person)
+    audit.record("evidence.body_map_viewed", person, findings=len(entries))
     return render(request, "evidence/body_map.html", {
-        "person": person, "details": load_details(db, person), "regions": regions, "findings": findings,
-        "kind_labels": KIND_LABELS, "may_record": service.may_record(user),
+        "person": person, "details": load_details(db, person), "entries": entries, "findings": len(entries),
+        "kind_labels": KIND_LABELS, "may_record": service.may_record(user), "diagram": _diagram_geometry(),
     })
+
+
+def _diagram_geometry() -> dict[str, Any]:
+    return {"width": body_regions.DIAGRAM_WIDTH, "height": body_regions.DIAGRAM_HEIGHT,
+            "front": body_regions.VIEW_CENTRE[body_regions.View.front],
+            "back": body_regions.VIEW_CENTRE[body_regions.View.back]}
 
 
 def _item_page(request: Request, db: Session, user: User, person: Person, item: EvidenceItem, *,
@@ -113,10 +121,15 @@ def _item_page(request: Request, db: Session, user: User, person: Person, item: 
         "person": person, "details": load_details(db, person), "item": item,
         "kind_label": KIND_LABELS[item.kind], "sensitivity_label": SENSITIVITY_LABELS[item.sensitivity],
         "recorded_by": service.author_name(db, item.created_by_id),
-        "findings": service.findings_of(db, item.id), "documents": service.documents_of_item(db, item.id),
-        "regions": list(BODY_REGIONS), "region_labels": dict(BODY_REGIONS),
+        "entries": service.item_diagram(db, item), "documents": service.documents_of_item(db, item.id),
+        "diagram": _diagram_geometry(), "region_groups": body_regions.region_groups(),
+        "lesion_types": [(t.value, label) for t, label in LESION_TYPE_LABELS.items()],
+        "lesion_ages": [(a.value, label) for a, label in LESION_AGE_LABELS.items()],
+        "photographs": [(str(d.id), d.filename) for d in service.photographs_of_item(db, item.id)],
         "consistencies": [(c.value, label) for c, label in CONSISTENCY_LABELS.items()],
-        "consistency_labels": CONSISTENCY_LABELS, "values": {}, "errors": errors or {},
+        "evaluation_label": (OVERALL_EVALUATION_LABELS[item.overall_evaluation] if item.overall_evaluation
+                             else None),
+        "values": {}, "errors": errors or {},
         "may_record": service.may_record(user), "upload_limit": storage.limit_words(get_settings().upload_limit_bytes),
         "upload_action": f"{_item_url(person, item)}/documents",
         "size_words": storage.size_words, "type_label": storage.type_label,
@@ -151,7 +164,7 @@ def item_update(person: CaseInScope, item: CaseItem, db: DbSession, audit: Audit
 @router.post("/{item_id}/findings")
 @shown_on("/people/{reference}/evidence/{item_id}")
 def finding_add(person: CaseInScope, item: CaseItem, db: DbSession, audit: Audit, user: User = RecordClinical,
-                data: FindingForm = Posted(FindingForm)) -> Response:
+                data: FindingForm = Posted(FindingForm, lists=frozenset({"photographs"}))) -> Response:
     finding = service.add_finding(db, user.id, person, item, data)
     audit.record("evidence.finding_added", finding, person=person, evidence_item_id=item.id, finding_id=finding.id)
     return done(f"{_item_url(person, item)}#findings", "Finding added.")
@@ -162,8 +175,8 @@ def finding_remove_confirm(request: Request, person: CaseInScope, item: CaseItem
                            db: DbSession) -> Response:
     return render(request, "evidence/finding_remove.html", {
         "person": person, "details": load_details(db, person), "item": item, "finding": finding,
-        "kind_label": KIND_LABELS[item.kind], "region_labels": dict(BODY_REGIONS),
-        "consistency_labels": CONSISTENCY_LABELS,
+        "kind_label": KIND_LABELS[item.kind],
+        "entry": service.DiagramEntry(0, finding, item, body_regions.BY_CODE.get(finding.region_code or "")),
     })
 
 

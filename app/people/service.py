@@ -257,18 +257,11 @@ def _latest_visit(column: Any) -> Any:
             .order_by(Visit.visit_date.desc(), Visit.id.desc()).limit(1).scalar_subquery())
 
 
-def list_people(db: Session, user: User, query: PeopleQuery, *,
-                alert_condition: Callable[[Any], ColumnElement[bool]] | None = None,
-                with_last_visit: bool = False) -> Page:
-    """One page of people with their current episode and facility, in two statements whatever the size;
-    `with_last_visit` adds each one's latest visit and its follow-up date to the same statement."""
-    current = aliased(DetentionEpisode)
-    placement = aliased(Placement)
-    base = (
-        select(Person.id)
-        .select_from(Person)
-        .outerjoin(current, and_(current.person_id == Person.id, current.end_date.is_(None)))
-    )
+def list_conditions(db: Session, user: User, query: PeopleQuery, current: Any,
+                    alert_condition: Callable[[Any], ColumnElement[bool]] | None = None) -> list[ColumnElement[bool]]:
+    """The conditions on Person that the list's filters and the user's need-to-know make, with `current` the
+    open episode's alias the statement joins (the facility and alert filters read it). The list and the caseload
+    export (app/people/export.py) both use them, so a download holds exactly the people the list shows."""
     where: list[ColumnElement[bool]] = []
     visibility = visible_to(user)
     if visibility is not None:
@@ -289,6 +282,22 @@ def list_people(db: Session, user: User, query: PeopleQuery, *,
     search = _search_condition(db, query.q)
     if search is not None:
         where.append(search)
+    return where
+
+
+def list_people(db: Session, user: User, query: PeopleQuery, *,
+                alert_condition: Callable[[Any], ColumnElement[bool]] | None = None,
+                with_last_visit: bool = False) -> Page:
+    """One page of people with their current episode and facility, in two statements whatever the size;
+    `with_last_visit` adds each one's latest visit and its follow-up date to the same statement."""
+    current = aliased(DetentionEpisode)
+    placement = aliased(Placement)
+    base = (
+        select(Person.id)
+        .select_from(Person)
+        .outerjoin(current, and_(current.person_id == Person.id, current.end_date.is_(None)))
+    )
+    where = list_conditions(db, user, query, current, alert_condition)
 
     # Only the filters on the current episode need it joined to count; counting people alone reads one index.
     counted = base if query.facility_id is not None or alert_condition is not None else select(Person.id)

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from app.alerts import rules as alert_rules
 from app.alerts import service as alerts
@@ -18,13 +18,13 @@ from app.alerts.rules import RULES
 from app.audit.deps import Audit
 from app.auth.deps import require
 from app.auth.models import Role, User
-from app.auth.permissions import Permission
+from app.auth.permissions import Permission, has_permission
 from app.config import get_settings, organisation_today
 from app.contacts import service as contacts
 from app.db import DbSession
 from app.detention.models import Facility
-from app.errors import found
-from app.people import emergency, service
+from app.errors import NotFound, found
+from app.people import emergency, export, service
 from app.people.dependencies import CaseAssignment, CaseInScope, Reference
 from app.people.models import AAR_INDICATOR_LABELS, AarIndicator, BirthPrecision, Person, PersonStatus, Sex
 from app.people.schemas import (
@@ -44,6 +44,7 @@ router = APIRouter(prefix="/people")
 ViewCaseload = Depends(require(Permission.view_caseload))
 EditPerson = Depends(require(Permission.edit_person))
 BreakGlass = Depends(require(Permission.break_glass))
+ExportCaseload = Depends(require(Permission.export_caseload))
 LIST_FIELDS = frozenset({"aar_indicators"})
 
 
@@ -78,18 +79,23 @@ def _parse_query(request: Request) -> tuple[service.PeopleQuery, list[str]]:
     return query, problems
 
 
+def _alert_condition(db: Session, query: service.PeopleQuery, cutoffs: alerts.Cutoffs) -> Any:
+    if not query.alert:
+        return None
+    settings = get_settings()
+    # The same kept flags the dashboard counts, so each of its numbers is the length of the list it links to.
+    alert_state.refresh(db, cutoffs, settings.zone, budget=settings.alert_refresh_budget)
+    flagged = select(PersonAlertState.person_id).where(alert_state.has(query.alert))
+    return lambda _episode: Person.id.in_(flagged)
+
+
 @router.get("")
 def people_list(request: Request, db: DbSession, audit: Audit, user: User = ViewCaseload) -> Response:
     settings = get_settings()
     today = organisation_today(settings)
     query, problems = _parse_query(request)
     cutoffs = alerts.Cutoffs.for_day(today, settings)
-    condition = None
-    if query.alert:
-        # The same kept flags the dashboard counts, so each of its numbers is the length of the list it links to.
-        alert_state.refresh(db, cutoffs, settings.zone, budget=settings.alert_refresh_budget)
-        flagged = select(PersonAlertState.person_id).where(alert_state.has(query.alert))
-        condition = lambda _episode: Person.id.in_(flagged)  # noqa: E731
+    condition = _alert_condition(db, query, cutoffs)
     page = service.list_people(db, user, query, alert_condition=condition)
     badges = alert_state.firing(db, cutoffs, [row.id for row in page.rows], [row.kept_flags for row in page.rows])
     for row in page.rows:
@@ -104,9 +110,38 @@ def people_list(request: Request, db: DbSession, audit: Audit, user: User = View
 
     return render(request, "people/list.html", {
         "page_link": page_link, "settings": settings,
+        # The download form sends the list's filters again, with the format chosen by its button.
+        "export_params": params if may_export(user) else None,
         "page": page, "query": query, "problems": problems, "today": today, "facilities": facilities,
         "clinicians": clinicians, "statuses": list(PersonStatus), "rules": RULES, "extra_filters": alerts.EXTRA_FILTERS,
         "can_edit": user.role in (Role.admin, Role.coordinator), "nationality_name": nationality_name,
+    })
+
+
+def may_export(user: User) -> bool:
+    return has_permission(user.role, Permission.export_caseload)
+
+
+@router.get("/export")
+def people_export(request: Request, db: DbSession, audit: Audit, user: User = ExportCaseload) -> Response:
+    """Every person the list's filters match (not one page), as CSV or XLSX: the list's own query string with
+    `format`. Filters the list would ignore send the user back to it, to see what was not recognised."""
+    chosen = request.query_params.get("format", "")
+    if chosen not in export.FORMATS:
+        raise NotFound
+    query, problems = _parse_query(request)
+    if problems:
+        params = {k: v for k, v in request.query_params.items() if k not in ("format", "page")}
+        return RedirectResponse("/people?" + urlencode(params), status_code=303)
+    settings = get_settings()
+    today = organisation_today(settings)
+    condition = _alert_condition(db, query, alerts.Cutoffs.for_day(today, settings))
+    made = export.build(db, user, query, chosen, today=today, settings=settings, alert_condition=condition)
+    audit.record("people.exported", format=chosen, filters=query.filters_used(), rows=made.rows)
+    # The audit row is in the request's transaction, which commits before the first byte is sent.
+    return StreamingResponse(made.chunks(), media_type=made.media_type, headers={
+        "Content-Disposition": f'attachment; filename="{made.filename}"',
+        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
     })
 
 

@@ -43,6 +43,7 @@ class Visit(Versioned, Base):
             name="signed_fields_match_status",
         ),
         CheckConstraint("NOT interpreter_used OR interpreter_language IS NOT NULL", name="interpreter_language_given"),
+        CheckConstraint("content_sha256 IS NULL OR status = 'signed'", name="seal_only_when_signed"),
         Index("ix_visits_person_id_visit_date", "person_id", "visit_date"),
         Index("ix_visits_clinician_id_visit_date", "clinician_id", "visit_date"),
         Index("ix_visits_follow_up_date", "follow_up_date"),
@@ -65,6 +66,9 @@ class Visit(Versioned, Base):
     status: Mapped[VisitStatus] = mapped_column(str_enum(VisitStatus, "visit_status"), default=VisitStatus.draft)
     signed_at: Mapped[datetime | None]
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    # The SHA-256 of what was signed, in the canonical form of app/visits/seal.py; None for a draft, and for a
+    # visit signed before visits were sealed.
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -103,3 +107,50 @@ class VisitAddendum(Base):
     def __sealed_person__(addendum: VisitAddendum, session: Session) -> int | None:
         visit = session.get(Visit, addendum.visit_id) if addendum.visit_id is not None else None
         return visit.person_id if visit is not None else None
+
+
+class PlannedVisitStatus(enum.StrEnum):
+    planned = "planned"
+    cancelled = "cancelled"
+    logged = "logged"  # made into a draft visit (visit_id)
+
+
+class PlannedVisit(Versioned, Base):
+    """A visit booked ahead: who visits whom, where and when, the legal-visit booking and the interpreter. "Log this
+    visit" turns it into a draft Visit (visit_id) once the day has come."""
+
+    __tablename__ = "planned_visits"
+    __table_args__ = (
+        CheckConstraint("duration_minutes BETWEEN 1 AND 1440", name="duration_range"),
+        CheckConstraint("(status = 'logged') = (visit_id IS NOT NULL)", name="logged_with_visit"),
+        CheckConstraint("NOT interpreter_booked OR interpreter_language IS NOT NULL",
+                        name="interpreter_language_given"),
+        Index("ix_planned_visits_person_id_starts_at", "person_id", "starts_at"),
+        # The week calendars: everyone's by time, and a clinician's own.
+        Index("ix_planned_visits_starts_at", "starts_at"),
+        Index("ix_planned_visits_clinician_id_starts_at", "clinician_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id", ondelete="RESTRICT"))
+    starts_at: Mapped[datetime]
+    duration_minutes: Mapped[int] = mapped_column(default=60)
+    booking_reference: Mapped[str | None] = mapped_column(String(40))
+    interpreter_booked: Mapped[bool] = mapped_column(default=False, server_default=false())
+    interpreter_language: Mapped[str | None] = mapped_column(String(60))
+    # A third party's contact details and the notes for the visitor: sealed with the person's key.
+    interpreter_name_sealed: Mapped[bytes | None] = mapped_column("interpreter_name", LargeBinary)
+    interpreter_phone_sealed: Mapped[bytes | None] = mapped_column("interpreter_phone", LargeBinary)
+    notes_sealed: Mapped[bytes | None] = mapped_column("notes", LargeBinary)
+    status: Mapped[PlannedVisitStatus] = mapped_column(str_enum(PlannedVisitStatus, "planned_visit_status"),
+                                                       default=PlannedVisitStatus.planned)
+    # The draft made by "log this visit"; erased with it (and with the person).
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"))
+    made_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    made_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    interpreter_name = SealedField("interpreter_name_sealed", "planned_visits.interpreter_name")
+    interpreter_phone = SealedField("interpreter_phone_sealed", "planned_visits.interpreter_phone")
+    notes = SealedField("notes_sealed", "planned_visits.notes")

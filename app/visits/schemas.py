@@ -125,6 +125,9 @@ class AddendumForm(BaseModel):
 
 
 class SignForm(BaseModel):
+    """Signing a draft: the author confirms the declaration on the page that shows what will be signed."""
+
     model_config = ConfigDict(extra="forbid")
 
     version: VersionToken = Field(default=None, title="Version")
+    declaration: bool = Field(default=False, title="Declaration")

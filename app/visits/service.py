@@ -16,6 +16,7 @@ from app.db import check_version, utcnow
 from app.detention.models import Facility
 from app.errors import FORM_ERROR, Refused, RuleBroken, StaleForm
 from app.people.models import AarIndicator, Person
+from app.visits import seal
 from app.visits.models import Visit, VisitAarIndicator, VisitAddendum, VisitStatus
 from app.visits.schemas import VisitForm
 
@@ -163,14 +164,32 @@ def update_visit(db: Session, actor: User, person: Person, visit: Visit, data: V
     return changed
 
 
-def sign_visit(db: Session, actor: User, person: Person, visit: Visit, version: int | None) -> None:
-    """Sign a draft: from now on it is never changed; corrections are addenda."""
+DECLARATION = "I confirm this is an accurate record of my assessment."
+# The clinical fields a signed visit is expected to hold: the page that shows what will be signed warns when any
+# is empty (signing is still allowed: a visit cut short is a record too).
+CLINICAL_FIELDS = ("presenting_concerns", "findings", "risk", "actions")
+
+
+def empty_clinical_fields(visit: Visit) -> list[str]:
+    return [name for name in CLINICAL_FIELDS if getattr(visit, name) in (None, "")]
+
+
+def check_may_sign(user: User, visit: Visit) -> None:
     if visit.status is not VisitStatus.draft:
         raise StaleForm("This visit is already signed. Nothing was changed.")
-    if not may_sign(actor, visit):
-        raise Refused("visit_author", actor_id=actor.id)
+    if not may_sign(user, visit):
+        raise Refused("visit_author", actor_id=user.id)
+
+
+def sign_visit(db: Session, actor: User, person: Person, visit: Visit, version: int | None,
+               declared: bool) -> None:
+    """Sign a draft: from now on it is never changed; corrections are addenda. What was signed is sealed with
+    its SHA-256 (app/visits/seal.py), so that a later change of the stored content shows."""
+    check_may_sign(actor, visit)
     # The author signs what they last saw: a draft changed since the page was loaded is not signed.
     check_version(visit, version)
+    if not declared:
+        raise RuleBroken.on("declaration", "Confirm that this is an accurate record of your assessment.")
     indicators = indicators_of(db, visit.id)
     before = snapshot(visit, indicators)
     now = utcnow()
@@ -178,6 +197,7 @@ def sign_visit(db: Session, actor: User, person: Person, visit: Visit, version: 
     visit.signed_at = now
     visit.signed_by_id = actor.id
     visit.updated_at = now
+    visit.content_sha256 = seal.digest(visit, indicators)
     db.flush()
     revisions.record(db, actor_id=actor.id, table="visits", row_id=visit.id, person_id=person.id,
                      before=before, after=snapshot(visit, indicators))

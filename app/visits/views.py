@@ -18,7 +18,7 @@ from app.detention.service import open_facilities
 from app.people.dependencies import CaseInScope
 from app.people.models import AAR_INDICATOR_LABELS, AarIndicator, Person
 from app.people.service import load_details
-from app.visits import service
+from app.visits import seal, service
 from app.visits.dependencies import CaseVisit
 from app.visits.models import Visit, VisitStatus
 from app.visits.schemas import (
@@ -109,8 +109,12 @@ def visit_create(person: CaseInScope, db: DbSession, audit: Audit, user: User = 
 def visit_show(request: Request, person: CaseInScope, visit: CaseVisit, db: DbSession, audit: Audit,
                user: User = ViewPerson) -> Response:
     audit.record("visit.viewed", visit)
+    page = service.load_page(db, visit)
+    sealed = seal.check(visit, page.indicators) if visit.status is VisitStatus.signed else None
+    if sealed is not None and sealed.state is seal.SealState.changed:
+        audit.record("visit.seal_broken", visit, kept=sealed.kept, now=sealed.now)
     return render(request, "visits/show.html", {
-        "person": person, "details": load_details(db, person), "page": service.load_page(db, visit), "visit": visit,
+        "person": person, "details": load_details(db, person), "page": page, "visit": visit, "seal": sealed,
         "labels": FIELD_LABELS, "mode_labels": MODE_LABELS, "risk_labels": RISK_LABELS,
         "status_labels": STATUS_LABELS, "indicator_labels": INDICATOR_LABELS,
         "may_change": service.may_change(user, visit), "may_sign": service.may_sign(user, visit),
@@ -137,12 +141,27 @@ def visit_update(person: CaseInScope, visit: CaseVisit, db: DbSession, audit: Au
     return done(_base(person.reference, visit.id), "Changes saved." if changed else "Nothing was changed.")
 
 
+@router.get("/{visit_id}/sign")
+def visit_sign_page(request: Request, person: CaseInScope, visit: CaseVisit, db: DbSession,
+                    user: User = RecordClinical) -> Response:
+    """What will be signed, as a check-your-answers page, with the declaration and a warning for empty clinical
+    fields; only the draft's author may sign."""
+    if visit.status is VisitStatus.signed:
+        return _signed_page(request, person, visit)
+    service.check_may_sign(user, visit)
+    return render(request, "visits/sign.html", {
+        "person": person, "details": load_details(db, person), "page": service.load_page(db, visit), "visit": visit,
+        "labels": FIELD_LABELS, "mode_labels": MODE_LABELS, "risk_labels": RISK_LABELS,
+        "indicator_labels": INDICATOR_LABELS, "empty": service.empty_clinical_fields(visit),
+        "declaration": service.DECLARATION, "values": {}, "errors": {},
+    })
+
+
 @router.post("/{visit_id}/sign")
-@shown_on("/people/{reference}/visits/{visit_id}")
 def visit_sign(person: CaseInScope, visit: CaseVisit, db: DbSession, audit: Audit, user: User = RecordClinical,
                data: SignForm = Posted(SignForm)) -> Response:
-    service.sign_visit(db, user, person, visit, data.version)
-    audit.record("visit.signed", visit)
+    service.sign_visit(db, user, person, visit, data.version, data.declaration)
+    audit.record("visit.signed", visit, content_sha256=visit.content_sha256)
     return done(_base(person.reference, visit.id),
                 "Visit signed. It can no longer be changed: add an addendum for any correction.")
 

@@ -137,9 +137,14 @@ def record_visit(d: Pointer, given: str, family: str, photo: Path) -> None:
     expect(page.get_by_role("row").filter(has_text=photo.name)).to_contain_text("JPEG")
 
     d.follow(page.get_by_role("link", name=re.compile(r"Back to the visit on")))
+    d.follow(page.get_by_role("link", name="Check and sign this visit"))
+    expect(page.get_by_role("heading", name="Check the visit before you sign it")).to_be_visible()
+    expect(page.locator(".facts")).to_contain_text("Two healed linear scars on the left forearm.")
+    d.click(page.get_by_label("I confirm this is an accurate record of my assessment."))
     d.submit(page.get_by_role("button", name="Sign this visit"))
     expect(page.locator(".tag", has_text="Signed").first).to_be_visible()
-    expect(page.get_by_role("button", name="Sign this visit")).to_have_count(0)
+    expect(page.get_by_role("link", name="Check and sign this visit")).to_have_count(0)
+    expect(page.locator(".seal")).to_contain_text("checked now: unchanged")
 
     addendum = "Scar photographs taken with a scale ruler; see documents (fictional addendum)."
     d.fill(page.get_by_label("Addendum"), addendum)

@@ -23,7 +23,7 @@ from app.crypto.keyring import forget_index_keys, index_key, master_keyring
 from app.crypto.models import IndexKey, PersonKey
 from app.crypto.primitives import generate_master_key_entry
 from app.crypto.rotation import rotate
-from app.detention.models import DetentionEpisode
+from app.detention.models import DetentionEpisode, Facility
 from app.evidence.models import Document, EvidenceItem, Finding, Rule35Record
 from app.health_events.models import HealthEvent
 from app.intake import service as intake
@@ -33,7 +33,7 @@ from app.people.models import EmergencyAccess, Handover, Identity, IdentityAlias
 from app.people.service import PeopleQuery, find_duplicates, list_people
 from app.referrals.models import Organisation, Referral
 from app.reports.models import CaseNarrative
-from app.visits.models import Visit, VisitAddendum
+from app.visits.models import PlannedVisit, Visit, VisitAddendum
 from app.work.models import CaseNote, CaseNoteAddendum, Task
 from tests.conftest import TEST_DATABASE_URL, csrf_from, is_postgres
 
@@ -66,7 +66,8 @@ def _fill_every_sealed_field(db: Session, user_id: int) -> Person:
     identity.other_numbers, identity.phone_in_detention = m, m
     visit = Visit(person_id=person.id, clinician_id=user_id, visit_date=date(2026, 2, 1), mode="in_person",
                   presenting_concerns=m, findings=m, actions=m)
-    item = EvidenceItem(person_id=person.id, kind="other", author=m, summary=m, created_by_id=user_id)
+    item = EvidenceItem(person_id=person.id, kind="medico_legal_report", author=m, summary=m, created_by_id=user_id,
+                        overall_evaluation="consistent", overall_evaluation_note=m)
     note = CaseNote(person_id=person.id, kind="call", with_whom="home_office",
                     happened_at=datetime(2026, 2, 1, 10, tzinfo=UTC), summary=m, recorded_by_id=user_id)
     db.add_all([visit, item, note])
@@ -74,10 +75,14 @@ def _fill_every_sealed_field(db: Session, user_id: int) -> Person:
     db.add_all([
         VisitAddendum(visit_id=visit.id, author_id=user_id, text=m),
         Task(person_id=person.id, title=m, assignee_id=user_id, made_by_id=user_id),
+        PlannedVisit(person_id=person.id, clinician_id=user_id, facility_id=db.scalars(select(Facility.id)).first(),
+                     starts_at=datetime(2026, 2, 8, 10, tzinfo=UTC), interpreter_booked=True,
+                     interpreter_language="Dari", interpreter_name=m, interpreter_phone=m,
+                     notes=m, made_by_id=user_id),
         # A task about no one has no person's key to be sealed with: its title is kept plain on purpose.
         Task(person_id=None, title="Plain Taskmarker", assignee_id=user_id, made_by_id=user_id),
         CaseNoteAddendum(note_id=note.id, person_id=person.id, author_id=user_id, text=m),
-        Finding(evidence_item_id=item.id, body_region="head", description=m, attributed_cause=m),
+        Finding(evidence_item_id=item.id, body_region="head", description=m, attributed_cause=m, shape=m, colour=m),
         Document(person_id=person.id, evidence_item_id=item.id, original_filename=f"{m}.pdf",
                  content_type="application/pdf", size_bytes=20, sha256="0" * 64,
                  content=f"%PDF-1.4 {m}".encode(), uploaded_by_id=user_id),
@@ -156,6 +161,8 @@ def test_no_sealed_field_reaches_the_database_in_the_clear(db, make_user, engine
         assert access.reason == MARKER and access.review_note == MARKER
         assert fresh.scalars(select(LegalHold)).one().reason == MARKER
         assert fresh.scalars(select(Task).where(Task.person_id == person.id)).one().title == MARKER
+        planned = fresh.scalars(select(PlannedVisit)).one()
+        assert planned.interpreter_name == MARKER and planned.notes == MARKER
     dump = _database_bytes(engine)
     assert len(dump) > 2_000
     for form in _forms(MARKER):

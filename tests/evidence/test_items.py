@@ -149,17 +149,18 @@ def test_findings_are_added_removed_and_listed_on_the_body_map(client, db, signe
     add_item(client, person, today, kind="photographs", author="Photographer Fictive")
     first, second = items(db)
     base = f"/people/{person.reference}/evidence"
-    for item, region, level in ((first, "soles_of_feet", "typical"), (first, "head_back", "consistent"),
-                                (second, "left_forearm", "highly_consistent")):
+    for item, region, level in ((first, "B-SOLE-L", "typical"), (first, "B-HEAD", "consistent"),
+                                (second, "F-FOREARM-L", "highly_consistent")):
         added = submit(client, f"{base}/{item.id}/findings", {
-            "body_region": region, "description": f"Linear scar on {region}", "attributed_cause": "Beating",
-            "consistency": level}, page=f"{base}/{item.id}")
+            "region_code": region, "lesion_type": "scar", "description": f"Linear scar on {region}",
+            "attributed_cause": "Beating", "consistency": level}, page=f"{base}/{item.id}")
         assert added.status_code == 303
-    refused = submit(client, f"{base}/{first.id}/findings", {"body_region": "tail", "description": "",
+    refused = submit(client, f"{base}/{first.id}/findings", {"region_code": "tail", "lesion_type": "scar",
+                                                           "description": "",
                                                            "attributed_cause": "Typed before the error"},
                      page=f"{base}/{first.id}")
     assert refused.status_code == 422
-    assert 'id="f-body_region-error"' in refused.text and 'id="f-description-error"' in refused.text
+    assert 'id="f-region_code-error"' in refused.text and 'id="f-description-error"' in refused.text
     # The evidence page again, its finding form open with what was typed.
     assert '<details class="details" open>' in refused.text and "Typed before the error</textarea>" in refused.text
     db.rollback()
@@ -169,13 +170,13 @@ def test_findings_are_added_removed_and_listed_on_the_body_map(client, db, signe
     assert body.status_code == 200
     text = body.text
     # Anatomical order: head before forearm before soles, whatever the order they were recorded in.
-    assert text.index("Head (back)") < text.index("Left forearm") < text.index("Soles of feet")
+    assert text.index("Head, back") < text.index("Left forearm, front") < text.index("Sole of the left foot")
     assert "Typical of" in text and "Highly consistent" in text and "Photographs" in text
     assert f'href="{base}/{second.id}"' in text
     [viewed] = events(db, "evidence.body_map_viewed")
     assert viewed.details == {"findings": 3}
 
-    finding_id = db.scalar(select(Finding.id).where(Finding.body_region == "soles_of_feet"))
+    finding_id = db.scalar(select(Finding.id).where(Finding.region_code == "B-SOLE-L"))
     first_id = first.id
     confirm = client.get(f"{base}/{first_id}/findings/{finding_id}/remove")
     assert confirm.status_code == 200 and "Remove this finding?" in confirm.text
@@ -188,10 +189,10 @@ def test_findings_are_added_removed_and_listed_on_the_body_map(client, db, signe
     assert again.status_code == 303  # a second click changes nothing and says so
     revision = db.scalars(select(Revision).where(Revision.table_name == "findings", Revision.row_id == finding_id,
                                                  Revision.action == "delete")).one()
-    assert revision.before["description"] == "Linear scar on soles_of_feet"
+    assert revision.before["description"] == "Linear scar on B-SOLE-L"
     assert [e.details for e in events(db, "evidence.finding_removed")] == [
         {"evidence_item_id": first_id, "finding_id": finding_id}]
-    assert "Soles of feet" not in client.get(f"{base}/body-map").text
+    assert "Sole of the left foot" not in client.get(f"{base}/body-map").text
     page = client.get(f"/people/{person.reference}").text
     assert "Body map (2 findings)" in page
 
@@ -203,7 +204,8 @@ def test_a_finding_cannot_be_removed_through_another_item(client, db, signed_in,
     add_item(client, person, today)
     first, second = items(db)
     base = f"/people/{person.reference}/evidence"
-    submit(client, f"{base}/{first.id}/findings", {"body_region": "chest", "description": "Burn"},
+    submit(client, f"{base}/{first.id}/findings", {"region_code": "F-CHEST-L", "lesion_type": "burn",
+                                                   "description": "Burn"},
            page=f"{base}/{first.id}")
     db.rollback()
     finding = db.scalars(select(Finding)).one()
@@ -271,7 +273,8 @@ def test_the_section_shows_counts_and_links_only_to_those_who_may_record(client,
     add_item(client, person, today)
     [item] = items(db)
     base = f"/people/{person.reference}/evidence"
-    submit(client, f"{base}/{item.id}/findings", {"body_region": "face", "description": "Scar"},
+    submit(client, f"{base}/{item.id}/findings", {"region_code": "F-FACE", "lesion_type": "scar",
+                                                  "description": "Scar"},
            page=f"{base}/{item.id}")
     upload(client, f"{base}/{item.id}/documents", "report.pdf", PDF_BYTES, page=f"{base}/{item.id}")
     page = client.get(f"/people/{person.reference}").text

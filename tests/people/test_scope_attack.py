@@ -26,7 +26,7 @@ ID_TABLES = {"visit_id": "visits", "item_id": "evidence_items", "document_id": "
              "event_id": "health_events", "episode_id": "detention_episodes", "assignment_id": "assignments",
              "finding_id": "findings", "removal_id": "removal_directions",
              "hearing_id": "hearings", "handover_id": "handovers", "request_id": "requests",
-             "note_id": "case_notes", "task_id": "tasks"}
+             "note_id": "case_notes", "task_id": "tasks", "planned_id": "planned_visits"}
 
 
 def _person_routes() -> list[APIRoute]:

@@ -19,15 +19,25 @@ from app.casefile import subject_access
 from app.consent.models import Consent, ConsentMethod, ConsentPurpose
 from app.contacts import service as contacts
 from app.contacts.models import LegalRepresentative
-from app.detention.models import Hearing, HearingKind, RemovalDirection
-from app.evidence.models import Consistency, Document, EvidenceItem, Finding, Rule35Limb, Rule35Record
+from app.detention.models import Facility, Hearing, HearingKind, RemovalDirection
+from app.evidence.models import (
+    Consistency,
+    Document,
+    EvidenceItem,
+    Finding,
+    FindingDocument,
+    LesionAge,
+    LesionType,
+    Rule35Limb,
+    Rule35Record,
+)
 from app.health_events.models import HealthEvent, HealthEventKind
 from app.intake import service as intake
 from app.intake.models import Channel, Need, RequesterKind, Urgency
 from app.people.models import AarIndicator, Handover
 from app.referrals.models import Organisation, Referral, ReferralStatus
 from app.reports.models import CaseNarrative
-from app.visits.models import RiskLevel, Visit, VisitAddendum, VisitMode, VisitStatus
+from app.visits.models import PlannedVisit, RiskLevel, Visit, VisitAddendum, VisitMode, VisitStatus
 from app.work.models import CaseNote, CaseNoteAddendum, NoteKind, NoteWith, Task
 from tests.conftest import page_csrf
 from tests.evidence.conftest import PDF_BYTES, submit, upload
@@ -65,15 +75,19 @@ def record(client, db, signed_in, make_user, make_person, today):  # type: ignor
 
     created = submit(client, f"/people/{person.reference}/evidence/new", {
         "kind": "medico_legal_report", "issued_date": str(today - timedelta(days=3)), "sensitivity": "high",
-        "summary": "Summary of the medico-legal report"})
+        "summary": "Summary of the medico-legal report", "overall_evaluation": "highly_consistent",
+        "overall_evaluation_note": "Rests on the forearm scars"})
     assert created.status_code == 303
     item_page = created.headers["location"]
     assert upload(client, item_page + "/documents", "MLR scan.pdf", PDF_BYTES, page=item_page).status_code == 303
 
     db.rollback()
     item = db.scalars(select(EvidenceItem).where(EvidenceItem.person_id == person.id)).one()
+    scan = db.scalar(select(Document.id).where(Document.evidence_item_id == item.id))
     db.add(Finding(evidence_item_id=item.id, body_region="left_forearm", description="Linear scars, 3 cm",
-                   attributed_cause="Beating with a cable", consistency=Consistency.highly_consistent))
+                   attributed_cause="Beating with a cable", consistency=Consistency.highly_consistent,
+                   region_code="F-FOREARM-L", lesion_type=LesionType.scar, length_mm=30, shape="Linear",
+                   colour="Pale", estimated_age=LesionAge.years, photographs=[FindingDocument(document_id=scan)]))
     visit = add_visit(db, person.id, clinician, "of Zephyrine", today - timedelta(days=2))
     # A document whose uploaded name is hostile: it must never become a path inside the ZIP.
     db.add(Document(person_id=person.id, visit_id=visit.id, original_filename="../../../etc/cron.d/evil.pdf",
@@ -109,6 +123,14 @@ def record(client, db, signed_in, make_user, make_person, today):  # type: ignor
                 due_date=today + timedelta(days=2), from_alert="rule35_response_overdue", made_by_id=coordinator.id))
     db.add(Task(person_id=other.id, title=f"Task about {OTHER_MARKER}", assignee_id=coordinator.id,
                 made_by_id=coordinator.id))
+    brook_house = db.scalars(select(Facility.id).where(Facility.name == "Brook House")).one()
+    db.add(PlannedVisit(person_id=person.id, clinician_id=clinician.id, facility_id=brook_house,
+                        starts_at=datetime.now(UTC) + timedelta(days=3), interpreter_booked=True,
+                        interpreter_language="Tigrinya", notes="Planned visit notes for the test",
+                        made_by_id=coordinator.id))
+    db.add(PlannedVisit(person_id=other.id, clinician_id=clinician.id, facility_id=brook_house,
+                        starts_at=datetime.now(UTC) + timedelta(days=4), notes=f"Planned for {OTHER_MARKER}",
+                        made_by_id=coordinator.id))
     representative = LegalRepresentative(firm="Quillon Law (fictional)", caseworker="Ada Testcase")
     db.add(representative)
     db.flush()
@@ -192,6 +214,12 @@ def test_coordinator_gets_the_whole_record_documents_and_a_readable_pdf(client, 
     assert item["kind"] == "medico_legal_report" and item["summary"] == "Summary of the medico-legal report"
     assert item["findings"][0]["consistency"] == "highly_consistent"
     assert item["findings"][0]["description"] == "Linear scars, 3 cm"
+    assert item["overall_evaluation"] == "highly_consistent"
+    assert item["overall_evaluation_note"] == "Rests on the forearm scars"
+    assert item["findings"][0]["region"] == "Left forearm, front (inner side)"
+    assert item["findings"][0]["region_code"] == "F-FOREARM-L" and item["findings"][0]["lesion_type"] == "scar"
+    assert item["findings"][0]["shape"] == "Linear" and item["findings"][0]["estimated_age"] == "years"
+    assert item["findings"][0]["photograph_document_ids"] == [documents[0].id]
     assert item["document_ids"] == [documents[0].id]
     assert data["rule35_records"][0]["limb"] == "35_3"
     assert data["health_events"][0]["kind"] == "food_refusal"
@@ -206,6 +234,9 @@ def test_coordinator_gets_the_whole_record_documents_and_a_readable_pdf(client, 
     [task] = data["tasks"]
     assert (task["title"], task["assignee"], task["made_by"], task["from_alert"], task["done_at"]) == (
         "Task title for the test", "Dr Fictional Clinic", "Cora Ordinate", "rule35_response_overdue", None)
+    [planned_visit] = data["planned_visits"]
+    assert (planned_visit["facility"], planned_visit["clinician"], planned_visit["notes"], planned_visit["status"]) == (
+        "Brook House", "Dr Fictional Clinic", "Planned visit notes for the test", "planned")
     assert {r["table_name"] for r in data["revisions"]} >= {"people", "evidence_items", "documents"}
 
     by_file = {d["file"]: d for d in data["documents"]}
@@ -222,6 +253,7 @@ def test_coordinator_gets_the_whole_record_documents_and_a_readable_pdf(client, 
     assert "Findings of Zephyrine" in pdf_text and "Linear scars" in pdf_text
     assert f"Call with {organisation.name}" in pdf_text and "Note addendum for the test" in pdf_text
     assert "Task title for the test" in pdf_text
+    assert "Planned visit notes for the test" in pdf_text
 
     # Nothing about the other person anywhere in the export.
     assert OTHER_MARKER not in raw.decode() and "Otherwood" not in raw.decode()

@@ -55,7 +55,7 @@ def test_assigned_clinician_logs_changes_and_signs_a_visit(client, db, signed_in
     assert indicators(db, visit.id) == {"torture", "ptsd"}
 
     page = client.get(f"{base}/{visit.id}").text
-    assert "Sign this visit" in page and f'href="{base}/{visit.id}/edit"' in page
+    assert f'href="{base}/{visit.id}/sign"' in page and f'href="{base}/{visit.id}/edit"' in page
     assert "Poor sleep.<br>Flashbacks at night." in page and "Post-traumatic stress disorder" in page
 
     edit_page = client.get(f"{base}/{visit.id}/edit").text
@@ -69,14 +69,14 @@ def test_assigned_clinician_logs_changes_and_signs_a_visit(client, db, signed_in
     assert visit.findings == "Linear scars, consistent with the account." and visit.status is VisitStatus.draft
     assert indicators(db, visit.id) == {"torture"}
 
-    page = client.get(f"{base}/{visit.id}").text
-    signed = post(client, f"{base}/{visit.id}/sign", {"version": version_on(page)})
+    page = client.get(f"{base}/{visit.id}/sign").text
+    signed = post(client, f"{base}/{visit.id}/sign", {"version": version_on(page), "declaration": "true"})
     assert signed.status_code == 303
     db.rollback()
     visit = db.get(Visit, visit.id)
     assert visit.status is VisitStatus.signed and visit.signed_by_id == clinician.id and visit.signed_at is not None
     page = client.get(f"{base}/{visit.id}").text
-    assert "Sign this visit" not in page and f"{base}/{visit.id}/edit" not in page
+    assert f"{base}/{visit.id}/sign" not in page and f"{base}/{visit.id}/edit" not in page
     assert "Add an addendum" in page and "Signed" in page
 
     history = revisions_of(db, "visits", visit.id)
@@ -103,7 +103,7 @@ def test_a_signed_visit_is_never_edited(client, db, signed_in, make_person, toda
     posted = post(client, f"{base}/edit", visit_data(db, today, findings="Rewritten after signing.",
                                                      version=visit.updated_at.isoformat()))
     assert posted.status_code == 409 and "Signed visits are never changed" in posted.text
-    again = post(client, f"{base}/sign", {"version": visit.updated_at.isoformat()})
+    again = post(client, f"{base}/sign", {"version": visit.updated_at.isoformat(), "declaration": "true"})
     assert again.status_code == 409
 
     db.rollback()
@@ -172,7 +172,8 @@ def test_a_clinician_not_assigned_is_refused_and_nothing_is_saved(client, db, si
     assert client.get(f"{base}/{visit.id}").status_code == 403
     assert post(client, f"{base}/{visit.id}/edit", visit_data(db, today, findings="Changed",
                                                               version=visit.updated_at.isoformat())).status_code == 403
-    assert post(client, f"{base}/{visit.id}/sign", {"version": visit.updated_at.isoformat()}).status_code == 403
+    assert post(client, f"{base}/{visit.id}/sign",
+                {"version": visit.updated_at.isoformat(), "declaration": "true"}).status_code == 403
     assert post(client, f"{base}/{signed.id}/addenda", {"text": "Intrusion"}).status_code == 403
     assert (count(db, Visit), count(db, VisitAddendum)) == before
     db.rollback()
@@ -212,7 +213,7 @@ def test_coordinators_see_every_visit_but_change_only_their_own_drafts(client, d
         assert client.get(f"/people/{person.reference}/visits/{visit.id}").status_code == 200
     assert client.get(f"/people/{person.reference}/visits/{one.id}/edit").status_code == 403
     assert post(client, f"/people/{person.reference}/visits/{one.id}/sign",
-                {"version": one.updated_at.isoformat()}).status_code == 403
+                {"version": one.updated_at.isoformat(), "declaration": "true"}).status_code == 403
 
     created = post(client, f"/people/{person.reference}/visits/new", visit_data(db, today, mode="phone"))
     assert created.status_code == 303
@@ -234,8 +235,9 @@ def test_an_admin_may_change_someone_elses_draft_but_not_sign_it(client, db, sig
     stored = db.get(Visit, visit.id)
     assert stored.findings == "Typo fixed." and stored.clinician_id == clinician.id
     assert revisions_of(db, "visits", visit.id)[-1].actor_user_id == admin.id
-    assert "Sign this visit" not in client.get(base).text
-    assert post(client, f"{base}/sign", {"version": stored.updated_at.isoformat()}).status_code == 403
+    assert f"{base}/sign" not in client.get(base).text
+    assert post(client, f"{base}/sign",
+                {"version": stored.updated_at.isoformat(), "declaration": "true"}).status_code == 403
 
 
 @pytest.mark.parametrize(("overrides", "field", "message"), [
@@ -292,7 +294,7 @@ def test_a_draft_changed_since_the_form_was_loaded_is_refused(client, db, signed
     assert len(events(db, "visit.changed")) == 1
 
     # Signing what the author saw: a draft changed after the page was loaded is not signed.
-    signed = post(client, f"{base}/sign", {"version": stale})
+    signed = post(client, f"{base}/sign", {"version": stale, "declaration": "true"})
     assert signed.status_code == 409
     db.rollback()
     assert db.get(Visit, visit.id).status is VisitStatus.draft
@@ -307,11 +309,12 @@ def test_only_the_author_changes_or_signs_a_draft(client, db, signed_in, make_pe
     visit = make_visit(db, person, author)
     base = f"/people/{person.reference}/visits/{visit.id}"
     page = client.get(base)
-    assert page.status_code == 200 and "Sign this visit" not in page.text and f"{base}/edit" not in page.text
+    assert page.status_code == 200 and f"{base}/sign" not in page.text and f"{base}/edit" not in page.text
     assert client.get(f"{base}/edit").status_code == 403
     assert post(client, f"{base}/edit", visit_data(db, today, version=visit.updated_at.isoformat())).status_code \
         == 403
-    assert post(client, f"{base}/sign", {"version": visit.updated_at.isoformat()}).status_code == 403
+    assert post(client, f"{base}/sign",
+                {"version": visit.updated_at.isoformat(), "declaration": "true"}).status_code == 403
     db.rollback()
     assert db.get(Visit, visit.id).status is VisitStatus.draft and db.get(Visit, visit.id).findings is None
 
