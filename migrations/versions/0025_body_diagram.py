@@ -94,7 +94,8 @@ def downgrade() -> None:
     op.drop_table('finding_documents')
     op.drop_column('evidence_items', 'overall_evaluation_note')
     if op.get_bind().dialect.name == 'postgresql':
-        op.drop_constraint('ck_evidence_items_evaluation_on_medico_legal_report', 'evidence_items', type_='check')
+        # Named as written (op.drop_constraint would prefix it again by the naming convention).
+        op.execute("ALTER TABLE evidence_items DROP CONSTRAINT ck_evidence_items_evaluation_on_medico_legal_report")
     op.drop_column('evidence_items', 'overall_evaluation')
     for column in ('estimated_age', 'colour', 'shape', 'width_mm', 'length_mm', 'lesion_type', 'region_code'):
         op.drop_column('findings', column)

@@ -341,8 +341,10 @@ def test_the_migration_keeps_the_sites_written_before_and_codes_only_exact_ones(
         conn.execute(text("INSERT INTO evidence_items (id, person_id, kind, sensitivity, created_by_id, created_at) "
                           "VALUES (1, 1, 'medico_legal_report', 'standard', 1, '2026-01-06 10:00:00')"))
         for finding_id, site in sites.items():
-            conn.execute(text("INSERT INTO findings (id, evidence_item_id, body_region, consistency) "
-                              "VALUES (:id, 1, :site, 'consistent')"), {"id": finding_id, "site": site})
+            # The description is sealed and NOT NULL; the migration never reads it, so any bytes stand in.
+            conn.execute(text("INSERT INTO findings (id, evidence_item_id, body_region, description, consistency) "
+                              "VALUES (:id, 1, :site, :sealed, 'consistent')"),
+                         {"id": finding_id, "site": site, "sealed": b"\x00"})
     with scratch_engine.begin() as conn:
         command.upgrade(_config(conn), "0025")
     with scratch_engine.connect() as conn:
