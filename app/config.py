@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     # Digests go out from the first run at or after this hour of the organisation's day, so a sender run every
     # few minutes for the immediate messages does not send the day's digest at midnight.
     reminders_digest_hour: int = Field(default=7, ge=0, le=23)
+    # Letters (app/medicolegal/letter_templates.py): the folder of template files an admin may change (unset: the
+    # shipped ones), and the letterhead printed at the top of each issued letter, lines separated by "|".
+    letter_templates_dir: Path | None = None
+    letterhead: str = Field(default="", max_length=600)
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1)

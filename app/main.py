@@ -9,9 +9,12 @@ from sqlalchemy import text
 
 import app.models  # noqa: F401  (every mapper configured before the first query)
 from app import logs
+from app.api.docs import docs_router as api_docs_router
+from app.api.routes import router as api_router
 from app.audit.views import router as audit_router
 from app.auth.deps import PUBLIC
 from app.auth.mfa_views import router as mfa_router
+from app.auth.token_views import router as tokens_router
 from app.auth.views import admin_router, sessions_router
 from app.auth.views import router as auth_router
 from app.casefile.views import router as casefile_router
@@ -24,8 +27,12 @@ from app.evidence.views import documents_router, rule35_router
 from app.evidence.views import router as evidence_router
 from app.health_events.views import router as health_events_router
 from app.home.views import router as home_router
+from app.imports.views import router as imports_router
 from app.intake.public import router as referral_form_router
 from app.intake.views import router as intake_router
+from app.medicolegal.letter_views import router as letters_router
+from app.medicolegal.letter_views import templates_router as letter_templates_router
+from app.medicolegal.views import router as medicolegal_reports_router
 from app.people.views import router as people_router
 from app.referrals.views import organisations_router
 from app.referrals.views import router as referrals_router
@@ -48,8 +55,12 @@ ROUTERS: tuple[APIRouter, ...] = (
     removals_router, hearings_router, notes_router, person_tasks_router, tasks_router, intake_router,
     visits_router, health_events_router, evidence_router, documents_router, rule35_router,
     planned_visits_router, calendar_router,
+    letters_router, letter_templates_router, medicolegal_reports_router,
     consent_router, referrals_router, organisations_router, contacts_router, reports_router, operations_router,
     narratives_router, mfa_router, reminders_account_router, audit_router, sessions_router,
+    imports_router,
+    # The API's docs (signed-in pages) before the API itself, whose last route answers any other /api/v1 path.
+    tokens_router, api_docs_router, api_router,
 )
 
 

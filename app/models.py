@@ -3,13 +3,17 @@
 from app.alerts.models import PersonAlertState
 from app.audit.models import AuditEvent, Revision
 from app.auth.models import LoginAttempt, User, UserSession
+from app.auth.tokens import ApiToken
 from app.consent.models import Consent
 from app.contacts.models import LegalRepresentative, Representation
 from app.crypto.models import IndexKey, PersonKey
 from app.detention.models import DetentionEpisode, Facility, Hearing, Placement, RemovalDirection
 from app.evidence.models import Document, EvidenceItem, Finding, Rule35Record
 from app.health_events.models import HealthEvent
+from app.imports.models import ImportMapping, ImportRecord, ImportRun
 from app.intake.models import HelpRequest
+from app.medicolegal.letter_models import Letter
+from app.medicolegal.models import MedicoLegalReport, MedicoLegalReportVersion, MedicoLegalReviewComment
 from app.people.models import (
     Assignment,
     EmergencyAccess,
@@ -28,6 +32,7 @@ from app.visits.models import Visit, VisitAarIndicator, VisitAddendum
 from app.work.models import CaseNote, CaseNoteAddendum, SentMessage, Task
 
 __all__ = [
+    "ApiToken",
     "Assignment",
     "AuditEvent",
     "CaseNarrative",
@@ -44,12 +49,19 @@ __all__ = [
     "HealthEvent",
     "Hearing",
     "HelpRequest",
+    "ImportMapping",
+    "ImportRecord",
+    "ImportRun",
     "IndexKey",
     "Identity",
     "IdentityAlias",
     "LegalHold",
     "LegalRepresentative",
+    "Letter",
     "LoginAttempt",
+    "MedicoLegalReport",
+    "MedicoLegalReportVersion",
+    "MedicoLegalReviewComment",
     "NrmReferral",
     "Organisation",
     "Person",

@@ -26,8 +26,11 @@ from app.evidence.models import (
     Rule35Record,
 )
 from app.health_events.models import HealthEvent, HealthEventKind
+from app.imports.models import ImportRecord, ImportRun, RunStatus
 from app.intake import service as intake
 from app.intake.models import Channel, Need, RequesterKind, Urgency
+from app.medicolegal.letter_models import Letter
+from app.medicolegal.models import MedicoLegalReport, MedicoLegalReportVersion, MedicoLegalReviewComment
 from app.people.models import Assignment, EmergencyAccess, Handover, LegalHold, Person
 from app.referrals.models import NrmReferral, Organisation, Referral, ReferralStatus
 from app.reports.models import CaseNarrative
@@ -116,11 +119,25 @@ def full_record(db, make_person, today):  # type: ignore[no-untyped-def]
                          interpreter_booked=True, interpreter_language="Tigrinya",
                          interpreter_name=f"Interpreter for {family}", notes=f"Ask for {given} at the gate",
                          made_by_id=author.id),
+            Letter(person_id=pid, template_key="healthcare-concern", title="Concern letter",
+                   body=f"Dear team, about {given} {family}", made_by_id=author.id),
         ])
         representative = LegalRepresentative(firm=f"{family} Law (fictional)")
         db.add(representative)
         db.flush()
         contacts.set_current(db, author.id, pid, representative.id)
+        report = MedicoLegalReport(person_id=pid, author_id=clinician.id, legal_representative_id=representative.id,
+                                   visit_id=visit.id, questions=f"Questions about {given} {family}", received_date=on,
+                                   due_date=on + timedelta(days=21), allegations=f"Account of {given} {family}",
+                                   created_by_id=author.id)
+        db.add(report)
+        db.flush()
+        db.add_all([
+            MedicoLegalReportVersion(report_id=report.id, number=1, reason="started", saved_by_id=clinician.id,
+                                     sections={"allegations": f"Account of {given} {family}"}),
+            MedicoLegalReviewComment(report_id=report.id, section="allegations", round=1, reviewer_id=author.id,
+                                     text=f"Comment on {family}"),
+        ])
         request = intake.create(db, author.id, intake.NewRequest(
             received_at=at, channel=Channel.phone, requester_kind=RequesterKind.self, urgency=Urgency.routine,
             needs=[Need.clinical_concern], details={"family_name": family, "summary": f"{given} needs a doctor"}))
@@ -136,6 +153,12 @@ def full_record(db, make_person, today):  # type: ignore[no-untyped-def]
                                                           Finding.region_code.is_not(None)))
         photograph = db.scalar(select(Document.id).where(Document.evidence_item_id == item.id))
         db.add(FindingDocument(finding_id=photographed, document_id=photograph))
+        # The record came in from a spreadsheet: the import's entry for it goes with the person, its run stays.
+        run = ImportRun(file_sha256="0" * 64, file_kind="csv", row_count=1, column_count=2,
+                        status=RunStatus.completed, uploaded_by_id=author.id)
+        db.add(run)
+        db.flush()
+        db.add(ImportRecord(run_id=run.id, table_name="people", record_id=pid, person_id=pid, version=1))
         db.commit()
         children = {
             "placements": list(db.scalars(select(Base.metadata.tables["placements"].c.id).where(
@@ -148,6 +171,10 @@ def full_record(db, make_person, today):  # type: ignore[no-untyped-def]
             "visit_aar_indicators": [visit.id],
             "nrm_referrals": [referral.id],
             "identity_aliases": [pid],
+            "medicolegal_report_versions": list(db.scalars(select(MedicoLegalReportVersion.id).where(
+                MedicoLegalReportVersion.report_id == report.id))),
+            "medicolegal_review_comments": list(db.scalars(select(MedicoLegalReviewComment.id).where(
+                MedicoLegalReviewComment.report_id == report.id))),
         }
         assert db.scalar(select(func.count()).select_from(Assignment).where(Assignment.person_id == pid)) == 1
         return person, children
@@ -159,7 +186,8 @@ def children_left(db: Session, children: dict[str, list[int]]) -> dict[str, int]
     tables = Base.metadata.tables
     key = {"placements": "id", "findings": "id", "finding_documents": "finding_id", "visit_addenda": "id",
            "visit_aar_indicators": "visit_id",
-           "nrm_referrals": "referral_id", "identity_aliases": "person_id"}
+           "nrm_referrals": "referral_id", "identity_aliases": "person_id", "medicolegal_report_versions": "id",
+           "medicolegal_review_comments": "id"}
     return {name: db.scalar(select(func.count()).select_from(tables[name])
                             .where(tables[name].c[key[name]].in_(ids))) or 0
             for name, ids in children.items()}

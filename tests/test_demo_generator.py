@@ -350,7 +350,7 @@ ROWS_BEFORE_THE_CASE_LIFE = {
     "consents": "0f3cb442a07942d8",
 }
 NEW_TABLES = {"legal_representatives", "representations", "removal_directions", "hearings", "requests",
-              "case_notes", "case_note_addenda", "tasks", "planned_visits"}
+              "case_notes", "case_note_addenda", "tasks", "planned_visits", "letters"}
 
 
 # Columns added later, drawn from streams of their own: left out, so the digests still prove the old rows unchanged.

@@ -14,6 +14,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
+from app.api.deps import api_person
 from app.auth.deps import public_route
 from app.main import api_routes, create_app
 from app.people.dependencies import person_in_scope
@@ -26,6 +27,12 @@ SCOPE_EXEMPT = {
     # Break-glass is how a clinician comes to have a person in scope: it checks assignment itself.
     emergency_access_open: "opens emergency access to a person out of scope",
 }
+
+
+# The API's own case scope: the same person_in_scope, called with the token's user (app/api/deps.py).
+CASE_SCOPES = {person_in_scope, api_person}
+# Query parameters where 0 is meaningful (how many items to skip), still bounded above.
+FROM_ZERO = {"offset"}
 
 
 def _routes() -> list[APIRoute]:
@@ -55,7 +62,7 @@ def test_every_person_scoped_route_declares_its_case_scope():
     routes = [r for r in _routes() if "{reference}" in r.path]
     assert len(routes) > 40
     missing = [f"{sorted(r.methods)} {r.path}" for r in routes
-               if person_in_scope not in route_calls(r) and r.endpoint not in SCOPE_EXEMPT]
+               if not CASE_SCOPES & set(route_calls(r)) and r.endpoint not in SCOPE_EXEMPT]
     assert missing == []
 
 
@@ -70,15 +77,16 @@ def test_every_object_id_under_a_person_is_loaded_through_that_person():
             if name == "reference" or not name.endswith("_id"):
                 continue
             holders = [d for d in _dependants(route.dependant) if any(f.name == name for f in d.path_params)]
-            if not holders or any(d is route.dependant or person_in_scope not in
-                                  [s.call for s in _dependants(d)] for d in holders):
+            if not holders or any(d is route.dependant or not CASE_SCOPES &
+                                  {s.call for s in _dependants(d)} for d in holders):
                 loose.append(f"{sorted(route.methods)} {route.path}: {name}")
     assert loose == []
 
 
 def _bounded(field: Any) -> bool:
     metadata = field.field_info.metadata
-    return (any(isinstance(m, Ge) and m.ge >= 1 for m in metadata)
+    lowest = 0 if field.name in FROM_ZERO else 1
+    return (any(isinstance(m, Ge) and m.ge >= lowest for m in metadata)
             and any(isinstance(m, Le) and m.le <= MAX_ID for m in metadata))
 
 
@@ -119,6 +127,9 @@ def _schemas() -> dict[str, type[BaseModel]]:
             schema = getattr(call, "form_schema", None)
             if schema is not None:
                 found[schema.__name__] = schema
+        # The API's JSON bodies are forms too.
+        if route.body_field is not None and isinstance(route.body_field.field_info.annotation, type):
+            found[route.body_field.field_info.annotation.__name__] = route.body_field.field_info.annotation
     return found
 
 
@@ -142,3 +153,18 @@ def test_every_integer_field_of_every_posted_form_is_bounded():
                  if name != "version"  # a version out of range is read as none: a stale form
                  and not all(_int_bounds(info.annotation, list(info.metadata)))]
     assert unbounded == []
+
+
+def test_every_api_route_declares_a_token_scope_and_a_permission():
+    """Each /api/v1 route (but the signed-in docs pages) declares both what the token must reach and what the
+    role must hold; its person routes go through the same case scope as the pages."""
+    api = [r for r in _routes() if r.path.startswith("/api/v1/") and r.path not in ("/api/v1/docs",
+                                                                                  "/api/v1/openapi.json")]
+    assert len(api) >= 9
+    undeclared = [f"{sorted(r.methods)} {r.path}" for r in api
+                  if not any(hasattr(c, "required_scope") for c in route_calls(r)) or not declared_permissions(r)]
+    assert undeclared == []
+    writes = [r for r in api if r.methods & {"POST"} and "{reference}" in r.path]
+    assert writes and all(
+        any(getattr(c, "required_scope", "").startswith("write:") for c in route_calls(r)) for r in writes)
+    assert all(api_person in route_calls(r) for r in api if "{reference}" in r.path)

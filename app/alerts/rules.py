@@ -207,6 +207,15 @@ RULES: dict[str, AlertRule] = {rule.id: rule for rule in (
         source="Bail for Immigration Detainees guidance; Tribunal Procedure Rules 2014, rule 40",
         severity=Severity.admin, action="Record a new bail application",
     ),
+    AlertRule(
+        id="report_overdue",
+        title="Medico-legal report overdue",
+        explanation="A medico-legal report has passed the due date agreed with the legal representative and is "
+                    "not yet signed off.",
+        threshold_setting=None, threshold_unit="",
+        source="The instruction from the legal representative",
+        severity=Severity.due_soon, action="Finish and sign the medico-legal report",
+    ),
 )}
 
 

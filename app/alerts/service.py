@@ -28,6 +28,7 @@ from app.detention.models import (
 )
 from app.evidence.models import EvidenceItem, EvidenceKind, Rule35Limb, Rule35Record
 from app.health_events.models import HealthEvent, HealthEventKind
+from app.medicolegal.models import MedicoLegalReport, ReportState
 from app.people.models import AarIndicator, Person, PersonAarIndicator
 from app.referrals.models import NrmReferral, Organisation, OrganisationType, Referral, ReferralStatus
 from app.visits.models import Visit
@@ -204,12 +205,19 @@ def sql_condition(rule_id: str, cutoffs: Cutoffs, episode: Any = DetentionEpisod
     return _casework_condition(rule_id, cutoffs, person_id, of)
 
 
+# A report is overdue until it is signed off; once signed, its service is the representative's to make.
+UNSIGNED_REPORT = (ReportState.instructed, ReportState.drafting, ReportState.in_review)
+
+
 def _casework_condition(rule_id: str, cutoffs: Cutoffs, person_id: Any, of: Any) -> ColumnElement[bool]:
     """The rules about the case's paperwork and deadlines, written like the clinical ones above."""
     if rule_id == "removal_imminent":
         return person_id.in_(of(RemovalDirection.person_id, RemovalDirection.status == RemovalStatus.set,
                                 RemovalDirection.removal_at > cutoffs.now,
                                 RemovalDirection.removal_at <= cutoffs.removal_until))
+    if rule_id == "report_overdue":
+        return person_id.in_(of(MedicoLegalReport.person_id, MedicoLegalReport.due_date < cutoffs.today,
+                                MedicoLegalReport.state.in_(UNSIGNED_REPORT)))
     if rule_id == "hearing_soon":
         return person_id.in_(of(Hearing.person_id, Hearing.outcome.is_(None), Hearing.hearing_at > cutoffs.now,
                                 Hearing.hearing_at <= cutoffs.hearing_until))

@@ -42,7 +42,7 @@ FLAGS: tuple[str, ...] = (
     "rule35_response_overdue", "torture_without_evidence", "self_harm_without_rule35", "food_fluid_refusal",
     "nrm_decision_outstanding", "visit_follow_up_overdue", "referral_follow_up_overdue", "consent_missing",
     "bail_reapplication_open", alerts.UPCOMING, alerts.NO_RECENT_VISIT, UNASSIGNED, OPEN_CASE, DETAINED,
-    "removal_imminent", "hearing_soon",
+    "removal_imminent", "hearing_soon", "report_overdue",
 )
 BIT = {flag: 1 << i for i, flag in enumerate(FLAGS)}
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)

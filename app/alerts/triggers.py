@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from app.alerts.rules import RULES, SEVERITY_LABELS, SEVERITY_ORDER, AlertRule, Severity
-from app.alerts.service import Cutoffs
+from app.alerts.service import UNSIGNED_REPORT, Cutoffs
 from app.auth.permissions import Permission
 from app.config import Settings
 from app.consent import service as consent_service
@@ -53,6 +53,7 @@ from app.detention.models import (
 )
 from app.evidence.models import RULE35_LIMB_LABELS, Rule35Record
 from app.health_events.models import HealthEvent, HealthEventKind
+from app.medicolegal.models import MedicoLegalReport
 from app.people.models import Person
 from app.referrals.models import NrmReferral, Organisation, Referral, ReferralStatus
 from app.visits.models import Visit
@@ -252,6 +253,10 @@ def _branches(rule_ids: list[str], person_id: int, cutoffs: Cutoffs,
                         .join(Organisation, Organisation.id == Referral.organisation_id).where(
             Referral.person_id == person_id, Referral.follow_up_date < today, Referral.response_date.is_(None),
             Referral.status.in_([ReferralStatus.draft, ReferralStatus.sent])))
+    if "report_overdue" in wanted:
+        branches.append(_row("report_overdue", MedicoLegalReport.id, day=MedicoLegalReport.due_date).where(
+            MedicoLegalReport.person_id == person_id, MedicoLegalReport.due_date < today,
+            MedicoLegalReport.state.in_(UNSIGNED_REPORT)))
     if "consent_missing" in wanted:
         current = consent_service.current_on(today)
         branches.append(_row("consent_missing", Referral.id, Referral.organisation_id, day=Referral.made_date,
@@ -324,6 +329,9 @@ def _record_trigger(row: Any, base: str, cutoffs: Cutoffs, settings: Settings) -
                                 f"response recorded.", f"{base}/referrals/{row.record_id}")
     if rule_id == "consent_missing":
         return _consent_trigger(row, base)
+    if rule_id == "report_overdue":
+        return Trigger(rule_id, f"Medico-legal report {row.record_id} was due on {format_date(row.day)} and is not "
+                                "signed off yet.", f"{base}/reports/{row.record_id}")
     return None
 
 

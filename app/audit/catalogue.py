@@ -38,6 +38,14 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "person.erasure_refused": frozenset({"reason"}),
     "people.listed": frozenset({"filters", "results"}),
     "people.exported": frozenset({"format", "filters", "rows"}),
+    # --- spreadsheet import (app/imports). Counts only: a run's audit rows never hold a name or a cell.
+    "import.uploaded": frozenset({"kind", "rows", "columns", "sha256"}),
+    "import.refused": frozenset({"reason", "received_bytes"}),
+    "import.dry_run": frozenset({"rows", "errors", "duplicates"}),
+    "import.completed": frozenset({"rows", "people", "records"}),
+    "import.failed": frozenset({"rows", "errors"}),
+    "import.undone": frozenset({"people"}),
+    "import.mapping_saved": frozenset({"columns"}),
     # --- break-glass (app/people/emergency.py): every use of emergency access carries its reason ---
     # The reason and the review note are free text about a person: they stay sealed on the grant (access_id),
     # never copied into the audit log, which is not sealed.
@@ -67,7 +75,26 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "planned_visit.cancelled": frozenset(),
     "planned_visit.logged": frozenset({"visit_id"}),
     "planned_visit.ics_downloaded": frozenset(),
+    # --- letters (app/medicolegal/letters.py): the template used, never the text
+    "letter.drafted": frozenset({"template"}),
+    "letter.changed": frozenset(),
+    "letter.issued": frozenset({"content_sha256"}),
+    "letter.viewed": frozenset(),
+    "letter.pdf_downloaded": frozenset(),
+    "letter.seal_broken": frozenset({"kept", "now"}),
     "calendar.viewed": frozenset({"week", "shown"}),
+    # --- medico-legal reports (app/medicolegal/service.py): states, people and hashes, never the text
+    "report.instructed": frozenset({"author_id", "due_date"}),
+    "report.viewed": frozenset(),
+    "report.draft_started": frozenset(),
+    "report.draft_saved": frozenset({"sections"}),
+    "report.sent_for_review": frozenset({"reviewer_id", "round"}),
+    "report.approved": frozenset({"comments", "round"}),
+    "report.returned": frozenset({"comments", "round"}),
+    "report.signed": frozenset({"content_sha256"}),
+    "report.seal_broken": frozenset({"kept", "now"}),
+    "report.pdf_downloaded": frozenset({"content_sha256"}),
+    "report.served": frozenset({"served_date"}),
     "health_event.recorded": frozenset({"kind"}),
     "health_event.ended": frozenset({"kind"}),
     # --- evidence, documents and Rule 35 (app/evidence) ---
@@ -149,6 +176,10 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "admin.session_ended": frozenset({"session_user_id"}),
     "admin.user_sessions_ended": frozenset({"sessions_ended"}),
     "admin.user_password_set": frozenset({"sessions_ended"}),
+    # --- the JSON API (app/api): tokens by their id only, never the token's text ---
+    "api.token_created": frozenset({"token_id", "access", "domains"}),
+    "api.token_revoked": frozenset({"token_id"}),
+    "api.refused": frozenset({"reason"}),
 }
 
 

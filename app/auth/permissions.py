@@ -30,6 +30,7 @@ class Permission(enum.StrEnum):
     manage_contacts = "manage_contacts"  # the register of legal representatives
     export_caseload = "export_caseload"  # the people list, every matching row, as CSV or XLSX
     view_operations = "view_operations"  # internal monthly figures over all cases (not for publication)
+    import_records = "import_records"  # bring people in from a spreadsheet, and undo an import
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -43,6 +44,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.manage_legal_holds,
         Permission.view_requests, Permission.triage_requests, Permission.manage_contacts,
         Permission.export_caseload, Permission.view_operations,
+        Permission.import_records,
     }),
     Role.clinician: frozenset({
         Permission.view_home, Permission.view_caseload, Permission.view_person, Permission.record_clinical,

@@ -154,6 +154,10 @@ KIND_LABELS = {
     "visit_aar_indicators": "Adults at Risk indicators seen at visits",
     "visit_addenda": "Visit addenda",
     "planned_visits": "Planned visits",
+    "medicolegal_reports": "Medico-legal reports",
+    "medicolegal_report_versions": "Versions kept of medico-legal reports",
+    "medicolegal_review_comments": "Peer review comments on medico-legal reports",
+    "letters": "Letters (drafts and issued)",
     "evidence_items": "Evidence items",
     "findings": "Findings",
     "finding_documents": "Links from findings to their photographs",
@@ -165,6 +169,7 @@ KIND_LABELS = {
     "consents": "Consents",
     "case_narratives": "Case narratives (drafts and approved)",
     "revisions": "Change history entries",
+    "import_records": "Spreadsheet import entries (which import made the record)",
     "person_keys": "Data key",
 }
 

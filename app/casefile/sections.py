@@ -19,6 +19,8 @@ from app.detention.removals import removal_section
 from app.evidence.service import evidence_section, rule35_section
 from app.health_events.views import health_events_section
 from app.intake.views import requests_section
+from app.medicolegal.letter_views import letters_section
+from app.medicolegal.views import reports_section
 from app.people.models import Person
 from app.referrals.views import referrals_section
 from app.reports.narrative_views import narratives_section
@@ -48,11 +50,13 @@ SECTIONS = (
     Section("planned_visits", "visits/planned_section.html", planned_section),
     Section("visits", "visits/_section.html", visits_section),
     Section("evidence", "evidence/_section.html", evidence_section),
+    Section("reports", "medicolegal/_report_section.html", reports_section),
     Section("rule35", "evidence/_rule35_section.html", rule35_section),
     Section("health_events", "health_events/_section.html", health_events_section),
     Section("referrals", "referrals/_section.html", referrals_section),
     Section("consent", "consent/_section.html", consent_section),
     Section("narratives", "reports/_person_section.html", narratives_section),
+    Section("letters", "medicolegal/letter_section.html", letters_section),
 )
 
 

@@ -29,6 +29,9 @@ from app.evidence.storage import ALLOWED_TYPES
 from app.health_events.models import HealthEvent
 from app.intake.models import HelpRequest
 from app.intake.schemas import detail_rows
+from app.medicolegal.letter_models import Letter
+from app.medicolegal.models import SECTIONS as REPORT_SECTIONS
+from app.medicolegal.models import MedicoLegalReport, MedicoLegalReportVersion, MedicoLegalReviewComment
 from app.people.models import (
     AAR_INDICATOR_LABELS,
     Assignment,
@@ -46,12 +49,12 @@ from app.work.models import CaseNote, CaseNoteAddendum, Task
 
 SCHEMA = "casework.subject-access"
 # Raised when a section is added, removed or changes meaning, so a reader can tell which layout it holds.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 SECTIONS = (
     "person", "identity", "aliases", "languages", "aar_indicators", "legal_representatives", "handovers",
     "requests", "case_notes", "tasks", "detention_episodes", "removal_directions", "hearings", "planned_visits",
     "visits", "health_events", "evidence_items", "rule35_records", "documents", "consents", "referrals", "assignments",
-    "case_narratives", "revisions",
+    "case_narratives", "letters", "medicolegal_reports", "revisions",
 )
 # The JSON and the PDF on top of the documents themselves; generous, so the guard is about the documents.
 OVERHEAD_BYTES = 8 * 1024 * 1024
@@ -122,6 +125,16 @@ def collect(db: Session, person: Person, *, generated_by: User, generated_at: da
         .order_by(Visit.visit_date, Visit.id)).all()
     planned_visits = db.scalars(select(PlannedVisit).where(PlannedVisit.person_id == person.id)
                                 .order_by(PlannedVisit.starts_at, PlannedVisit.id)).all()
+    written = db.scalars(select(Letter).where(Letter.person_id == person.id).order_by(Letter.made_at, Letter.id)).all()
+    medicolegal = db.scalars(select(MedicoLegalReport).where(MedicoLegalReport.person_id == person.id)
+                             .order_by(MedicoLegalReport.received_date, MedicoLegalReport.id)).all()
+    report_ids = [r.id for r in medicolegal]
+    report_versions = db.scalars(select(MedicoLegalReportVersion)
+                                 .where(MedicoLegalReportVersion.report_id.in_(report_ids))
+                                 .order_by(MedicoLegalReportVersion.report_id, MedicoLegalReportVersion.number)).all()
+    review_comments = db.scalars(select(MedicoLegalReviewComment)
+                                 .where(MedicoLegalReviewComment.report_id.in_(report_ids))
+                                 .order_by(MedicoLegalReviewComment.report_id, MedicoLegalReviewComment.id)).all()
     removals = db.scalars(select(RemovalDirection).where(RemovalDirection.person_id == person.id)
                           .order_by(RemovalDirection.removal_at, RemovalDirection.id)).all()
     listed = db.scalars(select(Hearing).where(Hearing.person_id == person.id)
@@ -165,6 +178,10 @@ def collect(db: Session, person: Person, *, generated_by: User, generated_at: da
     user_ids |= {v.clinician_id for v in visits} | {v.signed_by_id for v in visits}
     user_ids |= {a.author_id for v in visits for a in v.addenda}
     user_ids |= {p.clinician_id for p in planned_visits} | {p.made_by_id for p in planned_visits}
+    user_ids |= {w.made_by_id for w in written} | {w.issued_by_id for w in written}
+    user_ids |= {r.author_id for r in medicolegal} | {r.reviewer_id for r in medicolegal}
+    user_ids |= {r.signed_by_id for r in medicolegal} | {v.saved_by_id for v in report_versions}
+    user_ids |= {c.reviewer_id for c in review_comments}
     user_ids |= {e.recorded_by_id for e in events} | {i.created_by_id for i in items}
     user_ids |= {r.recorded_by_id for r in removals} | {h.recorded_by_id for h in listed}
     user_ids |= {h.from_user_id for h in handovers} | {h.to_user_id for h in handovers}
@@ -244,6 +261,20 @@ def collect(db: Session, person: Person, *, generated_by: User, generated_at: da
             | {"clinician": who(p.clinician_id), "made_by": who(p.made_by_id),
                "facility": facilities.get(p.facility_id)}
             for p in planned_visits],
+        "medicolegal_reports": [
+            _fields(r, ("id", "questions", "received_date", "due_date", "state", *REPORT_SECTIONS,
+                        "review_round", "approved_at", "signed_at", "content_sha256", "served_date", "outcome"))
+            | {"author": who(r.author_id), "reviewer": who(r.reviewer_id), "signed_by": who(r.signed_by_id),
+               "papers_received": [name for name, received in r.papers().items() if received],
+               "review_comments": [_fields(c, ("round", "section", "created_at", "text"))
+                                   | {"reviewer": who(c.reviewer_id)}
+                                   for c in review_comments if c.report_id == r.id],
+               "versions": [_fields(v, ("number", "reason", "saved_at", "sections")) | {"saved_by": who(v.saved_by_id)}
+                            for v in report_versions if v.report_id == r.id]}
+            for r in medicolegal],
+        "letters": [
+            _fields(w, ("id", "template_key", "title", "state", "made_at", "issued_at", "content_sha256", "body"))
+            | {"made_by": who(w.made_by_id), "issued_by": who(w.issued_by_id)} for w in written],
         "legal_representatives": [
             _fields(r, ("started_at", "ended_at")) | _fields(rep, ("firm", "caseworker", "address", "phone",
                                                                    "email", "legal_aid_contract"))

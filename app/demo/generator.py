@@ -26,12 +26,15 @@ from app.crypto.keyring import index_key_for_connection, master_keyring, person_
 from app.crypto.models import PersonKey
 from app.crypto.primitives import new_key
 from app.db import refresh_statistics
+from app.demo import letters as demo_letters
+from app.demo import medicolegal as demo_medicolegal
 from app.demo import names
 from app.detention.models import DetentionEpisode, Facility, Hearing, Placement, RemovalDirection
 from app.evidence.models import EvidenceItem, Finding, Rule35Record
 from app.health_events.models import HealthEvent
 from app.intake.models import HelpRequest, Need, Urgency
 from app.intake.service import waiting_limit
+from app.medicolegal.letter_models import Letter
 from app.people.models import (
     Assignment,
     Identity,
@@ -97,6 +100,7 @@ CASE_NOTES = _table(CaseNote)
 CASE_NOTE_ADDENDA = _table(CaseNoteAddendum)
 TASKS = _table(Task)
 PLANNED_VISITS = _table(PlannedVisit)
+LETTERS = _table(Letter)
 
 # Parents before children, so that foreign keys hold at every statement. The tables after CONSENTS came later
 # and draw from random streams of their own (see _Generator), so the rows before them stay as they were.
@@ -104,7 +108,7 @@ INSERT_ORDER = (
     PEOPLE, PERSON_KEYS, IDENTITIES, IDENTITY_ALIASES, NAME_TOKENS, PERSON_LANGUAGES, PERSON_AAR, ASSIGNMENTS,
     EPISODES, PLACEMENTS, VISITS, VISIT_AAR, VISIT_ADDENDA, EVIDENCE, FINDINGS, RULE35, REFERRALS, NRM,
     HEALTH_EVENTS, CONSENTS, LEGAL_REPRESENTATIVES, REPRESENTATIONS, REMOVALS, HEARINGS, REQUESTS,
-    CASE_NOTES, CASE_NOTE_ADDENDA, TASKS, PLANNED_VISITS,
+    CASE_NOTES, CASE_NOTE_ADDENDA, TASKS, PLANNED_VISITS, LETTERS,
 )
 # Tables whose integer ids the generator assigns itself (the others are keyed by their parent).
 ID_TABLES = tuple(t for t in INSERT_ORDER if "id" in t.c)
@@ -143,6 +147,7 @@ class SeedResult:
     case_note_addenda: int = 0
     tasks: int = 0
     planned_visits: int = 0
+    letters: int = 0
     users_created: int = 0
 
     @property
@@ -163,14 +168,14 @@ _RESULT_FIELD = {
     CONSENTS: "consents", PERSON_KEYS: "person_keys", LEGAL_REPRESENTATIVES: "legal_representatives",
     REPRESENTATIONS: "representations", REMOVALS: "removal_directions", HEARINGS: "hearings", REQUESTS: "requests",
     CASE_NOTES: "case_notes", CASE_NOTE_ADDENDA: "case_note_addenda", TASKS: "tasks",
-    PLANNED_VISITS: "planned_visits",
+    PLANNED_VISITS: "planned_visits", LETTERS: "letters",
 }
 
 # Sealed columns per table (app/crypto): (column, kind, where) for each SealedField of the table's model.
 _SEALED: dict[Table, list[tuple[str, str, str]]] = {
     _table(model): [(f.where.split(".", 1)[1], f.kind, f.where) for f in sealed_fields(model)]
     for model in (Identity, IdentityAlias, Visit, VisitAddendum, EvidenceItem, Finding, Rule35Record, Referral,
-                  HealthEvent, Consent, DetentionEpisode, CaseNote, CaseNoteAddendum, PlannedVisit)
+                  HealthEvent, Consent, DetentionEpisode, CaseNote, CaseNoteAddendum, PlannedVisit, Letter)
 }
 _TASK_TITLE = next(f for f in sealed_fields(Task) if f.name == "title")
 # A request for help is sealed with a data key of its own, wrapped on its row (app/crypto/keyring.request_key).
@@ -269,6 +274,9 @@ def seed_demo(engine: Engine, *, people: int, password: str, seed: int = 2026, t
                 setattr(result, field, getattr(result, field) + len(table_rows))
             if progress is not None:
                 progress(count)
+    with Session(engine) as session:  # through the ORM: reports are drafted from the records loaded above
+        demo_medicolegal.seed(session, date.fromordinal(generator.today))
+        session.commit()
     refresh_alert_states(engine)
     refresh_statistics(engine)
     return result
@@ -512,7 +520,8 @@ class _Generator:
             users = dict(connection.execute(
                 select(User.email, User.id).where(User.email.in_([e for e, _, _ in DEMO_USERS]))).all())
             self.next_id = {t: (connection.scalar(select(func.max(t.c.id))) or 0) + 1 for t in ID_TABLES}
-            facility_rows = connection.execute(select(Facility.id, Facility.type, Facility.is_active)).all()
+            facility_rows = connection.execute(select(Facility.id, Facility.type, Facility.is_active,
+                                                       Facility.name)).all()
             organisation_rows = connection.execute(
                 select(Organisation.id, Organisation.type).where(Organisation.is_active)).all()
             if not organisation_rows:
@@ -528,6 +537,7 @@ class _Generator:
                     if f.type in types and (active is None or f.is_active == active)]
 
         everything = [f.id for f in facility_rows]
+        self.facility_names = {f.id: f.name for f in facility_rows}  # for the demo letters
         self.ircs = ids("irc") or everything
         # Closed centres appear only in detentions that ended years ago.
         self.closed_ircs = ids("irc", active=False)
@@ -785,6 +795,7 @@ class _Generator:
         self._requests(case, representative)
         self._daily_work(case)
         self._planned_visits(case)
+        demo_letters.add(self, case)
 
     def _episodes(self, person_id: int, episodes: list[tuple[int, int | None, str | None]], opened: int,
                   active_until: int) -> list[_Window]:

@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 from app.detention.models import DetentionEpisode, EndReason
 from app.evidence.models import EvidenceItem, EvidenceKind, Rule35Outcome, Rule35Record
 from app.intake.models import Decision, HelpRequest
+from app.medicolegal.letter_models import Letter
+from app.medicolegal.models import MedicoLegalReport
 from app.people.models import Assignment, Person
 from app.visits.models import Visit, VisitStatus
 
@@ -182,8 +184,11 @@ def _visits(db: Session, year: int) -> Group:
     ])
 
 
-def _evidence(db: Session, year: int) -> Group:
+def _evidence(db: Session, year: int, zone: ZoneInfo) -> Group:
     starts = _month_starts(year)
+    midnights = _local_midnights(year, zone)
+    written = _single(_counts(db, _months(MedicoLegalReport.signed_at, midnights)))
+    letters = _single(_counts(db, _months(Letter.issued_at, midnights)))
     dated = func.coalesce(EvidenceItem.issued_date, EvidenceItem.received_date)
     reports = _single(_counts(db, _months(dated, starts), EvidenceItem.kind == EvidenceKind.medico_legal_report))
     sent = _single(_counts(db, _months(Rule35Record.sent_date, starts)))
@@ -194,6 +199,9 @@ def _evidence(db: Session, year: int) -> Group:
     return Group("Reports", [
         Figure.of("Medico-legal reports", reports, note="By the date issued, or received when no issue date is "
                                                          "recorded."),
+        Figure.of("Medico-legal reports signed off here", written,
+                  note="Written, peer reviewed and signed off in this system, by the day of sign-off."),
+        Figure.of("Letters issued", letters, note="Letters to centres and others, by the day of issue."),
         Figure.of("Rule 35 reports sent", sent),
         Figure.of("Home Office responses to Rule 35 reports", _sum(answered.values()),
                   note="By the date of the response."),
@@ -241,7 +249,7 @@ def _local_day(moment: datetime, zone: ZoneInfo) -> date:
 
 def figures(db: Session, year: int, zone: ZoneInfo) -> Operations:
     """Every figure for `year`, month by month, with the year's total and the year before's."""
-    return Operations(year, [_requests(db, year, zone), _cases(db, year), _visits(db, year), _evidence(db, year),
+    return Operations(year, [_requests(db, year, zone), _cases(db, year), _visits(db, year), _evidence(db, year, zone),
                              _releases(db, year, zone)])
 
 

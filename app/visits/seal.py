@@ -26,6 +26,19 @@ from app.visits.models import Visit
 FORM = "visit-seal-v1"
 
 
+class SealState(enum.StrEnum):
+    intact = "intact"
+    changed = "changed"
+    none = "none"  # nothing sealed: a visit signed before visits were sealed, a report or letter not yet signed
+
+
+@dataclass(frozen=True)
+class SealCheck:
+    state: SealState
+    kept: str | None  # the SHA-256 taken at signing
+    now: str | None  # the SHA-256 of the content as stored now
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
@@ -34,7 +47,24 @@ def _plain(value: Any) -> Any:
         return moment.astimezone(UTC).isoformat(timespec="microseconds")
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
     return value
+
+
+def canonical_json(content: dict[str, Any]) -> bytes:
+    """The one canonical form of every content seal (visits, medico-legal reports, letters): UTF-8 JSON with
+    sorted keys and no spaces, enums as their values, moments in UTC to the microsecond, dates in ISO 8601."""
+    return json.dumps({k: _plain(v) for k, v in content.items()}, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False).encode()
+
+
+def compare(kept: str | None, content: bytes) -> SealCheck:
+    """A kept seal against the SHA-256 of the content as it is now (`none` when nothing was sealed)."""
+    if kept is None:
+        return SealCheck(SealState.none, None, None)
+    now = hashlib.sha256(content).hexdigest()
+    return SealCheck(SealState.intact if now == kept else SealState.changed, kept, now)
 
 
 def canonical(visit: Visit, indicators: list[str]) -> bytes:
@@ -47,30 +77,13 @@ def canonical(visit: Visit, indicators: list[str]) -> bytes:
         "follow_up_date": visit.follow_up_date, "aar_indicators": sorted(indicators),
         "signed_at": visit.signed_at, "signed_by_id": visit.signed_by_id,
     }
-    return json.dumps({k: _plain(v) for k, v in content.items()}, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False).encode()
+    return canonical_json(content)
 
 
 def digest(visit: Visit, indicators: list[str]) -> str:
     return hashlib.sha256(canonical(visit, indicators)).hexdigest()
 
 
-class SealState(enum.StrEnum):
-    intact = "intact"
-    changed = "changed"
-    none = "none"  # signed before visits were sealed
-
-
-@dataclass(frozen=True)
-class SealCheck:
-    state: SealState
-    kept: str | None  # the SHA-256 taken at signing
-    now: str | None  # the SHA-256 of the content as stored now
-
-
 def check(visit: Visit, indicators: list[str]) -> SealCheck:
     """The seal of a signed visit checked against its content as stored now."""
-    if visit.content_sha256 is None:
-        return SealCheck(SealState.none, None, None)
-    now = digest(visit, indicators)
-    return SealCheck(SealState.intact if now == visit.content_sha256 else SealState.changed, visit.content_sha256, now)
+    return compare(visit.content_sha256, canonical(visit, indicators))

@@ -18,6 +18,7 @@ from app.alerts.rules import RULES, Severity, ordered
 from app.auth.models import Role, User
 from app.config import get_settings
 from app.consent.models import Consent, ConsentMethod, ConsentPurpose
+from app.contacts.models import LegalRepresentative
 from app.detention import clock
 from app.detention.models import (
     BailOutcome,
@@ -30,6 +31,7 @@ from app.detention.models import (
 )
 from app.evidence.models import Rule35Limb, Rule35Record
 from app.health_events.models import HealthEvent, HealthEventKind
+from app.medicolegal.models import MedicoLegalReport, ReportState
 from app.people.models import AarIndicator, Person, PersonAarIndicator
 from app.referrals.models import NrmReferral, Organisation, Referral, ReferralStatus
 from app.visits.models import Visit, VisitMode
@@ -184,6 +186,21 @@ def no_care_consent(db, make_person, today, now):  # type: ignore[no-untyped-def
             f"/people/{person.reference}/consents/new?purpose=care_record")
 
 
+def report_overdue(db, make_person, today, now):  # type: ignore[no-untyped-def]
+    person = make_person("Repa", "Fictivo")
+    rep = LegalRepresentative(firm="Overdue Law (fictional)")
+    db.add(rep)
+    db.flush()
+    report = MedicoLegalReport(person_id=person.id, author_id=actor(db).id, legal_representative_id=rep.id,
+                               questions="Q", received_date=today - timedelta(days=30),
+                               due_date=today - timedelta(days=2), state=ReportState.drafting,
+                               created_by_id=actor(db).id)
+    db.add(report)
+    db.flush()
+    return (person, f"Medico-legal report {report.id} was due on",
+            f"/people/{person.reference}/reports/{report.id}")
+
+
 def bail_again(db, make_person, today, now):  # type: ignore[no-untyped-def]
     person = make_person("Bailey", "Fictivo", detained_days=200,
                          bail=(today - timedelta(days=40), BailOutcome.refused))
@@ -198,6 +215,7 @@ CASES: dict[str, Arrange] = {
     "self_harm_without_rule35": self_harm, "food_fluid_refusal": refusal, "nrm_decision_outstanding": nrm,
     "visit_follow_up_overdue": visit_follow_up, "referral_follow_up_overdue": referral_follow_up,
     "consent_missing": no_care_consent, "bail_reapplication_open": bail_again,
+    "report_overdue": report_overdue,
 }
 
 
@@ -344,11 +362,11 @@ def test_triggers_cost_one_statement_whatever_fires_and_none_for_the_detention_r
     now = datetime.now(UTC)
     person = make_person("Many", "Fictivo", detained_days=200, bail=(today - timedelta(days=40), BailOutcome.refused))
     for arrange in (removal_soon, hearing_soon, rule35_overdue, self_harm, refusal, nrm, visit_follow_up,
-                    referral_follow_up):
+                    referral_follow_up, report_overdue):
         # Each case makes its own person; move their records onto this one, so every rule fires for one record.
         other, _, _ = arrange(db, make_person, today, now)
         db.flush()
-        for model in (RemovalDirection, Hearing, Rule35Record, HealthEvent, Referral, Visit):
+        for model in (RemovalDirection, Hearing, Rule35Record, HealthEvent, Referral, Visit, MedicoLegalReport):
             for row in db.scalars(select(model).where(model.person_id == other.id)):
                 row.person_id = person.id
         db.commit()

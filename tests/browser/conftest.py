@@ -298,6 +298,19 @@ def demo(live_server: LiveServer) -> dict[str, Record]:
                    "WHERE c.withdrawn_date IS NULL ORDER BY p.id = :showcase DESC, c.id",
         "health_event": "SELECT p.reference, h.id FROM health_events h JOIN people p ON p.id = h.person_id "
                         "WHERE h.ended_at IS NULL ORDER BY p.id = :showcase DESC, h.id",
+        "drafting_report": "SELECT p.reference, r.id FROM medicolegal_reports r JOIN people p ON p.id = r.person_id "
+                           "WHERE r.state = 'drafting' ORDER BY p.id = :showcase DESC, r.id",
+        "review_report": "SELECT p.reference, r.id FROM medicolegal_reports r JOIN people p ON p.id = r.person_id "
+                         "WHERE r.state = 'in_review' ORDER BY p.id = :showcase DESC, r.id",
+        "approved_report": "SELECT p.reference, r.id FROM medicolegal_reports r JOIN people p ON p.id = r.person_id "
+                           "JOIN users u ON u.id = r.author_id AND u.email = :other_clinician "
+                           "WHERE r.state = 'in_review' AND r.approved_at IS NOT NULL ORDER BY r.id",
+        "signed_report": "SELECT p.reference, r.id FROM medicolegal_reports r JOIN people p ON p.id = r.person_id "
+                         "WHERE r.state IN ('signed', 'served') ORDER BY p.id = :showcase DESC, r.id",
+        "draft_letter": "SELECT p.reference, l.id FROM letters l JOIN people p ON p.id = l.person_id "
+                        "WHERE l.state = 'draft' ORDER BY p.id = :showcase DESC, l.id",
+        "issued_letter": "SELECT p.reference, l.id FROM letters l JOIN people p ON p.id = l.person_id "
+                         "WHERE l.state = 'issued' ORDER BY p.id = :showcase DESC, l.id",
         "user": "SELECT email, id FROM users WHERE email = :other_clinician",
         "facility": "SELECT name, id FROM facilities WHERE is_active ORDER BY name",
         "organisation": "SELECT name, id FROM organisations WHERE is_active ORDER BY name",

@@ -60,6 +60,19 @@ PAGES = [
     PageType("visit-sign", CLINICIAN, "/people/{draft_visit.ref}/visits/{draft_visit.id}/sign",
              errors_by="Sign this visit"),
     PageType("planned-visit-new", COORDINATOR, PERSON + "/planned-visits/new", errors_by="Plan the visit"),
+    PageType("letter-new", COORDINATOR, PERSON + "/letters/new", errors_by="Fill in the letter"),
+    PageType("report-new", COORDINATOR, PERSON + "/reports/new", errors_by="Record the instruction"),
+    PageType("report-edit", COORDINATOR, "/people/{drafting_report.ref}/reports/{drafting_report.id}/edit"),
+    PageType("report-review", COORDINATOR, "/people/{review_report.ref}/reports/{review_report.id}/review"),
+    # The demo's report ready for sign-off is written by the other demo clinician: only its author signs it.
+    PageType("report-sign", OTHER_CLINICIAN, "/people/{approved_report.ref}/reports/{approved_report.id}/sign",
+             errors_by="Sign off this report"),
+    PageType("report-signed", COORDINATOR, "/people/{signed_report.ref}/reports/{signed_report.id}"),
+    PageType("letter-edit", COORDINATOR, "/people/{draft_letter.ref}/letters/{draft_letter.id}/edit"),
+    PageType("letter-issue", COORDINATOR, "/people/{draft_letter.ref}/letters/{draft_letter.id}/issue"),
+    PageType("letter-issued", COORDINATOR, "/people/{issued_letter.ref}/letters/{issued_letter.id}"),
+    # The field names are what an administrator types into a template: quoted as they are.
+    PageType("letter-templates", ADMIN, "/admin/letter-templates", quotes_codes=True),
     PageType("calendar", COORDINATOR, "/calendar"),
     PageType("calendar-clinician", CLINICIAN, "/calendar"),
     PageType("visit-signed", COORDINATOR, "/people/{signed_visit.ref}/visits/{signed_visit.id}",
@@ -98,6 +111,7 @@ PAGES = [
     PageType("admin-organisation-new", ADMIN, "/admin/organisations/new", errors_by="Add organisation"),
     PageType("admin-organisation-edit", ADMIN, "/admin/organisations/{organisation.id}", errors_by="Save changes",
              typing={"Name": ""}),
+    PageType("import", COORDINATOR, "/admin/import", errors_by="Upload and read"),
     PageType("tasks", COORDINATOR, "/tasks"),
     PageType("operations", COORDINATOR, "/reports/operations"),
     PageType("task-new", COORDINATOR, PERSON + "/tasks/new?from_alert=consent_missing", errors_by="Add the task",
@@ -109,6 +123,8 @@ PAGES = [
     PageType("representatives", COORDINATOR, "/contacts/representatives"),
     PageType("representative-new", COORDINATOR, "/contacts/representatives/new",
              errors_by="Add legal representative"),
+    PageType("account-tokens", CLINICIAN, "/account/tokens", errors_by="Make the token"),
+    PageType("api-docs", CLINICIAN, "/api/v1/docs"),
     PageType("refused", OTHER_CLINICIAN, PERSON, status=403),
     PageType("not-found", COORDINATOR, "/people/NOPE-0000", status=404),
     PageType("admin-audit", ADMIN, "/admin/audit", pending=True, quotes_codes=True),
@@ -202,3 +218,29 @@ def test_released_summary_page(page_as, live_server, shots) -> None:  # type: ig
     shots.take(page, "reports-release")
     page.set_viewport_size({"width": 320, "height": 640})
     helpers.assert_no_horizontal_scroll(page, "a released summary")
+
+
+def test_import_mapping_and_dry_run_pages(page_as, live_server, shots) -> None:  # type: ignore[no-untyped-def]
+    """The two import pages that need an uploaded file ("import-mapping", "import-dry-run"): the demo CSV,
+    uploaded as a coordinator would, mapped as guessed, and checked."""
+    from pathlib import Path
+
+    demo_csv = Path(__file__).resolve().parents[2] / "docs" / "import" / "demo-caseload.csv"
+    page = page_as(COORDINATOR)
+    page.goto("/admin/import")
+    page.get_by_label("Spreadsheet", exact=True).set_input_files(str(demo_csv))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Upload and read", exact=True).click()
+    for name, button in (("import-mapping", "Check the file (dry run)"), ("import-dry-run", None)):
+        assert page.locator("h1").count() == 1, f"{name} should have exactly one main heading"
+        helpers.assert_accessible(page, name)
+        # Words are not checked: both pages quote dates as the spreadsheet writes them ("03/04/1990 is 3 April").
+        helpers.assert_hints_are_read_with_their_fields(page, name)
+        shots.take(page, name)
+        page.set_viewport_size({"width": 320, "height": 640})
+        helpers.assert_no_horizontal_scroll(page, name)
+        page.set_viewport_size({"width": helpers.DESKTOP[0], "height": helpers.DESKTOP[1]})
+        if button:
+            with page.expect_navigation():
+                page.get_by_role("button", name=button, exact=True).click()
+    assert "Row 5: date of birth 31/02/1991 is not a date." in page.content()

@@ -28,6 +28,7 @@ from app.evidence.models import Document, EvidenceItem, Finding, Rule35Record
 from app.health_events.models import HealthEvent
 from app.intake import service as intake
 from app.intake.models import Channel, HelpRequest, Need, RequesterKind, Urgency
+from app.medicolegal.letter_models import Letter
 from app.people import names
 from app.people.models import EmergencyAccess, Handover, Identity, IdentityAlias, LegalHold, Person, PersonNameToken
 from app.people.service import PeopleQuery, find_duplicates, list_people
@@ -103,6 +104,8 @@ def _fill_every_sealed_field(db: Session, user_id: int) -> Person:
                         reviewed_by_id=user_id,
                         reviewed_at=datetime(2026, 2, 6, tzinfo=UTC), review_note=m),
         LegalHold(person_id=person.id, reason=m, set_by_id=user_id, set_at=datetime(2026, 2, 7, tzinfo=UTC)),
+        Letter(person_id=person.id, template_key="healthcare-concern", title="Concern letter", body=m,
+               made_by_id=user_id),
     ])
     request = intake.create(db, user_id, intake.NewRequest(
         received_at=datetime(2026, 2, 4, tzinfo=UTC), channel=Channel.phone, requester_kind=RequesterKind.self,
@@ -163,6 +166,7 @@ def test_no_sealed_field_reaches_the_database_in_the_clear(db, make_user, engine
         assert fresh.scalars(select(Task).where(Task.person_id == person.id)).one().title == MARKER
         planned = fresh.scalars(select(PlannedVisit)).one()
         assert planned.interpreter_name == MARKER and planned.notes == MARKER
+        assert fresh.scalars(select(Letter)).one().body == MARKER
     dump = _database_bytes(engine)
     assert len(dump) > 2_000
     for form in _forms(MARKER):

@@ -34,6 +34,8 @@ from app.evidence.models import (
 from app.health_events.models import HealthEvent, HealthEventKind
 from app.intake import service as intake
 from app.intake.models import Channel, Need, RequesterKind, Urgency
+from app.medicolegal.letter_models import Letter, LetterState
+from app.medicolegal.models import MedicoLegalReport, MedicoLegalReportVersion, MedicoLegalReviewComment
 from app.people.models import AarIndicator, Handover
 from app.referrals.models import Organisation, Referral, ReferralStatus
 from app.reports.models import CaseNarrative
@@ -131,10 +133,25 @@ def record(client, db, signed_in, make_user, make_person, today):  # type: ignor
     db.add(PlannedVisit(person_id=other.id, clinician_id=clinician.id, facility_id=brook_house,
                         starts_at=datetime.now(UTC) + timedelta(days=4), notes=f"Planned for {OTHER_MARKER}",
                         made_by_id=coordinator.id))
+    db.add(Letter(person_id=person.id, template_key="healthcare-concern", title="Concern letter",
+                  body="Letter text for the test", made_by_id=coordinator.id, state=LetterState.issued,
+                  issued_by_id=coordinator.id, issued_at=datetime.now(UTC), content_sha256="0" * 64))
+    db.add(Letter(person_id=other.id, template_key="fitness-to-fly", title="Fitness letter",
+                  body=f"Letter about {OTHER_MARKER}", made_by_id=coordinator.id))
     representative = LegalRepresentative(firm="Quillon Law (fictional)", caseworker="Ada Testcase")
     db.add(representative)
     db.flush()
     contacts.set_current(db, coordinator.id, person.id, representative.id)
+    report = MedicoLegalReport(person_id=person.id, author_id=clinician.id, legal_representative_id=representative.id,
+                               questions="Report questions for the test", received_date=today,
+                               due_date=today + timedelta(days=21), state="drafting", paper_refusal_letter=True,
+                               allegations="Report allegations for the test", created_by_id=coordinator.id)
+    db.add(report)
+    db.flush()
+    db.add(MedicoLegalReportVersion(report_id=report.id, number=1, reason="started", saved_by_id=clinician.id,
+                                    sections={"allegations": "Report allegations for the test"}))
+    db.add(MedicoLegalReviewComment(report_id=report.id, section="allegations", round=1, reviewer_id=coordinator.id,
+                                    text="Review comment for the test"))
     request = intake.create(db, coordinator.id, intake.NewRequest(
         received_at=datetime.now(UTC) - timedelta(days=40), channel=Channel.email,
         requester_kind=RequesterKind.legal_representative, urgency=Urgency.this_week, needs=[Need.rule35],
@@ -237,6 +254,15 @@ def test_coordinator_gets_the_whole_record_documents_and_a_readable_pdf(client, 
     [planned_visit] = data["planned_visits"]
     assert (planned_visit["facility"], planned_visit["clinician"], planned_visit["notes"], planned_visit["status"]) == (
         "Brook House", "Dr Fictional Clinic", "Planned visit notes for the test", "planned")
+    [report] = data["medicolegal_reports"]
+    assert (report["questions"], report["allegations"], report["state"], report["author"]) == (
+        "Report questions for the test", "Report allegations for the test", "drafting", "Dr Fictional Clinic")
+    assert report["papers_received"] == ["refusal_letter"]
+    assert report["review_comments"][0]["text"] == "Review comment for the test"
+    assert report["versions"][0]["sections"] == {"allegations": "Report allegations for the test"}
+    [letter] = data["letters"]
+    assert (letter["title"], letter["body"], letter["state"], letter["made_by"], letter["issued_by"]) == (
+        "Concern letter", "Letter text for the test", "issued", "Cora Ordinate", "Cora Ordinate")
     assert {r["table_name"] for r in data["revisions"]} >= {"people", "evidence_items", "documents"}
 
     by_file = {d["file"]: d for d in data["documents"]}
@@ -254,6 +280,7 @@ def test_coordinator_gets_the_whole_record_documents_and_a_readable_pdf(client, 
     assert f"Call with {organisation.name}" in pdf_text and "Note addendum for the test" in pdf_text
     assert "Task title for the test" in pdf_text
     assert "Planned visit notes for the test" in pdf_text
+    assert "Letter text for the test" in pdf_text
 
     # Nothing about the other person anywhere in the export.
     assert OTHER_MARKER not in raw.decode() and "Otherwood" not in raw.decode()

@@ -9,10 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from app.auth.models import Role, User
+from app.contacts.models import LegalRepresentative
 from app.detention.models import DetentionEpisode, EndReason
 from app.evidence.models import EvidenceItem, EvidenceKind, Rule35Limb, Rule35Outcome, Rule35Record
 from app.intake import service as intake
 from app.intake.models import Channel, Decision, Need, RequesterKind, Urgency
+from app.medicolegal.letter_models import Letter, LetterState
+from app.medicolegal.models import MedicoLegalReport, ReportState
 from app.people.models import Assignment, Person
 from app.visits.models import Visit, VisitMode, VisitStatus
 from tests.pages import audit_events
@@ -160,6 +163,39 @@ def known_year(db, make_person, make_user, today):  # type: ignore[no-untyped-de
     episode("Echo", date(year, 9, 1), date(year, 10, 10), EndReason.bailed)
     db.add(Assignment(person_id=ids["Foxtrot"], clinician_id=clinician.id, assigned_at=utc(year, 11, 20, 12)))
     episode("Foxtrot", date(year, 10, 1), date(year, 11, 1), EndReason.bailed)
+
+    representative = LegalRepresentative(firm="Figures Fictional LLP", caseworker="Casey Figures")
+    db.add(representative)
+    db.flush()
+
+    def report(person: str, signed: datetime | None) -> None:
+        state = ReportState.signed if signed else ReportState.drafting
+        made = MedicoLegalReport(person_id=ids[person], author_id=clinician.id,
+                                 legal_representative_id=representative.id, received_date=date(before, 1, 1),
+                                 due_date=date(before, 1, 22), state=state,
+                                 reviewer_id=admin.id if signed else None, approved_at=signed, signed_at=signed,
+                                 signed_by_id=clinician.id if signed else None,
+                                 content_sha256="0" * 64 if signed else None, created_by_id=admin.id)
+        made.questions = "Fictional questions"
+        db.add(made)
+
+    report("Alpha", utc(year, 2, 28, 23, 30))  # still 28 February in London (GMT)
+    report("Bravo", utc(year, 6, 30, 23, 30))  # 00:30 on 1 July in London (BST): July
+    report("Charlie", utc(before, 8, 8, 12))
+    report("Echo", None)  # never signed
+
+    def letter(person: str, issued: datetime | None) -> None:
+        made = Letter(person_id=ids[person], template_key="healthcare-concern", title="Fictional letter",
+                      state=LetterState.issued if issued else LetterState.draft, made_by_id=admin.id,
+                      issued_at=issued, issued_by_id=admin.id if issued else None,
+                      content_sha256="0" * 64 if issued else None)
+        made.body = "A fictional letter."
+        db.add(made)
+
+    letter("Alpha", utc(year, 9, 9, 9))
+    letter("Bravo", utc(year, 9, 30, 12))
+    letter("Charlie", utc(after, 1, 3, 9))
+    letter("Delta", None)  # a draft, never issued
     db.commit()
     return year
 
@@ -184,6 +220,8 @@ def test_each_figure_matches_the_hand_count(client, signed_in, known_year):
     check("Visits signed", months(jan=2, mar=1), previous=1)
     check("Visits still in draft", months(jan=1), previous=0)
     check("Medico-legal reports", months(may=2), previous=1)
+    check("Medico-legal reports signed off here", months(feb=1, jul=1), previous=1)
+    check("Letters issued", months(sep=2), previous=0)
     check("Rule 35 reports sent", months(apr=2, jun=1), previous=0)
     check("Home Office responses to Rule 35 reports", months(apr=1, may=1), previous=0)
     check("Detention maintained", months(apr=1), previous=0)

@@ -1,0 +1,1 @@
+"""Medico-legal reports and letters: instruction, peer review, sealed sign-off, letters from templates."""

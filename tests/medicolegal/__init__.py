@@ -1,0 +1,1 @@
+"""Tests of medico-legal reports and letters."""
