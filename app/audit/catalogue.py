@@ -42,6 +42,7 @@ CATALOGUE: dict[str, frozenset[str]] = {
     "import.uploaded": frozenset({"kind", "rows", "columns", "sha256"}),
     "import.refused": frozenset({"reason", "received_bytes"}),
     "import.dry_run": frozenset({"rows", "errors", "duplicates"}),
+    "import.started": frozenset({"rows"}),
     "import.completed": frozenset({"rows", "people", "records"}),
     "import.failed": frozenset({"rows", "errors"}),
     "import.undone": frozenset({"people"}),

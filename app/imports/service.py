@@ -4,6 +4,7 @@ errors and likely duplicates), the all-or-nothing import through the domains' ow
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -47,6 +48,7 @@ KEEP_UNIMPORTED = timedelta(days=7)
 SHOWN_MESSAGES = 500  # the dry run lists this many errors; the count says how many more
 VISIT_NOTE_PREFIX = "Visit before this record was kept here (imported from a spreadsheet): "
 REFERRAL_REASON = "Referral recorded before this record was kept here (imported from a spreadsheet)."
+PROGRESS_EVERY = 20  # rows between two writes of a running import's progress
 
 
 # --- the sealed sheet ----------------------------------------------------------------------------------
@@ -387,13 +389,20 @@ def _row_message(row: Row, broken: RuleBroken) -> list[str]:
     return [f"Row {row.number}: {message[:1].lower() + message[1:]}" for message in broken.errors.values()]
 
 
-def run_import(db: Session, actor: User, run: ImportRun, version: int | None, today: date) -> Imported:
-    """Import every row, or none: ImportFailed with the rows' messages (and nothing written) if the dry run finds
-    an error now or a service refuses a row. The parsed rows are dropped afterwards."""
+def check_startable(run: ImportRun, version: int | None) -> None:
+    """StaleForm unless this run, as the page showed it, can be imported now."""
     if run.status is not RunStatus.checked:
         raise StaleForm("This import has already been run or undone. Nothing was changed.")
     if version != run.version:
         raise StaleForm("The columns were mapped again since this page was loaded. Check the dry run again.")
+
+
+def run_import(db: Session, actor: User, run: ImportRun, version: int | None, today: date, *,
+               on_row: Callable[[int], None] | None = None) -> Imported:
+    """Import every row, or none: ImportFailed with the rows' messages (and nothing written) if the dry run finds
+    an error now or a service refuses a row. The parsed rows are dropped afterwards. `on_row(rows done)` is
+    called every few rows."""
+    check_startable(run, version)
     mapping = run_mapping(run) or []
     result = dry_run(db, sheet_of(run), mapping, today)
     if result.messages:
@@ -403,7 +412,9 @@ def run_import(db: Session, actor: User, run: ImportRun, version: int | None, to
     # The rows go in under a savepoint: a row a service refuses takes every row back with it, while the
     # request's own transaction carries on to record that the import failed.
     with db.begin_nested():  # leaving it by ImportFailed rolls the rows back
-        for row in result.rows:
+        for done, row in enumerate(result.rows):
+            if on_row is not None and done % PROGRESS_EVERY == 0:
+                on_row(done)
             try:
                 try:
                     counts = _import_row(db, actor, run, row, today)

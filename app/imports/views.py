@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import Response
@@ -20,7 +20,8 @@ from app.config import organisation_today
 from app.db import DbSession
 from app.errors import RuleBroken, StaleForm, found
 from app.evidence import storage
-from app.imports import reader, service
+from app.imports import background as importing
+from app.imports import progress, reader, service
 from app.imports.models import ImportRun, RunStatus
 from app.imports.rows import FIELD_LABELS, guesses
 from app.imports.schemas import MappingForm, RunForm, UndoForm
@@ -145,9 +146,10 @@ def import_mapping_save(run: ImportRunParam, db: DbSession, audit: Audit, user: 
 
 @router.get("/{run_id}")
 def import_run_page(request: Request, run: ImportRunParam, db: DbSession, user: User = ImportRecords) -> Response:
-    context: dict[str, Any] = {"run": run, "status_labels": STATUS_LABELS, "errors": {},
+    running = progress.read(run.id) if run.status is RunStatus.checked else None
+    context: dict[str, Any] = {"run": run, "status_labels": STATUS_LABELS, "errors": {}, "running": running,
                                "values": {"version": run.version}, "rows_kept": service.rows_kept(run)}
-    report = service.report_of(run) if run.status is RunStatus.checked else None
+    report = service.report_of(run) if run.status is RunStatus.checked and running is None else None
     if report is not None:
         context.update(duplicates=report.duplicates, messages=report.messages[:service.SHOWN_MESSAGES],
                        more=max(0, len(report.messages) - service.SHOWN_MESSAGES), people=report.rows)
@@ -159,20 +161,20 @@ def import_run_page(request: Request, run: ImportRunParam, db: DbSession, user: 
 
 @router.post("/{run_id}/run")
 @shown_on("/admin/import/{run_id}")
-def import_run(request: Request, run: ImportRunParam, db: DbSession, audit: Audit, user: User = ImportRecords,
-               data: RunForm = Posted(RunForm)) -> Response:
+def import_run(request: Request, run: ImportRunParam, db: DbSession, audit: Audit, background: BackgroundTasks,
+               user: User = ImportRecords, data: RunForm = Posted(RunForm)) -> Response:
     if run.duplicate_count and not data.duplicates_checked:
         raise RuleBroken.on("duplicates_checked", "Check the likely duplicates listed below, then tick the box to "
                                                   "import these rows as new people.")
-    try:
-        imported = service.run_import(db, user, run, data.version, organisation_today())
-    except service.ImportFailed as failed:
-        service.record_failure(run, failed.messages)
-        audit.record("import.failed", run, outcome=Outcome.failure, rows=run.row_count, errors=len(failed.messages))
-        return done(_run_path(run), "Nothing was imported: the file has errors, listed below. Correct the file "
-                                    "and upload it again.", kind="error")
-    audit.record("import.completed", run, rows=run.row_count, people=imported.people, records=imported.records)
-    return done(_run_path(run), f"Imported {imported.people:,} people.")
+    service.check_startable(run, data.version)
+    if progress.read(run.id) is not None:
+        return done(_run_path(run), "This import is already running: this page shows how far it has got.")
+    audit.record("import.started", run, rows=run.row_count)
+    # After this request has committed and answered: the import is one long transaction of its own.
+    background.add_task(importing.perform, importing.Started(
+        run.id, user.id, data.version, organisation_today(), audit.ip_address, audit.correlation_id))
+    return done(_run_path(run), "The import has started. This page shows how far it has got, and then what it "
+                                "made; nothing is saved unless every row is.")
 
 
 @router.post("/{run_id}/undo")

@@ -244,3 +244,28 @@ def test_import_mapping_and_dry_run_pages(page_as, live_server, shots) -> None: 
             with page.expect_navigation():
                 page.get_by_role("button", name=button, exact=True).click()
     assert "Row 5: date of birth 31/02/1991 is not a date." in page.content()
+
+
+def test_an_import_runs_on_the_real_server_and_its_page_follows_it_to_the_end(page_as, live_server, tmp_path):  # type: ignore[no-untyped-def]
+    """The import runs after its request has answered, in the server's own worker: the run page refreshes
+    itself (no JavaScript) until the rows are in."""
+    sheet = tmp_path / "two-fictional-people.csv"
+    sheet.write_text("Given name,Surname,Year of birth\nZebedia,Importova,1971\nQuillon,Importova,1983\n")
+    page = page_as(COORDINATOR)
+    page.goto("/admin/import")
+    page.get_by_label("Spreadsheet", exact=True).set_input_files(str(sheet))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Upload and read", exact=True).click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Check the file (dry run)", exact=True).click()
+    assert "No errors: every row can be imported." in page.content()
+    if page.get_by_label("I have checked the likely duplicates", exact=False).count():
+        page.get_by_label("I have checked the likely duplicates", exact=False).check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Import 2 people", exact=True).click()
+    page.get_by_role("heading", name="Records made").wait_for(timeout=30_000)  # through the page's refreshes
+    assert "Imported" in page.locator("dl").inner_text()
+    assert "People" in page.locator("table").inner_text()
+    [(runs,)] = live_server.query("SELECT count(*) FROM import_runs WHERE status = 'completed' AND created_people = 2")
+    assert runs == 1
+    helpers.assert_accessible(page, "import-done")

@@ -450,3 +450,105 @@ def test_a_file_left_unimported_for_a_week_is_forgotten(client, signed_in, db):
     assert old.rows_sealed is None and old.wrapped_key is None and old.status is RunStatus.uploaded
     assert "no longer kept" in client.get(old_path).text
     assert client.get(f"{old_path}/mapping", follow_redirects=False).status_code == 303
+
+
+def _checked_run(client) -> tuple[str, int]:  # type: ignore[no-untyped-def]
+    """A dry-run-checked run of the three good rows: its page's path and its id."""
+    run_path = uploaded_run(client, "three.csv", csv_file(GOOD))
+    map_columns(client, run_path)
+    return run_path, int(run_path.rsplit("/", 1)[1])
+
+
+def test_a_running_import_shows_its_progress_refreshes_itself_and_is_not_started_twice(client, signed_in, db):
+    from app.imports import progress
+
+    signed_in(Role.coordinator)
+    run_path, run_id = _checked_run(client)
+    fields = form_fields(client.get(run_path).text, f"{run_path}/run") | {"duplicates_checked": "true"}
+    progress.write(run_id, 40, 3000)  # as the import running elsewhere writes it
+    try:
+        page = client.get(run_path)
+        assert "<title>Importing" in page.text and '<meta http-equiv="refresh" content="3">' in page.text
+        assert '<progress class="progress" max="3000" value="40"' in page.text
+        assert "40 of 3,000 rows imported so far (1%)" in page.text
+        assert f'action="{run_path}/run"' not in page.text  # no second start from this page
+        again = client.post(f"{run_path}/run", data=fields, follow_redirects=False)
+        assert again.status_code == 303
+        assert "already running" in client.get(run_path).text
+        assert count(db, Person) == 0 and audit_events(db, "import.started") == []
+    finally:
+        progress.clear(run_id)
+    page = client.get(run_path)
+    assert "<title>Dry run" in page.text and "refresh" not in page.text
+
+
+def test_a_progress_file_left_by_a_stopped_process_is_not_a_running_import(client, signed_in, db):
+    import os
+    import time
+
+    from app.imports import progress
+
+    signed_in(Role.coordinator)
+    run_path, run_id = _checked_run(client)
+    progress.write(run_id, 1, 3)
+    try:
+        old = time.time() - progress.STALE_SECONDS - 5
+        os.utime(progress._path(run_id), (old, old))  # noqa: SLF001 - the file the import writes
+        page = client.get(run_path)
+        assert "<title>Dry run" in page.text and f'action="{run_path}/run"' in page.text
+    finally:
+        progress.clear(run_id)
+
+
+def test_the_import_runs_after_its_request_writes_progress_and_leaves_no_file(client, signed_in, db, monkeypatch):
+    from app.imports import progress, service
+
+    signed_in(Role.coordinator)
+    run_path, run_id = _checked_run(client)
+    monkeypatch.setattr(service, "PROGRESS_EVERY", 1)
+    seen: list[tuple[int, int]] = []
+    real_write = progress.write
+
+    def write(run_id: int, done: int, total: int) -> None:
+        real_write(run_id, done, total)
+        seen.append((done, total))
+        assert progress.read(run_id) == progress.Progress(done, total)  # what the run page reads meanwhile
+
+    monkeypatch.setattr(progress, "write", write)
+    response = import_checked(client, run_path)
+    assert response.status_code == 303
+    assert seen == [(0, 3), (0, 3), (1, 3), (2, 3)]  # started, then before each row
+    assert progress.read(run_id) is None and not progress._path(run_id).exists()  # noqa: SLF001
+    assert count(db, Person) == 3
+    [started], [completed] = audit_events(db, "import.started"), audit_events(db, "import.completed")
+    assert started.details == {"rows": 3} and completed.correlation_id == started.correlation_id
+    assert "Imported" in client.get(run_path).text
+
+
+def test_an_unexpected_error_during_the_import_imports_nothing_and_says_so(client, signed_in, db, monkeypatch):
+    from app.imports import progress, service
+
+    signed_in(Role.coordinator)
+    run_path, run_id = _checked_run(client)
+    made = {"rows": 0}
+    real_row = service._import_row  # noqa: SLF001 - the row writer, made to fail on the third row
+
+    def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        made["rows"] += 1
+        if made["rows"] == 3:
+            raise RuntimeError("disk on fire (a fictional failure)")
+        return real_row(*args, **kwargs)
+
+    monkeypatch.setattr(service, "_import_row", failing)
+    before = counts(db)
+    response = import_checked(client, run_path)
+    assert response.status_code == 303
+    assert counts(db) == before  # the two rows written before the failure were rolled back
+    db.rollback()
+    assert db.get(ImportRun, run_id).status is RunStatus.checked
+    page = client.get(run_path)
+    assert "The import stopped on an unexpected error, so nothing was imported." in page.text
+    assert "disk on fire" not in page.text
+    [failed] = audit_events(db, "import.failed")
+    assert failed.details == {"rows": 3, "errors": 1}
+    assert progress.read(run_id) is None
