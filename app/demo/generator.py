@@ -275,8 +275,9 @@ def seed_demo(engine: Engine, *, people: int, password: str, seed: int = 2026, t
             if progress is not None:
                 progress(count)
     with Session(engine) as session:  # through the ORM: reports are drafted from the records loaded above
-        demo_medicolegal.seed(session, date.fromordinal(generator.today))
+        _, consents = demo_medicolegal.seed(session, date.fromordinal(generator.today))
         session.commit()
+    result.consents += consents
     refresh_alert_states(engine)
     refresh_statistics(engine)
     return result

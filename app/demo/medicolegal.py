@@ -5,12 +5,13 @@ models so that sections, versions, comments and seals are exactly what the pages
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.consent.models import ConsentPurpose
+from app.consent.models import Consent, ConsentMethod, ConsentPurpose
 from app.consent.service import people_consenting
 from app.contacts.models import LegalRepresentative
 from app.medicolegal import seal, service
@@ -31,20 +32,37 @@ QUESTIONS = ("Are the scars on the back consistent with the account of beatings 
              "What is the person's current mental state, and is it affected by detention?")
 
 
-def seed(session: Session, today: date) -> int:
-    """Add the demo reports (flushed; the caller commits); returns how many. Writes nothing when there is no
-    legal representative or no case with a current consent to a report."""
+def seed(session: Session, today: date) -> tuple[int, int]:
+    """Add the demo reports (flushed; the caller commits): (reports, consents recorded for them). A small demo
+    has too few people consenting to a report for one of each stage: assigned cases without that consent are
+    then given one, recorded before the instruction, as a real instruction would need."""
     users = {email: user_id for email, user_id in session.execute(select(User.email, User.id))}
     clinician, coordinator = users.get("clinician@example.org"), users.get("coordinator@example.org")
     rep_ids = list(session.scalars(select(LegalRepresentative.id).where(LegalRepresentative.archived_at.is_(None))
                                    .order_by(LegalRepresentative.id).limit(20)))
     if coordinator is None or not rep_ids:
-        return 0
-    cases = list(session.execute(
-        select(Person.id, Assignment.clinician_id).join(Assignment, Assignment.person_id == Person.id)
-        .where(Assignment.ended_at.is_(None),
-               Person.id.in_(people_consenting(ConsentPurpose.medico_legal_report, today)))
-        .order_by((Assignment.clinician_id == clinician).desc(), Person.id).limit(LIMIT)))
+        return 0, 0
+    consenting = people_consenting(ConsentPurpose.medico_legal_report, today)
+
+    def assigned(*where: Any, limit: int) -> list[tuple[int, int]]:
+        rows = session.execute(
+            select(Person.id, Assignment.clinician_id).join(Assignment, Assignment.person_id == Person.id)
+            .where(Assignment.ended_at.is_(None), *where)
+            .order_by((Assignment.clinician_id == clinician).desc(), Person.id).limit(limit))
+        return [(person_id, author_id) for person_id, author_id in rows]
+
+    cases = assigned(Person.id.in_(consenting), limit=LIMIT)
+    consented = 0
+    if len({person_id for person_id, _ in cases}) < len(STAGES):
+        for person_id, author_id in assigned(Person.id.not_in(consenting), limit=len(STAGES)):
+            if any(person_id == taken for taken, _ in cases):
+                continue  # a second assignment of a case already taken
+            session.add(Consent(person_id=person_id, purpose=ConsentPurpose.medico_legal_report,
+                                given_date=today - timedelta(days=45), method=ConsentMethod.written,
+                                recorded_by_id=coordinator, recorded_at=_at(today - timedelta(days=45), 10)))
+            cases.append((person_id, author_id))
+            consented += 1
+        session.flush()
     seen: set[int] = set()
     made = 0
     for person_id, author_id in cases:
@@ -55,7 +73,7 @@ def seed(session: Session, today: date) -> int:
                 STAGES[made % len(STAGES)], today, made)
         made += 1
     session.flush()
-    return made
+    return made, consented
 
 
 def _at(day: date, hour: int) -> datetime:
