@@ -1,6 +1,6 @@
-"""Every read endpoint's responses checked against the published OpenAPI document with schemathesis: generated
+"""Every endpoint's responses checked against the published OpenAPI document with schemathesis: generated
 queries and references (most name no one: their 404s must conform too), then the known records of each kind,
-called against the running app with a token that reaches every domain."""
+called against the running app with a token that reaches every domain; and both writes, accepted and refused."""
 
 from __future__ import annotations
 
@@ -63,3 +63,28 @@ def test_refusals_conform(api_app, reader) -> None:  # type: ignore[no-untyped-d
     case = schema["/api/v1/people/{reference}"]["GET"].Case(path_parameters={"reference": person.reference})
     response = case.call_and_validate(app=api_app, headers=bearer("ct_not-a-token"), checks=CHECKS)
     assert response.status_code == 401
+
+
+def test_writes_and_their_refusals_conform(api_app, db, make_user, make_person, today) -> None:  # type: ignore[no-untyped-def]
+    """Both write endpoints, accepted (201), refused by the form's rules (422 problem) and refused a read token
+    (403 problem): every response as the published document says."""
+    from datetime import UTC, datetime, timedelta
+
+    clinician = make_user(Role.clinician)
+    person = make_person("Conform", "Writes", assigned_to=clinician)
+    writer, reader = make_token(db, clinician, "write", ("visits", "notes")), make_token(db, clinician, "read")
+    path = {"reference": person.reference}
+    published = schemathesis.openapi.from_dict(openapi_document())
+    visits = published["/api/v1/people/{reference}/visits"]["POST"]
+    notes = published["/api/v1/people/{reference}/notes"]["POST"]
+    answers = []
+    for operation, body, secret in (
+        (visits, {"visit_date": today.isoformat(), "mode": "phone", "findings": "Conforming draft."}, writer),
+        (visits, {"visit_date": (today + timedelta(days=2)).isoformat(), "mode": "phone"}, writer),
+        (visits, {"visit_date": today.isoformat(), "mode": "phone"}, reader),
+        (notes, {"kind": "call", "with_whom": "person", "happened_at": datetime.now(UTC).isoformat(),
+                 "summary": "Conforming note."}, writer),
+    ):
+        case = operation.Case(path_parameters=path, body=body, media_type="application/json")
+        answers.append(case.call_and_validate(app=api_app, headers=bearer(secret), checks=CHECKS).status_code)
+    assert answers == [201, 422, 403, 201]
