@@ -87,6 +87,7 @@ CATALOGUE: dict[str, frozenset[str]] = {
     # --- medico-legal reports (app/medicolegal/service.py): states, people and hashes, never the text
     "report.instructed": frozenset({"author_id", "due_date"}),
     "report.viewed": frozenset(),
+    "report.version_viewed": frozenset({"number"}),
     "report.draft_started": frozenset(),
     "report.draft_saved": frozenset({"sections"}),
     "report.sent_for_review": frozenset({"reviewer_id", "round"}),

@@ -55,7 +55,8 @@ def perform(started: Started) -> None:
             db.rollback()
             messages = error.messages if isinstance(error, service.ImportFailed) else [UNEXPECTED]
             if not isinstance(error, service.ImportFailed):
-                logger.exception("import %s stopped on an unexpected error", started.run_id)
+                logger.exception("import %s stopped on an unexpected error correlation_id=%s", started.run_id,
+                                 started.correlation_id)
             run = service.get_run(db, started.run_id, for_update=True)
             if run is not None and run.status is RunStatus.checked:
                 service.record_failure(run, messages)

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, defer
 
 from app.audit.models import Revision
 from app.auth.models import User
@@ -149,6 +149,8 @@ def history(db: Session, limit: int = 100) -> list[RunRow]:
     uploader, undoer = aliased(User), aliased(User)
     return [RunRow(*row) for row in db.execute(
         select(ImportRun, uploader.display_name, undoer.display_name)
+        # The sealed rows of an unimported file run to megabytes: the list never reads them.
+        .options(defer(ImportRun.rows_sealed, raiseload=True), defer(ImportRun.report_sealed, raiseload=True))
         .join(uploader, uploader.id == ImportRun.uploaded_by_id)
         .outerjoin(undoer, undoer.id == ImportRun.undone_by_id)
         .order_by(ImportRun.uploaded_at.desc(), ImportRun.id.desc()).limit(limit))]
@@ -229,10 +231,6 @@ class DryRun:
     @property
     def error_count(self) -> int:
         return sum(len(row.errors) for row in self.rows)
-
-    @property
-    def rows_with_errors(self) -> int:
-        return sum(1 for row in self.rows if row.errors)
 
 
 def _by_name(db: Session, model: type[Facility] | type[Organisation]) -> dict[str, Any]:

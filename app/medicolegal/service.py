@@ -187,10 +187,12 @@ def load_page(db: Session, report: MedicoLegalReport) -> ReportPage:
     return ReportPage(report, author_name, reviewer_name, signer_name, rep.label, visit_date, comments, versions)
 
 
-def version_sections(db: Session, report: MedicoLegalReport, number: int) -> dict[str, str] | None:
-    kept = db.scalar(select(MedicoLegalReportVersion).where(MedicoLegalReportVersion.report_id == report.id,
-                                                            MedicoLegalReportVersion.number == number))
-    return None if kept is None else dict(kept.sections)
+def get_version(db: Session, report: MedicoLegalReport, number: int) -> tuple[MedicoLegalReportVersion, str] | None:
+    """A version kept of this report, with the name of who saved it."""
+    found_row = db.execute(
+        select(MedicoLegalReportVersion, User.display_name).join(User, User.id == MedicoLegalReportVersion.saved_by_id)
+        .where(MedicoLegalReportVersion.report_id == report.id, MedicoLegalReportVersion.number == number)).first()
+    return None if found_row is None else (found_row[0], found_row[1])
 
 
 # --- the draft built from the record --------------------------------------------------------------------

@@ -131,6 +131,19 @@ def report_pdf(person: CaseInScope, report: CaseReport, db: DbSession, audit: Au
     })
 
 
+@router.get("/{report_id}/versions/{number}")
+def report_version(request: Request, person: CaseInScope, report: CaseReport, number: Id, db: DbSession,
+                   audit: Audit, user: User = ViewPerson) -> Response:
+    """The sections of one version kept, read only."""
+    kept, saved_by = found(service.get_version(db, report, number))
+    audit.record("report.version_viewed", report, number=number)
+    return render(request, "medicolegal/report_version.html", {
+        "person": person, "report": report, "number": number, "reason": kept.reason, "saved_by": saved_by,
+        "saved_at": kept.saved_at, "sections": kept.sections, "section_names": SECTIONS,
+        "section_labels": SECTION_LABELS,
+    })
+
+
 @router.get("/{report_id}")
 def report_show(request: Request, person: CaseInScope, report: CaseReport, db: DbSession, audit: Audit,
                 user: User = ViewPerson) -> Response:

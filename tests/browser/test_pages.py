@@ -68,6 +68,7 @@ PAGES = [
     PageType("report-sign", OTHER_CLINICIAN, "/people/{approved_report.ref}/reports/{approved_report.id}/sign",
              errors_by="Sign off this report"),
     PageType("report-signed", COORDINATOR, "/people/{signed_report.ref}/reports/{signed_report.id}"),
+    PageType("report-version", COORDINATOR, "/people/{signed_report.ref}/reports/{signed_report.id}/versions/1"),
     PageType("letter-edit", COORDINATOR, "/people/{draft_letter.ref}/letters/{draft_letter.id}/edit"),
     PageType("letter-issue", COORDINATOR, "/people/{draft_letter.ref}/letters/{draft_letter.id}/issue"),
     PageType("letter-issued", COORDINATOR, "/people/{issued_letter.ref}/letters/{issued_letter.id}"),

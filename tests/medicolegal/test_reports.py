@@ -229,6 +229,15 @@ def test_starting_the_draft_fills_the_sections_from_the_record_and_saving_keeps_
     assert versions[0].sections["interpretation"] != versions[1].sections["interpretation"]
     [event] = audit_events(db, "report.draft_saved")
     assert event.details["sections"] == ["interpretation"]
+    # Each version kept can be read again, linked from the report page; one not kept is not found.
+    assert f'href="{path}/versions/1"' in client.get(path).text
+    first, second = client.get(f"{path}/versions/1"), client.get(f"{path}/versions/2")
+    assert "Version 1 of medico-legal report" in first.text and "Started by Dr Ada Author" in first.text
+    assert "Highly consistent with the account" in first.text
+    assert "The scars are typical of beating with a cable." in second.text
+    assert "The scars are typical of beating with a cable." not in first.text
+    assert client.get(f"{path}/versions/3").status_code == 404
+    assert [e.details for e in audit_events(db, "report.version_viewed")] == [{"number": 1}, {"number": 2}]
     # The form loaded before that save is refused: saved in the meantime.
     stale = post_form(client, f"{path}/edit", fields | {"recommendations": "Other"}, form_page=f"{path}/edit")
     assert stale.status_code == 409

@@ -59,6 +59,8 @@ def _path(route: APIRoute, reference: str, ids: dict[str, int]) -> str:
             return reference
         if name == "kind":
             return "transfer"
+        if name == "number":  # a report's version, counted within the report named before it
+            return "1"
         return str(ids[name])
 
     return re.sub(r"{(\w+)}", value, route.path)
